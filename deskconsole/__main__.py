@@ -1,0 +1,3 @@
+from deskconsole.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The ``deskconsole`` command line: parses arguments, calls the core, prints."""

@@ -1,0 +1,39 @@
+"""Resolve the config file, the database URL and the acting identity."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from deskconsole.config import Config, load_config
+from deskconsole.core.clock import system_clock
+from deskconsole.core.desk import Desk, open_desk
+from deskconsole.core.identity import Actor, os_login, resolve_actor
+from deskconsole.paths import default_config_path, default_db_url
+
+
+@dataclass
+class Context:
+    config_path: Path
+    db_url: str | None  # from --db / DESKCONSOLE_DB; else the config decides
+    as_login: str | None
+    login: str
+    explicit_config: bool = False  # --config or DESKCONSOLE_CONFIG was given
+
+    @classmethod
+    def from_args(cls, args) -> "Context":
+        config = Path(args.config).expanduser() if getattr(args, "config", None) else default_config_path()
+        db = getattr(args, "db", None) or os.environ.get("DESKCONSOLE_DB") or None
+        explicit = bool(getattr(args, "config", None) or os.environ.get("DESKCONSOLE_CONFIG"))
+        return cls(config_path=config, db_url=db, as_login=getattr(args, "as_login", None), login=os_login(),
+                   explicit_config=explicit)
+
+    def url_for(self, config: Config) -> str:
+        return self.db_url or config.database or default_db_url()
+
+    def open(self) -> tuple[Desk, Actor]:
+        config = load_config(self.config_path)
+        actor = resolve_actor(config, self.login, self.as_login)
+        desk = open_desk(self.url_for(config), config, system_clock)
+        return desk, actor

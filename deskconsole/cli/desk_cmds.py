@@ -1,0 +1,131 @@
+"""Commands about the desk as a whole: init, demo, import, export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deskconsole.cli.commands import cmd_ls
+from deskconsole.cli.context import Context
+from deskconsole.cli.progress import ProgressBar
+from deskconsole.config import load_config, parse_config
+from deskconsole.core import demo, transfer
+from deskconsole.core.desk import open_desk
+from deskconsole.core.errors import DeskError, ValidationError
+from deskconsole.core.identity import resolve_actor
+from deskconsole.core.query import select_tickets
+from deskconsole.paths import config_dir, data_dir, default_db_url
+from deskconsole.starter import starter_config
+
+
+def _write_new(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        raise DeskError(f"{path} already exists; keep it, or pass --force to replace it (the old one is kept as .bak)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.replace(path.with_name(path.name + ".bak"))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def cmd_init(ctx: Context, args) -> int:
+    text = starter_config(ctx.login, ctx.login, ctx.db_url)
+    config = parse_config(text, ctx.config_path)  # the template itself must be valid
+    _write_new(ctx.config_path, text, args.force)
+    url = ctx.url_for(config)
+    desk = open_desk(url, load_config(ctx.config_path))
+    desk.close()
+    print(f"wrote {ctx.config_path} ({ctx.login} is its admin)")
+    print(f"desk ready: {url}")
+    print("next: edit the config to add your teams and agents, then 'deskconsole new \"Title\"'")
+    return 0
+
+
+def cmd_demo(ctx: Context, args) -> int:
+    if args.tickets < 0 or args.tickets > 5_000_000:
+        raise ValidationError("--tickets takes a number from 0 to 5,000,000")
+    config_path = ctx.config_path if ctx.explicit_config else config_dir() / "demo.toml"
+    url = ctx.db_url or f"sqlite:///{data_dir() / 'demo.db'}"
+    fresh = args.fresh
+    if config_path.exists() and not fresh:
+        config = load_config(config_path)
+        url = ctx.db_url or config.database or url
+        desk = open_desk(url, config)
+        from deskconsole.models import Ticket
+
+        existing = Ticket.select().count()
+        if existing:
+            print(f"using the demo desk at {url} ({existing:,} tickets); --fresh builds a new one", file=sys.stderr)
+    else:
+        if url.startswith("sqlite:///"):
+            _remove_sqlite(Path(url[len("sqlite:///"):]))
+        text = demo.demo_config_text(ctx.login, url)
+        _write_new(config_path, text, force=True)
+        config = load_config(config_path)
+        desk = open_desk(url, config)
+        existing = 0
+    if not existing and args.tickets:
+        bar = ProgressBar("building demo desk")
+        keys = demo.build(desk, args.tickets, seed=args.seed, progress=bar)
+        bar.finish(f"demo desk: {len(keys):,} tickets at {url}")
+    print(f"config: {config_path}   (use it with: export DESKCONSOLE_CONFIG={config_path})", file=sys.stderr)
+    if not args.no_console:
+        ctx.config_path, ctx.db_url = config_path, url
+        ctx.as_login = None
+        args.query, args.format, args.limit = ["is:open"], "table", 40
+        return cmd_ls(ctx, args)
+    return 0
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        target = path.with_name(path.name + suffix)
+        if target.exists():
+            target.unlink()
+
+
+def cmd_import(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    rows, fmt = transfer.read_rows(args.file, args.format)
+    total = _count_lines(args.file, fmt)
+    bar = ProgressBar(f"importing {args.file}")
+    keys = transfer.import_rows(desk, actor, rows, origin=args.file, progress=bar, total=total)
+    span = f" ({keys[0]} .. {keys[-1]})" if keys else ""
+    bar.finish(f"imported {len(keys):,} tickets{span}")
+    return 0
+
+
+def _count_lines(path: str, fmt: str) -> int | None:
+    """Rows in the file, for the progress bar (a quick byte scan)."""
+    try:
+        with open(path, "rb") as handle:
+            count = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return None
+    return max(count - 1, 1) if fmt == "csv" else max(count, 1)
+
+
+def cmd_export(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    query = select_tickets(desk, " ".join(args.query), actor_login=actor.login, now=desk.now())
+    total = query.count()
+    bar = ProgressBar("exporting")
+    fmt = args.format or ("csv" if args.output and args.output.endswith(".csv") else "jsonl")
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        rows = transfer.export_rows(desk, query, with_conversation=fmt == "jsonl")
+
+        def counted():
+            for n, row in enumerate(rows, 1):
+                if n % 1000 == 0:
+                    bar(n, total)
+                yield row
+
+        writer = transfer.write_csv if fmt == "csv" else transfer.write_jsonl
+        count = writer(counted(), out)
+    finally:
+        if args.output:
+            out.close()
+    bar.finish(f"exported {count:,} tickets" + (f" to {args.output}" if args.output else ""))
+    return 0

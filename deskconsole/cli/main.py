@@ -1,0 +1,148 @@
+"""``deskconsole [--db URL] [--config PATH] [--as LOGIN] COMMAND``.
+
+Exit codes: 0 ok, 1 user error, 2 usage, 3 conflict (someone else changed
+the ticket), 4 permission refused. Errors go to stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from deskconsole import __version__
+from deskconsole.cli import commands as c
+from deskconsole.cli import desk_cmds as d
+from deskconsole.cli.context import Context
+from deskconsole.core.errors import DeskError
+
+EPILOG = """\
+queries (ls, export): field:value[,value] terms are ANDed, values ORed, -term negates;
+  fields: status prio team assignee(me/none/login) requester category service key title
+  created/updated (>-24h, <2026-11-01, 2026-11-01..2026-11-20) is:open|closed|unassigned sort:-created
+  e.g. deskconsole ls 'is:open prio:P1,P2 team:ops'
+exit codes: 0 ok, 1 error, 2 usage, 3 conflict, 4 not permitted
+"""
+
+
+def _globals(parser: argparse.ArgumentParser, default) -> None:
+    g = parser.add_argument_group("desk")
+    g.add_argument("--db", metavar="URL", default=default,
+                   help="database: sqlite:///PATH or postgresql://USER@HOST/DB (env DESKCONSOLE_DB)")
+    g.add_argument("--config", metavar="PATH", default=default, help="config file (env DESKCONSOLE_CONFIG)")
+    g.add_argument("--as", dest="as_login", metavar="LOGIN", default=default, help="act as LOGIN (admins only; audited)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deskconsole", description="A keyboard-first service desk for the terminal.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"deskconsole {__version__}")
+    _globals(parser, None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name, func, help, **kw):
+        p = sub.add_parser(name, help=help, description=help, **kw)
+        _globals(p, argparse.SUPPRESS)
+        p.set_defaults(func=func)
+        return p
+
+    def write(name, func, help):
+        p = command(name, func, help)
+        p.add_argument("key", help="ticket key, e.g. INC-42")
+        p.add_argument("--expect-version", type=int, metavar="N",
+                       help="fail with a conflict unless the ticket is still at version N")
+        return p
+
+    p = command("init", d.cmd_init, "write a starter config (you are its admin) and create the database")
+    p.add_argument("--force", action="store_true", help="replace an existing config (kept as .bak)")
+
+    p = command("demo", d.cmd_demo, "build a demo desk with realistic tickets and show its queue")
+    p.add_argument("--tickets", type=int, default=300, metavar="N", help="how many tickets (default 300, up to 5,000,000)")
+    p.add_argument("--no-console", action="store_true", help="build the desk only; do not show it")
+    p.add_argument("--fresh", action="store_true", help="throw away an existing demo desk and build a new one")
+    p.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
+
+    p = command("new", c.cmd_new, "open a ticket; prints its key")
+    p.add_argument("title")
+    p.add_argument("-d", "--description", help="details ('-' reads standard input)")
+    p.add_argument("--impact", choices=["high", "medium", "low"])
+    p.add_argument("--urgency", choices=["high", "medium", "low"])
+    p.add_argument("-p", "--priority", help="P1..P4 (instead of impact and urgency)")
+    p.add_argument("--team")
+    p.add_argument("--category")
+    p.add_argument("--service")
+    p.add_argument("--assignee")
+    p.add_argument("-r", "--requester", help='"Name <e-mail>", an e-mail or a name (default: you)')
+    p.add_argument("--requester-email", help=argparse.SUPPRESS)
+
+    p = command("ls", c.cmd_ls, "list tickets matching a query")
+    p.add_argument("query", nargs="*", help="query terms (see below)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N tickets (0 = all; default 50)")
+
+    p = command("show", c.cmd_show, "show one ticket: fields, conversation, links, history")
+    p.add_argument("key")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    write("take", c.cmd_take, "assign to yourself and acknowledge")
+    write("ack", c.cmd_ack, "acknowledge")
+    p = write("assign", c.cmd_assign, "assign to an agent and/or a team ('none' unassigns)")
+    p.add_argument("agent", nargs="?", help="agent login, or none")
+    p.add_argument("--team", help="team name, or none")
+    p = write("triage", c.cmd_triage, "set category, service, impact, urgency or priority")
+    for flag in ("category", "service", "impact", "urgency", "priority"):
+        p.add_argument(f"--{flag}")
+    p = write("status", c.cmd_status, "move a ticket to another status")
+    p.add_argument("status", help="new, assigned, in_progress, pending, closed (resolve and cancel have their own commands)")
+    p = write("reply", c.cmd_reply, "public reply to the requester")
+    p.add_argument("text", help="the reply ('-' reads standard input)")
+    p = write("note", c.cmd_note, "internal note (never shown to the requester)")
+    p.add_argument("text", help="the note ('-' reads standard input)")
+    p = write("link", c.cmd_link, "link two tickets")
+    p.add_argument("kind", help="relates-to, duplicate-of, parent-of, child-of, caused-by or causes")
+    p.add_argument("other", help="the other ticket's key")
+    p.add_argument("--remove", action="store_true", help="remove the link instead")
+    p = command("merge", c.cmd_merge, "close DUPLICATE as merged into TARGET")
+    p.add_argument("duplicate")
+    p.add_argument("target")
+    p.add_argument("--expect-version", type=int, metavar="N", help="the duplicate's version you saw")
+    p = write("resolve", c.cmd_resolve, "resolve with a resolution code")
+    p.add_argument("code", help="e.g. fixed, workaround, no_fault_found (see [resolution] codes)")
+    p.add_argument("note", nargs="?", help="what was done ('-' reads standard input)")
+    write("close", c.cmd_close, "close a resolved ticket")
+    p = write("reopen", c.cmd_reopen, "reopen a resolved ticket")
+    p.add_argument("reason", nargs="?")
+    p = write("cancel", c.cmd_cancel, "cancel a ticket (leads)")
+    p.add_argument("reason")
+
+    p = command("import", d.cmd_import, "import tickets from CSV or JSON Lines (admins)")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["csv", "jsonl"], help="default: by the file's extension")
+    p = command("export", d.cmd_export, "export tickets as JSON Lines (with conversations) or CSV")
+    p.add_argument("query", nargs="*")
+    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.func, args.query, args.format, args.limit = c.cmd_ls, ["is:open"], "table", 50
+    try:
+        return args.func(Context.from_args(args), args)
+    except DeskError as exc:
+        print(f"deskconsole: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("deskconsole: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # e.g. `deskconsole ls | head`: not an error
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

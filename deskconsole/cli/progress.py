@@ -1,0 +1,48 @@
+"""A progress bar on stderr for long work (imports, exports, demo desks)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class ProgressBar:
+    """Redraws at most 10 times a second on a terminal; on a pipe, prints a
+    line every 10 % so logs show progress without flooding."""
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.start = time.monotonic()
+        self._last_draw = 0.0
+        self._last_decile = -1
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        rate = done / max(now - self.start, 1e-6)
+        if self.tty:
+            if now - self._last_draw < 0.1 and done != total:
+                return
+            self._last_draw = now
+            if total:
+                width = 30
+                filled = int(width * done / total)
+                bar = "#" * filled + "-" * (width - filled)
+                text = f"\r{self.label} [{bar}] {done:,}/{total:,} ({rate:,.0f}/s)"
+            else:
+                text = f"\r{self.label} {done:,} ({rate:,.0f}/s)"
+            self.stream.write(text)
+            self.stream.flush()
+        elif total:
+            decile = done * 10 // total
+            if decile != self._last_decile:
+                self._last_decile = decile
+                self.stream.write(f"{self.label}: {done:,}/{total:,}\n")
+
+    def finish(self, message: str) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K")
+        elapsed = time.monotonic() - self.start
+        self.stream.write(f"{message} in {elapsed:.1f} s\n")
+        self.stream.flush()

@@ -1,0 +1,1 @@
+"""The desk itself: every rule and every write. Never imports Textual."""

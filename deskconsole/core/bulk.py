@@ -1,0 +1,52 @@
+"""Fast multi-row inserts: one prepared INSERT, many parameter rows.
+
+Peewee builds SQL text for every row of ``insert_many``; for imports of a
+million tickets that dominates the run time. Here the statement is built once
+by Peewee from the model (never by hand) and run with ``executemany``.
+
+Contract: values for text, number, boolean and foreign-key columns are
+already plain Python values (str, int, float, bool, None: ids, not model
+instances); other columns (timestamps) go through the field's ``db_value``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from peewee import AutoField, BigAutoField, BooleanField, CharField, FloatField, ForeignKeyField, IntegerField, Model, TextField
+
+_PLAIN = (CharField, TextField, IntegerField, AutoField, BigAutoField, ForeignKeyField, BooleanField, FloatField)
+
+
+@lru_cache(maxsize=64)
+def _statement(model: type[Model], names: tuple[str, ...], db_id: int):
+    wanted = set(names)
+    # Peewee writes the columns in model order: read the values in that order.
+    fields = tuple(f for f in model._meta.sorted_fields if f.name in wanted)
+    sql, _ = model.insert({f: None for f in fields}).sql()
+    sql = sql.split(" RETURNING ")[0]  # PostgreSQL's RETURNING is not wanted for executemany
+    order = tuple(names.index(f.name) for f in fields)
+    converted = tuple((j, f.db_value) for j, f in enumerate(fields) if not isinstance(f, _PLAIN))
+    return sql, order, converted
+
+
+def insert_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Insert ``rows`` (value tuples in ``names`` order) into ``model``'s table."""
+    db = model._meta.database
+    sql, order, converted = _statement(model, tuple(names), id(getattr(db, "obj", db)))
+    params = []
+    for row in rows:
+        values = [row[i] for i in order]
+        for j, conv in converted:
+            if values[j] is not None:
+                values[j] = conv(values[j])
+        params.append(values)
+    if params:
+        db.cursor().executemany(sql, params)
+
+
+def insert_dicts(model: type[Model], rows: list[dict]) -> None:
+    if rows:
+        names = tuple(rows[0])
+        insert_rows(model, names, ([row[n] for n in names] for row in rows))

@@ -1,0 +1,63 @@
+"""The Desk: one open database, its config and its clock.
+
+Everything in the core takes a Desk. ``open_desk`` connects, migrates the
+schema and mirrors the config's teams, agents, categories and services into
+the database so tickets can refer to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peewee import Database
+
+from deskconsole import migrations
+from deskconsole.config import Config
+from deskconsole.core.clock import Clock, system_clock
+from deskconsole.core.directory import Directory, sync_directory
+from deskconsole.db import connect, is_sqlite
+from deskconsole.models import MODELS, database
+
+
+@dataclass
+class Desk:
+    db: Database
+    config: Config
+    clock: Clock = system_clock
+    url: str = ""
+    directory: Directory = field(default_factory=Directory)
+
+    def now(self):
+        return self.clock()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.db)
+
+    def transaction(self):
+        """A write transaction (SQLite: BEGIN IMMEDIATE)."""
+        return self.db.atomic()
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+
+def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate: bool = True, sync: bool = True) -> Desk:
+    db = connect(url)
+    database.initialize(db)
+    db.bind(MODELS, bind_refs=False, bind_backrefs=False)
+    if migrate:
+        migrations.migrate(db)
+    else:
+        version = migrations.current_version(db)
+        if version != migrations.LATEST:
+            from deskconsole.core.errors import SchemaError
+
+            raise SchemaError(f"the database is at schema version {version}, expected {migrations.LATEST}")
+    desk = Desk(db=db, config=config, clock=clock, url=url)
+    if sync:
+        sync_directory(desk)
+    else:
+        desk.directory.load()
+    return desk

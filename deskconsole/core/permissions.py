@@ -1,0 +1,45 @@
+"""Which role may do what. Checked in the core, never only in a screen."""
+
+from __future__ import annotations
+
+from deskconsole.core.errors import PermissionDenied
+from deskconsole.core.identity import Actor
+
+MIN_ROLE = {
+    "create": "agent",
+    "triage": "agent",
+    "assign": "agent",
+    "take": "agent",
+    "ack": "agent",
+    "status": "agent",
+    "reply": "agent",
+    "note": "agent",
+    "link": "agent",
+    "merge": "agent",
+    "resolve": "agent",
+    "close": "agent",
+    "reopen": "agent",
+    "cancel": "lead",
+    "reassign": "lead",  # take a ticket away from another agent
+    "import": "admin",
+    "config": "admin",
+}
+
+WHAT = {
+    "reassign": "reassign a ticket that another agent holds",
+    "cancel": "cancel tickets",
+    "import": "import tickets",
+    "config": "change the desk's configuration",
+}
+
+
+def require(actor: Actor, action: str, config_path: str | None = None) -> None:
+    needed = MIN_ROLE[action]
+    if actor.at_least(needed):
+        return
+    what = WHAT.get(action, f"{action} tickets" if action in ("create", "triage", "assign", "take") else action)
+    where = f" in {config_path}" if config_path else " in the desk config"
+    raise PermissionDenied(
+        f"{actor.login} is a {actor.role} and cannot {what}; that needs the {needed} role. "
+        f"Ask a desk admin to set agents.{actor.login}.role{where}."
+    )

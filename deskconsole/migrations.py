@@ -1,0 +1,152 @@
+"""Numbered schema migrations.
+
+Each migration is frozen DDL: it describes the schema as it was when that
+version shipped, so an old desk can always be brought forward step by step.
+``tests/test_migrations.py`` checks that the result matches ``models.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from peewee import Database
+
+from deskconsole.core.errors import SchemaError
+from deskconsole.db import is_sqlite
+
+# Placeholders in the DDL below, per backend.
+_TYPES = {
+    "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigpk": "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT", "ts": "DATETIME"},
+    "postgresql": {"pk": "SERIAL NOT NULL PRIMARY KEY", "bigpk": "BIGSERIAL NOT NULL PRIMARY KEY", "ts": "TIMESTAMP"},
+}
+
+_V1 = [
+    """CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at {ts} NOT NULL)""",
+    """CREATE TABLE team (
+        id {pk}, name VARCHAR(255) NOT NULL, title VARCHAR(255) NOT NULL,
+        email VARCHAR(255), active BOOLEAN NOT NULL)""",
+    "CREATE UNIQUE INDEX team_name ON team (name)",
+    """CREATE TABLE agent (
+        id {pk}, login VARCHAR(255) NOT NULL, name VARCHAR(255) NOT NULL, email VARCHAR(255),
+        role VARCHAR(255) NOT NULL, team_id INTEGER REFERENCES team (id), active BOOLEAN NOT NULL)""",
+    "CREATE UNIQUE INDEX agent_login ON agent (login)",
+    "CREATE INDEX agent_team_id ON agent (team_id)",
+    """CREATE TABLE category (
+        id {pk}, name VARCHAR(255) NOT NULL, title VARCHAR(255) NOT NULL, active BOOLEAN NOT NULL)""",
+    "CREATE UNIQUE INDEX category_name ON category (name)",
+    """CREATE TABLE service (
+        id {pk}, name VARCHAR(255) NOT NULL, title VARCHAR(255) NOT NULL,
+        team_id INTEGER REFERENCES team (id), active BOOLEAN NOT NULL)""",
+    "CREATE UNIQUE INDEX service_name ON service (name)",
+    "CREATE INDEX service_team_id ON service (team_id)",
+    """CREATE TABLE ticket (
+        id {pk}, title VARCHAR(300) NOT NULL, description TEXT NOT NULL,
+        requester_name VARCHAR(255), requester_email VARCHAR(255), status VARCHAR(16) NOT NULL,
+        impact VARCHAR(8), urgency VARCHAR(8), priority VARCHAR(2) NOT NULL,
+        category_id INTEGER REFERENCES category (id), service_id INTEGER REFERENCES service (id),
+        team_id INTEGER REFERENCES team (id), assignee_id INTEGER REFERENCES agent (id),
+        created_by VARCHAR(255) NOT NULL, created_at {ts} NOT NULL, updated_at {ts} NOT NULL,
+        acknowledged_at {ts}, acknowledged_by VARCHAR(255), first_response_at {ts},
+        resolved_at {ts}, closed_at {ts}, resolution_code VARCHAR(32), resolution_note TEXT,
+        merged_into_id INTEGER REFERENCES ticket (id), reopen_count INTEGER NOT NULL,
+        version INTEGER NOT NULL)""",
+    "CREATE INDEX ticket_category_id ON ticket (category_id)",
+    "CREATE INDEX ticket_service_id ON ticket (service_id)",
+    "CREATE INDEX ticket_merged_into_id ON ticket (merged_into_id)",
+    "CREATE INDEX ticket_team_id_status_priority_created_at ON ticket (team_id, status, priority, created_at)",
+    "CREATE INDEX ticket_status_priority_created_at ON ticket (status, priority, created_at)",
+    "CREATE INDEX ticket_assignee_id_status ON ticket (assignee_id, status)",
+    "CREATE INDEX ticket_created_at ON ticket (created_at)",
+    "CREATE INDEX ticket_updated_at ON ticket (updated_at)",
+    """CREATE TABLE entry (
+        id {pk}, ticket_id INTEGER NOT NULL REFERENCES ticket (id), kind VARCHAR(8) NOT NULL,
+        author VARCHAR(255) NOT NULL, author_name VARCHAR(255) NOT NULL, at {ts} NOT NULL,
+        body TEXT NOT NULL, source VARCHAR(16) NOT NULL)""",
+    "CREATE INDEX entry_ticket_id ON entry (ticket_id)",
+    "CREATE INDEX entry_ticket_id_at ON entry (ticket_id, at)",
+    """CREATE TABLE link (
+        id {pk}, source_id INTEGER NOT NULL REFERENCES ticket (id),
+        target_id INTEGER NOT NULL REFERENCES ticket (id), kind VARCHAR(16) NOT NULL,
+        created_by VARCHAR(255) NOT NULL, created_at {ts} NOT NULL)""",
+    "CREATE INDEX link_source_id ON link (source_id)",
+    "CREATE INDEX link_target_id ON link (target_id)",
+    "CREATE UNIQUE INDEX link_source_id_target_id_kind ON link (source_id, target_id, kind)",
+    """CREATE TABLE audit_event (
+        id {bigpk}, ticket_id INTEGER REFERENCES ticket (id), at {ts} NOT NULL,
+        actor VARCHAR(255) NOT NULL, via VARCHAR(255), action VARCHAR(24) NOT NULL,
+        field VARCHAR(32), old TEXT, new TEXT)""",
+    "CREATE INDEX audit_event_ticket_id ON audit_event (ticket_id)",
+    "CREATE INDEX audit_event_ticket_id_id ON audit_event (ticket_id, id)",
+    """CREATE TABLE feed (
+        seq {bigpk}, at {ts} NOT NULL, actor VARCHAR(255) NOT NULL, action VARCHAR(24) NOT NULL,
+        ticket INTEGER, version INTEGER)""",
+    "CREATE INDEX feed_ticket_seq ON feed (ticket, seq)",
+]
+
+# v2: where a ticket came from (console, cli, mail, alert, import) and the
+# sender's own reference for it (alert dedup key, message id, import key).
+_V2 = [
+    "ALTER TABLE ticket ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'cli'",
+    "ALTER TABLE ticket ADD COLUMN external_ref VARCHAR(255)",
+    "CREATE INDEX ticket_external_ref ON ticket (external_ref)",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2]
+LATEST = len(MIGRATIONS)
+
+
+def _backend(db: Database) -> str:
+    return "sqlite" if is_sqlite(db) else "postgresql"
+
+
+def _table_exists(db: Database, name: str) -> bool:
+    return name in db.get_tables()
+
+
+def current_version(db: Database) -> int:
+    """The schema version of ``db``: 0 for an empty database."""
+    if not _table_exists(db, "schema_version"):
+        if _table_exists(db, "ticket"):
+            raise SchemaError(
+                "this database has desk-like tables but no schema version; it was not made by deskconsole"
+            )
+        return 0
+    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: Database, target: int = LATEST, on_step: Callable[[int], None] | None = None) -> int:
+    """Bring ``db`` up to ``target``; returns the version it started from.
+
+    Safe to run from several processes at once: the check and the DDL happen
+    in one write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
+    advisory lock), so only one of them migrates.
+    """
+    if target > LATEST:
+        raise ValueError(f"no migration {target}; the latest is {LATEST}")
+    types = _TYPES[_backend(db)]
+    with db.atomic():
+        if _backend(db) == "postgresql":
+            db.execute_sql("SELECT pg_advisory_xact_lock(7311029)")
+        start = current_version(db)
+        if start > LATEST:
+            raise SchemaError(
+                f"this database has schema version {start}, newer than this deskconsole understands "
+                f"(up to {LATEST}); upgrade deskconsole (pip install -U deskconsole) to open it"
+            )
+        for version in range(start + 1, target + 1):
+            for statement in MIGRATIONS[version - 1]:
+                db.execute_sql(statement.format(**types))
+            db.execute_sql(
+                "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)" % (db.param, db.param),
+                (version, _now_value(db)),
+            )
+            if on_step:
+                on_step(version)
+    return start
+
+
+def _now_value(db: Database):
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return now.isoformat(" ", "microseconds") if is_sqlite(db) else now

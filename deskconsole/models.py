@@ -1,0 +1,213 @@
+"""Peewee models: the shape of the desk's tables, and nothing else.
+
+Business rules live in ``deskconsole.core``; the schema itself is created and
+evolved by ``deskconsole.migrations`` (a test checks the two never drift).
+All timestamps are stored as UTC and come back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from peewee import (
+    AutoField,
+    BigAutoField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+TICKET_PREFIX = "INC"
+
+
+def _is_sqlite(db) -> bool:
+    target = getattr(db, "obj", db)
+    return isinstance(target, SqliteDatabase)
+
+
+class UTCDateTimeField(DateTimeField):
+    """An instant in UTC.
+
+    SQLite keeps it as fixed-width text (``YYYY-MM-DD HH:MM:SS.ffffff``) so
+    that text order is time order and range queries use the index; PostgreSQL
+    keeps a ``TIMESTAMP`` holding UTC. Python always sees aware UTC values.
+    """
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is not None and value.tzinfo is not timezone.utc:
+            value = value.astimezone(timezone.utc)
+        if _is_sqlite(self.model._meta.database):
+            return value.isoformat(" ", "microseconds")[:26]  # without "+00:00": fixed width
+        return value.replace(tzinfo=None)
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    applied_at = UTCDateTimeField()
+
+
+class Team(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    title = CharField()
+    email = CharField(null=True)
+    active = BooleanField(default=True)
+
+
+class Agent(BaseModel):
+    id = AutoField()
+    login = CharField(unique=True)
+    name = CharField()
+    email = CharField(null=True)
+    role = CharField()
+    team = ForeignKeyField(Team, null=True, backref="agents")
+    active = BooleanField(default=True)
+
+
+class Category(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    title = CharField()
+    active = BooleanField(default=True)
+
+
+class Service(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    title = CharField()
+    team = ForeignKeyField(Team, null=True, backref="services")
+    active = BooleanField(default=True)
+
+
+class Ticket(BaseModel):
+    id = AutoField()
+    title = CharField(max_length=300)
+    description = TextField(default="")
+    requester_name = CharField(null=True)
+    requester_email = CharField(null=True)
+    status = CharField(max_length=16)
+    impact = CharField(max_length=8, null=True)
+    urgency = CharField(max_length=8, null=True)
+    priority = CharField(max_length=2)
+    category = ForeignKeyField(Category, null=True)
+    service = ForeignKeyField(Service, null=True)
+    # team and assignee lead composite indexes below, which serve their lookups too.
+    team = ForeignKeyField(Team, null=True, index=False)
+    assignee = ForeignKeyField(Agent, null=True, index=False)
+    created_by = CharField()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    acknowledged_at = UTCDateTimeField(null=True)
+    acknowledged_by = CharField(null=True)
+    first_response_at = UTCDateTimeField(null=True)
+    resolved_at = UTCDateTimeField(null=True)
+    closed_at = UTCDateTimeField(null=True)
+    resolution_code = CharField(max_length=32, null=True)
+    resolution_note = TextField(null=True)
+    merged_into = ForeignKeyField("self", null=True, backref="merged")
+    reopen_count = IntegerField(default=0)
+    source = CharField(max_length=16, default="cli")
+    external_ref = CharField(null=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("team", "status", "priority", "created_at"), False),
+            (("status", "priority", "created_at"), False),
+            (("assignee", "status"), False),
+            (("created_at",), False),
+            (("updated_at",), False),
+            (("external_ref",), False),
+        )
+
+    @property
+    def key(self) -> str:
+        return f"{TICKET_PREFIX}-{self.id}"
+
+
+class Entry(BaseModel):
+    """One item of a ticket's conversation: a public reply or an internal note."""
+
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, backref="entries")
+    kind = CharField(max_length=8)  # "reply" | "note"
+    author = CharField()
+    author_name = CharField()
+    at = UTCDateTimeField()
+    body = TextField()
+    source = CharField(max_length=16, default="cli")
+
+    class Meta:
+        indexes = ((("ticket", "at"), False),)
+
+
+class Link(BaseModel):
+    id = AutoField()
+    source = ForeignKeyField(Ticket, backref="links_out")
+    target = ForeignKeyField(Ticket, backref="links_in")
+    kind = CharField(max_length=16)
+    created_by = CharField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("source", "target", "kind"), True),)
+
+
+class AuditEvent(BaseModel):
+    """Who changed what, when: one row per field changed (or per action)."""
+
+    id = BigAutoField()
+    ticket = ForeignKeyField(Ticket, null=True, backref="audit")
+    at = UTCDateTimeField()
+    actor = CharField()
+    via = CharField(null=True)  # the real login when an admin acted --as someone
+    action = CharField(max_length=24)
+    field = CharField(max_length=32, null=True)
+    old = TextField(null=True)
+    new = TextField(null=True)
+
+    class Meta:
+        indexes = ((("ticket", "id"), False),)
+
+
+class FeedEntry(BaseModel):
+    """The change feed: a monotonic sequence of "what changed" for live views."""
+
+    seq = BigAutoField()
+    at = UTCDateTimeField()
+    actor = CharField()
+    action = CharField(max_length=24)
+    ticket = IntegerField(null=True)
+    version = IntegerField(null=True)
+
+    class Meta:
+        table_name = "feed"
+        indexes = ((("ticket", "seq"), False),)
+
+
+MODELS = [SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry]
