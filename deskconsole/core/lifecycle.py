@@ -4,8 +4,9 @@
     resolved -> in_progress (reopen); any open status -> cancelled (leads)
 
 A ticket can also be resolved straight from new/assigned/in_progress/pending
-(a quick fix) and handed back (in_progress -> assigned). closed and
-cancelled are final.
+(a quick fix) and handed back (in_progress -> assigned). Unassigning a
+ticket (``assign ... none``) puts it back to new. closed and cancelled are
+final.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ FINAL = ("closed", "cancelled")
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("assigned", "in_progress", "resolved", "cancelled"),
-    "assigned": ("new", "in_progress", "pending", "resolved", "cancelled"),
+    "assigned": ("in_progress", "pending", "resolved", "cancelled"),
     "in_progress": ("assigned", "pending", "resolved", "cancelled"),
     "pending": ("in_progress", "resolved", "cancelled"),
     "resolved": ("in_progress", "closed"),

@@ -46,6 +46,7 @@ def create(
     source: str = "cli",
     external_ref: str | None = None,
 ) -> Outcome:
+    require(actor, "create")  # before looking at the input: refusals come first
     d = desk.directory
     values = {
         "title": validate.title(title),
@@ -162,6 +163,7 @@ def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected
 
 def take(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     """Assign to me and acknowledge; a new or assigned ticket goes in progress."""
+    require(actor, "take")
     me = _assignable(desk, actor.login)
     with change_ticket(desk, actor, "take", key, expected_version=expected_version) as ch:
         _open_only(ch, "taken")

@@ -1,0 +1,788 @@
+"""The desk's query language -> Peewee expressions.
+
+Shared by ``deskconsole ls QUERY`` and the console's ``/`` filter, which
+re-parses on every keystroke: parsing is pure (no database), fast, and every
+error carries the exact span of the offending text.
+
+Syntax (terms are separated by whitespace and ANDed)::
+
+    disk "full disk" INC-42             words / "phrases" search key, title, description
+    status:new,assigned                 field:value[,value...] -- values are ORed
+    -status:closed   -word              a leading '-' negates a term
+    title:"disk full"                   values may be quoted (\\" and \\\\ escape inside)
+    prio:P1,P2  prio:<=P2  prio:>P3     priority (P1 is the highest)
+    team:ops  category:hardware  service:mail  assignee:me|none|LOGIN
+    requester:ann                       name or e-mail, substring
+    key:INC-1,INC-7   title:x  desc:x
+    created:>-24h  updated:<-7d  created:>=2026-11-01  created:2026-11-01..2026-11-20
+    created:2026-11-01  created:>2026-11-01T14:00  created:today,yesterday
+    is:open|closed|assigned|unassigned|acked|unacked|merged
+    sort:created sort:-prio             several sort terms apply in order
+
+Nothing here builds SQL text: the result is a Peewee expression whose values
+are all bound parameters, so any input is searched for literally.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, NamedTuple
+
+from peewee import Case, Expression, fn
+
+from deskconsole.core.errors import ValidationError
+from deskconsole.core.lifecycle import OPEN, STATUSES
+from deskconsole.models import TICKET_PREFIX, Ticket
+
+UTC = timezone.utc
+
+MAX_LENGTH = 2000
+CLOSED = tuple(s for s in STATUSES if s not in OPEN)
+PRIORITIES = ("P1", "P2", "P3", "P4")
+MAX_TICKET_ID = 2**31 - 1  # PostgreSQL INTEGER
+MAX_RELATIVE_SECONDS = 200 * 366 * 86400
+MIN_YEAR, MAX_YEAR = 1900, 9998
+
+# canonical field -> help example; the order here is the order shown in errors
+FIELDS: dict[str, str] = {
+    "status": "status:open",
+    "prio": "prio:P1,P2",
+    "team": "team:ops",
+    "assignee": "assignee:me",
+    "requester": "requester:ann",
+    "category": "category:network",
+    "service": "service:mail",
+    "key": f"key:{TICKET_PREFIX}-42",
+    "title": 'title:"disk full"',
+    "description": "desc:timeout",
+    "created": "created:>-24h",
+    "updated": "updated:<-7d",
+    "is": "is:open",
+    "sort": "sort:-created",
+}
+ALIASES: dict[str, str] = {name: name for name in FIELDS}
+ALIASES.update({"priority": "prio", "desc": "description"})
+
+IS_FLAGS = ("open", "closed", "assigned", "unassigned", "acked", "unacked", "merged")
+SORT_FIELDS = ("created", "updated", "prio", "key", "status", "title")
+SORT_ALIASES = {name: name for name in SORT_FIELDS}
+SORT_ALIASES.update({"priority": "prio", "id": "key", "created_at": "created", "updated_at": "updated"})
+REF_FIELDS = ("team", "category", "service", "assignee")
+
+_WS = re.compile(r"\s+")
+_HEAD = re.compile(r'[^\s:"]*')
+_VALUE = re.compile(r'[^\s,"]*')
+_QUOTED_BODY = re.compile(r'(?:[^"\\]|\\.)*', re.S)
+_UNESCAPE = re.compile(r'\\(["\\])')
+# Cc characters other than the usual whitespace, and lone surrogates: no
+# database stores them faithfully (PostgreSQL rejects NUL outright).
+_BAD_CHAR = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_PRIO = re.compile(r"(<=|>=|<|>|=)?[pP]?([0-9]{1,3})")
+_PRIO_RANGE = re.compile(r"[pP]?([0-9]{1,3})\.\.[pP]?([0-9]{1,3})")
+_TICKET_KEY = re.compile(rf"(?:{TICKET_PREFIX}-|#)([0-9]{{1,12}})", re.IGNORECASE)
+_KEY_VALUE = re.compile(rf"(?:{TICKET_PREFIX}-|#)?([0-9]{{1,12}})", re.IGNORECASE)
+_OTHER_KEY = re.compile(r"([A-Za-z]{2,5})-[0-9]+")
+_DATE_OP = re.compile(r"(>=|<=|>|<|=)?")
+_RELATIVE = re.compile(r"([+-])([0-9]{1,12})([smhdw])", re.IGNORECASE)
+_UNSIGNED_RELATIVE = re.compile(r"([0-9]{1,12})([smhdw])", re.IGNORECASE)
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_AT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?([Zz])?")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNIT_NAMES = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_NAMED_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class QueryError(ValidationError):
+    """A mistake in a query, with the span of ``text`` it is about.
+
+    ``str(error)`` is the one-line message; ``render()`` adds the query and a
+    caret line under the offending span.
+    """
+
+    def __init__(self, message: str, text: str = "", start: int = 0, end: int | None = None):
+        message = " ".join(message.splitlines())
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        self.start = max(0, min(start, len(text)))
+        self.end = max(self.start, min(start + 1 if end is None else end, len(text)))
+
+    def __str__(self) -> str:
+        return self.message
+
+    def render(self, width: int = 76) -> str:
+        line, carets = _excerpt(self.text, self.start, self.end, width)
+        return f"{self.message}\n  {line}\n  {carets}"
+
+
+def _cell(ch: str) -> tuple[str, int]:
+    """How one character of the query is drawn in render(), and its width."""
+    if ch.isspace():
+        return " ", 1
+    category = unicodedata.category(ch)
+    if category[0] == "C":  # controls, format (RTL overrides, zero-width), private, unassigned
+        return "?", 1
+    if category in ("Mn", "Me"):
+        return ch, 0
+    return ch, 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _excerpt(text: str, start: int, end: int, width: int) -> tuple[str, str]:
+    lo, hi = 0, len(text)
+    if hi > width:  # show a window around the span
+        lo = max(0, min(start - width // 4, hi - width))
+        hi = min(len(text), lo + width)
+    line, carets = [], []
+    if lo > 0:
+        line.append("…")
+        carets.append(" ")
+    marked = 0
+    for i in range(lo, hi):
+        shown, cols = _cell(text[i])
+        line.append(shown)
+        if i < start:
+            carets.append(" " * cols)
+        elif i < end:
+            carets.append("^" * cols)
+            marked += cols
+    if hi < len(text):
+        line.append("…")
+    if not marked:
+        carets.append("^")
+    return "".join(line), "".join(carets).rstrip() or "^"
+
+
+def _q(value: str, limit: int = 40) -> str:
+    """A user value quoted for a one-line message (control/format chars escaped)."""
+    if len(value) > limit:
+        value = value[:limit] + "…"
+    return repr(value)
+
+
+def _names(names, limit: int = 12) -> str:
+    names = sorted(names)
+    if not names:
+        return "none are configured"
+    shown = ", ".join(names[:limit])
+    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _suggest(word: str, choices) -> str:
+    """'; did you mean 'x'?' when a choice is close to ``word``, else ';' (messages go on after it)."""
+    close = difflib.get_close_matches(word.lower()[:64], list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ";"
+
+
+# --------------------------------------------------------------------------- parsed query
+
+
+class Ref(enum.Enum):
+    NONE = "none"  # no team/category/service/assignee
+    ME = "me"  # the acting login (assignee only)
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """A point in time as written; resolved against ``now`` and a timezone later.
+
+    kind: "ago" (``seconds`` from now, signed), "day" (a calendar ``day``),
+    "relday" (``seconds`` = whole days from today) or "at" (a wall-clock
+    ``at``, naive unless written with Z, to ``precision`` seconds).
+    """
+
+    kind: str
+    seconds: int = 0
+    day: date | None = None
+    at: datetime | None = None
+    precision: int = 60
+
+    def resolve(self, now: datetime, tz: tzinfo) -> tuple[datetime, datetime, bool]:
+        """(start, end, whole_period): a day is [midnight, next midnight) in tz."""
+        if self.kind == "ago":
+            t = now + timedelta(seconds=self.seconds)
+            return t, t, False
+        if self.kind == "at":
+            t = self.at if self.at.tzinfo else self.at.replace(tzinfo=tz)
+            return t, t + timedelta(seconds=self.precision), False
+        day = self.day if self.kind == "day" else now.astimezone(tz).date() + timedelta(days=self.seconds)
+        start = datetime.combine(day, time(), tzinfo=tz)
+        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+        return start, end, True
+
+
+@dataclass(frozen=True)
+class DateCond:
+    """``op`` is one of = < <= > >= or '..' (a range; either end may be open)."""
+
+    op: str
+    point: TimePoint | None = None
+    upper: TimePoint | None = None  # the range's end; ``point`` is its start
+
+
+@dataclass(frozen=True)
+class QueryValue:
+    """One value of a term, as written (``raw``, unquoted) and as understood (``data``)."""
+
+    raw: str
+    start: int
+    end: int
+    data: Any = None
+    quoted: bool = False
+
+
+@dataclass(frozen=True)
+class Term:
+    """``field`` is a canonical field name, or "text" for a bare word/phrase."""
+
+    field: str
+    values: tuple[QueryValue, ...]
+    negated: bool = False
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool = False
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    terms: tuple[Term, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.terms and not self.sort
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def parse(text: str) -> Query:
+    """Parse a query. Pure: no database. Raises QueryError for any mistake."""
+    if not isinstance(text, str):
+        raise TypeError(f"a query is text, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise QueryError(
+            f"the query is {len(text):,} characters long; the limit is {MAX_LENGTH:,} — narrow it down",
+            text, MAX_LENGTH, len(text),
+        )
+    bad = _BAD_CHAR.search(text)
+    if bad:
+        i = bad.start()
+        raise QueryError(f"control character U+{ord(text[i]):04X} is not allowed in a query; remove it", text, i, i + 1)
+    return _Parser(text).run()
+
+
+class _Raw(NamedTuple):
+    """A value as written, before its field reads it."""
+
+    raw: str
+    start: int
+    end: int
+    quoted: bool
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.n = len(text)
+
+    def fail(self, message: str, start: int, end: int):
+        raise QueryError(message, self.text, start, end)
+
+    # -- structure
+
+    def run(self) -> Query:
+        text, n = self.text, self.n
+        terms: list[Term] = []
+        sort: list[SortKey] = []
+        i = 0
+        while True:
+            m = _WS.match(text, i)
+            if m:
+                i = m.end()
+            if i >= n:
+                break
+            start = i
+            negated = False
+            if text[i] == "-":
+                nxt = text[i + 1] if i + 1 < n else ""
+                if not nxt or nxt.isspace():
+                    self.fail("a lone '-' negates nothing; put it right before a term, e.g. -status:closed or -printer", i, i + 1)
+                if nxt != "-":  # '--' and the like are words, searched for literally
+                    negated = True
+                    i += 1
+            if text[i] == '"':
+                phrase, j = self.quoted(i)
+                if j < n and not text[j].isspace():
+                    self.fail("expected a space after the closing quote", j, j + 1)
+                if not phrase.strip():
+                    self.fail("empty phrase; put some text between the quotes", i, j)
+                terms.append(Term("text", (QueryValue(phrase, i, j, None, True),), negated, start, j))
+                i = j
+                continue
+            j = _HEAD.match(text, i).end()
+            if j < n and text[j] == ":":
+                name = text[i:j]
+                if not name:
+                    self.fail("missing field name before ':'; write field:value, e.g. status:open", i, j + 1)
+                field = ALIASES.get(name.lower())
+                if field is None:
+                    self.fail(
+                        f"unknown field {_q(name)}{_suggest(name, ALIASES)} fields: {', '.join(FIELDS)}"
+                        " (quote text that contains a colon to search for it)",
+                        i, j,
+                    )
+                values, end = self.values(field, name, start, j + 1)
+                if field == "sort":
+                    if negated:
+                        self.fail("a sort cannot be negated; write sort:-FIELD for descending order", start, start + 1)
+                    for v in values:
+                        if any(k.field == v.data.field for k in sort):
+                            self.fail(f"already sorting by {v.data.field}; give each sort field once", v.start, v.end)
+                        sort.append(v.data)
+                else:
+                    terms.append(Term(field, values, negated, start, end))
+                i = end
+                continue
+            if j < n and text[j] == '"':
+                self.fail('unexpected \'"\' inside a word; put the whole phrase in quotes: "like this"', j, j + 1)
+            word = text[i:j]
+            key = _TICKET_KEY.fullmatch(word)
+            ticket = int(key.group(1)) if key else None
+            if ticket is not None and not 0 < ticket <= MAX_TICKET_ID:
+                ticket = None
+            terms.append(Term("text", (QueryValue(word, i, j, ticket),), negated, start, j))
+            i = j
+        return Query(text, tuple(terms), tuple(sort))
+
+    def quoted(self, i: int) -> tuple[str, int]:
+        """The unescaped body of the quoted string opening at i, and the index after it."""
+        k = _QUOTED_BODY.match(self.text, i + 1).end()
+        if k >= self.n or self.text[k] != '"':
+            self.fail('unclosed quote; add a closing " (write \\" for a quote inside a phrase)', i, i + 1)
+        return _UNESCAPE.sub(r"\1", self.text[i + 1 : k]), k + 1
+
+    def values(self, field: str, name: str, term_start: int, i: int) -> tuple[tuple[QueryValue, ...], int]:
+        text, n = self.text, self.n
+        out: list[QueryValue] = []
+        while True:
+            if i >= n or text[i].isspace():
+                if not out:
+                    where = " right after the ':'" if i < n else ""
+                    self.fail(f"{name}: needs a value{where}, e.g. {FIELDS[field]}", term_start, i)
+                self.fail("empty value after ','; remove the comma or add a value", i - 1, i)
+            if text[i] == ",":
+                self.fail("empty value before ','", i, i + 1)
+            if text[i] == '"':
+                raw, j = self.quoted(i)
+                if not raw:
+                    self.fail(f'empty value ""; e.g. {FIELDS[field]}', i, j)
+                quoted = True
+            else:
+                j = _VALUE.match(text, i).end()
+                if j < n and text[j] == '"':
+                    self.fail('unexpected \'"\' inside a value; quote the whole value: field:"like this"', j, j + 1)
+                raw = text[i:j]
+                quoted = False
+            out.append(self.value(field, raw, i, j, quoted))
+            i = j
+            if i < n and text[i] == ",":
+                i += 1
+                continue
+            if i < n and not text[i].isspace():
+                self.fail("expected ',' or a space after the closing quote", i, i + 1)
+            return tuple(out), i
+
+    # -- values, field by field
+
+    def value(self, field: str, raw: str, start: int, end: int, quoted: bool) -> QueryValue:
+        data = getattr(self, "v_" + field)(_Raw(raw, start, end, quoted))
+        return QueryValue(raw, start, end, data, quoted)
+
+    def sub(self, v: _Raw, a: int, b: int) -> tuple[int, int]:
+        """The span of raw[a:b] in the query (the whole value if escapes shifted it)."""
+        base = v.start + (1 if v.quoted else 0)
+        if v.quoted and base + len(v.raw) + 1 != v.end:
+            return v.start, v.end
+        return base + a, base + b
+
+    def v_status(self, v: _Raw) -> str:
+        status = v.raw.strip().lower().replace("-", "_").replace(" ", "_")
+        if status in STATUSES:
+            return status
+        if status in ("open", "opened"):
+            self.fail(f"{_q(v.raw)} is not a status; use is:open for every open status (statuses: {', '.join(STATUSES)})", v.start, v.end)
+        self.fail(f"unknown status {_q(v.raw)}{_suggest(status, STATUSES)} statuses: {', '.join(STATUSES)}", v.start, v.end)
+
+    def v_prio(self, v: _Raw) -> tuple[str, ...]:
+        raw = v.raw.strip()
+        m = _PRIO_RANGE.fullmatch(raw)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            self.check_prio(v, lo, hi)
+            if lo > hi:
+                self.fail(f"the range {_q(raw)} runs backwards; write P{hi}..P{lo}", v.start, v.end)
+            wanted = range(lo, hi + 1)
+        else:
+            m = _PRIO.fullmatch(raw)
+            if not m:
+                self.fail(f"{_q(raw)} is not a priority; use P1 (highest) to P4, e.g. prio:P1,P2 or prio:<=P2", v.start, v.end)
+            op, number = m.group(1) or "=", int(m.group(2))
+            self.check_prio(v, number, number)
+            wanted = {
+                "=": range(number, number + 1),
+                "<": range(1, number),
+                "<=": range(1, number + 1),
+                ">": range(number + 1, 5),
+                ">=": range(number, 5),
+            }[op]
+            if not wanted:
+                side = "above" if op == "<" else "below"
+                self.fail(f"no priority is {side} P{number}; P1 is the highest and P4 the lowest", v.start, v.end)
+        return tuple(f"P{p}" for p in wanted)
+
+    def check_prio(self, v: _Raw, *numbers: int) -> None:
+        if any(not 1 <= p <= 4 for p in numbers):
+            self.fail(f"{_q(v.raw)}: priorities go from P1 (highest) to P4 (lowest)", v.start, v.end)
+
+    def v_ref(self, v: _Raw, *, lower: bool = True) -> Any:
+        raw = v.raw.strip()
+        if raw.lower() == "none":
+            return Ref.NONE
+        if not raw:
+            self.fail("empty name", v.start, v.end)
+        return raw.lower() if lower else raw
+
+    def v_team(self, v: _Raw):
+        return self.v_ref(v)
+
+    v_category = v_team
+    v_service = v_team
+
+    def v_assignee(self, v: _Raw):
+        raw = v.raw.strip()
+        if raw.lower() == "me":
+            return Ref.ME
+        if raw.startswith("@") and len(raw) > 1:
+            raw = raw[1:]
+        return self.v_ref(v._replace(raw=raw), lower=False)
+
+    def v_text(self, v: _Raw) -> str:
+        return v.raw
+
+    v_requester = v_text
+    v_title = v_text
+    v_description = v_text
+
+    def v_key(self, v: _Raw) -> int:
+        raw = v.raw.strip()
+        m = _KEY_VALUE.fullmatch(raw)
+        if not m:
+            other = _OTHER_KEY.fullmatch(raw)
+            if other:
+                self.fail(f"{_q(raw)} is not an incident key; this queue holds {TICKET_PREFIX}-<number> tickets", v.start, v.end)
+            self.fail(f"{_q(raw)} is not a ticket key; write {TICKET_PREFIX}-<number>, e.g. key:{TICKET_PREFIX}-42", v.start, v.end)
+        number = int(m.group(1))
+        if not 0 < number <= MAX_TICKET_ID:
+            self.fail(f"{_q(raw)} is not a ticket key; numbers go from 1 to {MAX_TICKET_ID}", v.start, v.end)
+        return number
+
+    def v_is(self, v: _Raw) -> str:
+        flag = v.raw.strip().lower()
+        if flag not in IS_FLAGS:
+            self.fail(f"unknown is:{_q(v.raw)[1:-1]}{_suggest(flag, IS_FLAGS)} use one of is:{', is:'.join(IS_FLAGS)}", v.start, v.end)
+        return flag
+
+    def v_sort(self, v: _Raw) -> SortKey:
+        raw = v.raw.strip()
+        descending = raw.startswith("-")
+        name = raw[1:] if descending else raw
+        field = SORT_ALIASES.get(name.lower())
+        if field is None:
+            self.fail(
+                f"cannot sort by {_q(name)}{_suggest(name, SORT_ALIASES)} sort fields: {', '.join(SORT_FIELDS)}"
+                " (sort:-FIELD for descending)",
+                v.start, v.end,
+            )
+        return SortKey(field, descending, v.start, v.end)
+
+    def v_created(self, v: _Raw) -> DateCond:
+        raw = v.raw
+        op = _DATE_OP.match(raw).group(1) or ""
+        rest = raw[len(op):]
+        if ".." in rest:
+            if op:
+                self.fail(f"use either a comparison ({op}) or a range (a..b), not both", v.start, v.end)
+            cut = rest.index("..")
+            a, b = rest[:cut], rest[cut + 2:]
+            if ".." in b or (not a and not b):
+                self.fail("a range is START..END, e.g. 2026-11-01..2026-11-20 (either end may be left out)", v.start, v.end)
+            lo = self.point(v, a, 0) if a else None
+            hi = self.point(v, b, cut + 2) if b else None
+            if lo and hi and _backwards(lo, hi):
+                self.fail(f"the range {_q(raw)} ends before it starts; swap its ends", v.start, v.end)
+            return DateCond("..", lo, hi)
+        if not rest:
+            self.fail(f"missing date after {op!r}, e.g. {op}2026-11-01 or {op}-24h", v.start, v.end)
+        return DateCond(op or "=", self.point(v, rest, len(op)))
+
+    v_updated = v_created
+
+    def point(self, v: _Raw, s: str, offset: int) -> TimePoint:
+        span = self.sub(v, offset, offset + len(s))
+        low = s.lower()
+        if low in _NAMED_DAYS:
+            return TimePoint("relday", seconds=_NAMED_DAYS[low])
+        m = _RELATIVE.fullmatch(s)
+        if m:
+            sign, amount, unit = m.groups()
+            seconds = int(amount) * _UNITS[unit.lower()]
+            if seconds > MAX_RELATIVE_SECONDS:
+                self.fail(f"{_q(s)} is too far away; relative times reach back at most 200 years", *span)
+            return TimePoint("ago", seconds=-seconds if sign == "-" else seconds)
+        m = _DAY.fullmatch(s)
+        if m:
+            return TimePoint("day", day=self.make_date(s, span, *m.groups()))
+        m = _AT.fullmatch(s)
+        if m:
+            y, mo, d, hh, mm, ss, z = m.groups()
+            day = self.make_date(s, span, y, mo, d)
+            try:
+                at = datetime.combine(day, time(int(hh), int(mm), int(ss or 0)))
+            except ValueError:
+                self.fail(f"{_q(s)} is not a real time of day; use HH:MM or HH:MM:SS (24-hour clock)", *span)
+            return TimePoint("at", at=at.replace(tzinfo=UTC) if z else at, precision=1 if ss else 60)
+        m = _UNSIGNED_RELATIVE.fullmatch(s)
+        if m:
+            amount, unit = m.groups()
+            name = _UNIT_NAMES[unit.lower()]
+            self.fail(f"{_q(s)} needs a sign: -{s} means {amount} {name} ago (e.g. created:>-{s} for the last {amount} {name})", *span)
+        self.fail(
+            f"{_q(s)} is not a date; use 2026-11-01, 2026-11-01T14:00, -24h, -7d, today, or a range a..b"
+            " (units: s, m = minutes, h, d, w)",
+            *span,
+        )
+
+    def make_date(self, s: str, span, y: str, mo: str, d: str) -> date:
+        try:
+            day = date(int(y), int(mo), int(d))
+        except ValueError:
+            self.fail(f"{_q(s)} is not a real date; write YYYY-MM-DD, e.g. 2026-11-01", *span)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            self.fail(f"{_q(s)}: the year must be between {MIN_YEAR} and {MAX_YEAR}", *span)
+        return day
+
+
+def _backwards(lo: TimePoint, hi: TimePoint) -> bool:
+    """True when a range's end is certainly before its start (only checked for like kinds)."""
+    if lo.kind != hi.kind:
+        return False
+    if lo.kind == "day":
+        return lo.day > hi.day
+    if lo.kind == "at":
+        return (lo.at.tzinfo is None) == (hi.at.tzinfo is None) and lo.at > hi.at
+    return lo.seconds > hi.seconds
+
+
+# --------------------------------------------------------------------------- Peewee
+
+
+def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo = UTC) -> tuple[Expression | None, list]:
+    """The WHERE expression (None for no condition) and ORDER BY list for ``query``.
+
+    Names are resolved with ``desk.directory``; dates are read in ``tz`` and
+    relative times against ``now`` (an aware datetime).
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("to_peewee needs an aware 'now' datetime")
+    builder = _Builder(query, desk.directory, actor_login, now.astimezone(UTC), tz)
+    where = _balanced([builder.term(t) for t in query.terms], "and")
+    return where, builder.order()
+
+
+def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzinfo = UTC):
+    """Ticket.select() filtered and ordered by the query ``text``."""
+    where, order = to_peewee(parse(text), desk, actor_login=actor_login, now=now, tz=tz)
+    select = Ticket.select()
+    if where is not None:
+        select = select.where(where)
+    return select.order_by(*order)
+
+
+def _balanced(exprs: list, op: str):
+    """AND/OR a list as a balanced tree, so long queries stay shallow for SQLite and Peewee."""
+    if not exprs:
+        return None
+    while len(exprs) > 1:
+        pairs = [
+            (exprs[i] & exprs[i + 1]) if op == "and" else (exprs[i] | exprs[i + 1])
+            for i in range(0, len(exprs) - 1, 2)
+        ]
+        if len(exprs) % 2:
+            pairs.append(exprs[-1])
+        exprs = pairs
+    return exprs[0]
+
+
+def _member(column, items, negated: bool):
+    items = list(dict.fromkeys(items))
+    if len(items) == 1:
+        return column != items[0] if negated else column == items[0]
+    return column.not_in(items) if negated else column.in_(items)
+
+
+_SORT_COLUMNS = {
+    "created": Ticket.created_at,
+    "updated": Ticket.updated_at,
+    "prio": Ticket.priority,
+    "key": Ticket.id,
+    "status": Case(Ticket.status, tuple((s, i) for i, s in enumerate(STATUSES)), len(STATUSES)),
+    "title": fn.LOWER(Ticket.title),
+}
+_IS = {
+    "open": lambda: Ticket.status.in_(OPEN),
+    "closed": lambda: Ticket.status.in_(CLOSED),
+    "assigned": lambda: Ticket.assignee.is_null(False),
+    "unassigned": lambda: Ticket.assignee.is_null(),
+    "acked": lambda: Ticket.acknowledged_at.is_null(False),
+    "unacked": lambda: Ticket.acknowledged_at.is_null(),
+    "merged": lambda: Ticket.merged_into.is_null(False),
+}
+
+
+class _Builder:
+    def __init__(self, query: Query, directory, actor_login: str, now: datetime, tz: tzinfo):
+        self.query = query
+        self.directory = directory
+        self.actor_login = actor_login
+        self.now = now
+        self.tz = tz
+
+    def fail(self, message: str, start: int, end: int):
+        raise QueryError(message, self.query.text, start, end)
+
+    def term(self, term: Term):
+        field, neg = term.field, term.negated
+        if field in REF_FIELDS:
+            return self.ref(term)
+        if field == "status":
+            return _member(Ticket.status, [v.data for v in term.values], neg)
+        if field == "prio":
+            return _member(Ticket.priority, [p for v in term.values for p in v.data], neg)
+        if field == "key":
+            return _member(Ticket.id, [v.data for v in term.values], neg)
+        expr = _balanced([self.value(field, v) for v in term.values], "or")
+        return ~expr if neg else expr
+
+    def value(self, field: str, v: QueryValue):
+        if field == "text":
+            expr = Ticket.title.contains(v.raw) | Ticket.description.contains(v.raw)
+            return expr | (Ticket.id == v.data) if v.data is not None else expr
+        if field == "title":
+            return Ticket.title.contains(v.raw)
+        if field == "description":
+            return Ticket.description.contains(v.raw)
+        if field == "requester":  # both columns are nullable: COALESCE keeps NOT(...) exact
+            return fn.COALESCE(Ticket.requester_name, "").contains(v.raw) | fn.COALESCE(
+                Ticket.requester_email, ""
+            ).contains(v.raw)
+        if field == "is":
+            return _IS[v.data]()
+        if field in ("created", "updated"):
+            return self.date(Ticket.created_at if field == "created" else Ticket.updated_at, v)
+        raise AssertionError(field)  # pragma: no cover
+
+    def date(self, column, v: QueryValue):
+        cond: DateCond = v.data
+        try:
+            if cond.op == "..":
+                parts = []
+                if cond.point:
+                    parts.append(column >= cond.point.resolve(self.now, self.tz)[0])
+                if cond.upper:
+                    start, end, whole = cond.upper.resolve(self.now, self.tz)
+                    parts.append(column < end if whole else column <= start)
+                return _balanced(parts, "and")
+            start, end, whole = cond.point.resolve(self.now, self.tz)
+        except (OverflowError, ValueError):
+            self.fail(f"{_q(v.raw)} is out of the range of dates the desk can store", v.start, v.end)
+        if cond.op == ">":
+            return column >= end if whole else column > start
+        if cond.op == ">=":
+            return column >= start
+        if cond.op == "<":
+            return column < start
+        if cond.op == "<=":
+            return column < end if whole else column <= start
+        if cond.point.kind == "ago":  # created:-24h = since 24 hours ago
+            return column >= start
+        return (column >= start) & (column < end)
+
+    def ref(self, term: Term):
+        field = term.field
+        column = {"team": Ticket.team, "category": Ticket.category, "service": Ticket.service, "assignee": Ticket.assignee}[field]
+        ids, include_null = [], False
+        for v in term.values:
+            if v.data is Ref.NONE:
+                include_null = True
+            else:
+                ids.append(self.lookup(field, v))
+        if term.negated:
+            if not ids:
+                return column.is_null(False)
+            expr = _member(column, ids, True)
+            return expr & column.is_null(False) if include_null else expr | column.is_null()
+        if not ids:
+            return column.is_null()
+        expr = _member(column, ids, False)
+        return expr | column.is_null() if include_null else expr
+
+    def lookup(self, field: str, v: QueryValue) -> int:
+        d = self.directory
+        if field == "assignee":
+            mapping, what = d.agent_ids, "agent"
+            login = self.actor_login if v.data is Ref.ME else v.data
+            if login in mapping:
+                return mapping[login]
+            folded = [k for k in mapping if k.lower() == login.lower()]
+            if len(folded) == 1:
+                return mapping[folded[0]]
+            if v.data is Ref.ME:
+                self.fail(
+                    f"assignee:me — you ({_q(self.actor_login)}) are not an agent of this desk, so nothing is assigned to you",
+                    v.start, v.end,
+                )
+            name = login
+        else:
+            mapping = {"team": d.team_ids, "category": d.category_ids, "service": d.service_ids}[field]
+            what = field
+            if v.data in mapping:
+                return mapping[v.data]
+            name = v.data
+        self.fail(
+            f"no {what} called {_q(name)}{_suggest(name, mapping)} known: {_names(mapping)}"
+            f" ({field}:none for tickets without one)",
+            v.start, v.end,
+        )
+
+    def order(self) -> list:
+        keys = self.query.sort or (SortKey("prio"), SortKey("created"))
+        order = [_SORT_COLUMNS[k.field].desc() if k.descending else _SORT_COLUMNS[k.field].asc() for k in keys]
+        if not any(k.field == "key" for k in keys):
+            order.append(Ticket.id.asc())
+        return order

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real SQLite desk in a temporary folder, a manual clock,
+and one actor for each role."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from deskconsole.config import parse_config
+from deskconsole.core.clock import ManualClock
+from deskconsole.core.desk import open_desk
+from deskconsole.core.identity import actor_for
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+
+TEST_CONFIG = """
+[desk]
+name = "Test desk"
+default_team = "ops"
+
+[teams.ops]
+name = "Operations"
+email = "ops@example.com"
+
+[teams.network]
+name = "Network"
+
+[agents.ada]
+name = "Ada Admin"
+role = "admin"
+team = "ops"
+email = "ada@example.com"
+
+[agents.lee]
+name = "Lee Lead"
+role = "lead"
+team = "ops"
+
+[agents.al]
+name = "Al Agent"
+role = "agent"
+team = "ops"
+
+[agents.nia]
+name = "Nia Network"
+role = "agent"
+team = "network"
+
+[agents.vic]
+name = "Vic Viewer"
+role = "viewer"
+
+[categories]
+outage = "Outage"
+access = "Access request"
+
+[services.vpn]
+name = "Corporate VPN"
+team = "network"
+
+[services.mail]
+name = "E-mail"
+team = "ops"
+"""
+
+START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def config():
+    return parse_config(TEST_CONFIG, "test.toml")
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(START)
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'desk.db'}"
+
+
+@pytest.fixture
+def desk(db_url, config, clock):
+    desk = open_desk(db_url, config, clock)
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def actors(config):
+    return {login: actor_for(config, login) for login in ("ada", "lee", "al", "nia", "vic")}
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Write a config file (the test config by default); returns its path."""
+
+    def write(text: str = TEST_CONFIG, name: str = "config.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,499 @@
+"""The query language against a real database: SQLite always, PostgreSQL when reachable."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deskconsole.config import parse_config
+from deskconsole.core.desk import open_desk
+from deskconsole.core.query import QueryError, parse, select_tickets, to_peewee
+from deskconsole.models import MODELS, Ticket, database
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_TABLES = "feed, audit_event, link, entry, ticket, service, category, agent, team, schema_version"
+UTC = timezone.utc
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+CONFIG = """
+[desk]
+name = "Test desk"
+
+[teams.ops]
+name = "Operations"
+[teams.net]
+name = "Network"
+[teams.dba]
+name = "Databases"
+
+[agents.alice]
+name = "Alice Adams"
+role = "lead"
+team = "ops"
+[agents.bob]
+name = "Bob Brown"
+role = "agent"
+team = "net"
+[agents.Carol]
+name = "Carol Chu"
+role = "agent"
+team = "ops"
+
+[categories]
+hardware = "Hardware"
+network = "Network"
+software = "Software"
+
+[services.mail]
+name = "Mail"
+team = "ops"
+[services.vpn]
+name = "VPN"
+team = "net"
+"""
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# id, title, description, status, prio, team, category, service, assignee,
+# requester name, requester e-mail, created, updated, acked, merged into
+TICKETS = [
+    (1, "Disk full on db01", "The /var partition is at 100% usage", "new", "P1", "ops", "hardware", "mail", None,
+     "Ann Lee", "ann@example.com", NOW - timedelta(hours=2), NOW - timedelta(hours=1), False, None),
+    (2, "VPN drops every hour", "Users on the VPN lose their connection", "assigned", "P2", "net", "network", "vpn", "bob",
+     "Bo Chen", "BO@corp.example", at("2026-11-01T09:00"), NOW - timedelta(days=3), True, None),
+    (3, "Printer jams on floor 2", "paper everywhere", "in_progress", "P3", "ops", "hardware", None, "alice",
+     None, None, at("2026-11-01T23:30"), NOW - timedelta(days=10), True, None),
+    (4, "Mail queue stuck", 'the "quoted" queue', "pending", "P2", "ops", None, "mail", "alice",
+     None, "carol@example.com", at("2026-11-14T10:00"), at("2026-11-14T11:00"), True, None),
+    (5, "Password reset for Dan", "", "resolved", "P4", None, None, None, "bob",
+     "Dan Østergaard", None, at("2026-10-01T08:00"), at("2026-11-14T09:00"), True, None),
+    (6, "'; DROP TABLE ticket; --", "sql injection attempt", "closed", "P3", "net", None, None, None,
+     "Mallory", None, at("2026-10-15T12:00"), at("2026-10-16T12:00"), False, None),
+    (7, "Discount 100% off", "", "cancelled", "P4", "ops", None, None, None,
+     None, None, at("2026-10-20T12:00"), at("2026-10-21T12:00"), False, 1),
+    (8, "1000 widgets ordered", "", "new", "P4", "net", None, None, None,
+     None, None, at("2026-11-10T12:00"), at("2026-11-10T12:00"), False, None),
+    (9, "file_name.txt missing", "", "new", "P3", None, None, None, None,
+     None, None, at("2026-11-11T08:00"), at("2026-11-11T08:00"), False, None),
+    (10, "filexname broken", "See INC-1 for details", "new", "P3", "ops", None, None, None,
+     None, None, at("2026-11-11T08:00"), at("2026-11-11T08:00"), False, None),
+    (11, "Ümlaut Straße problem", "emoji 😀 and RTL مرحبا", "assigned", "P2", None, None, None, "Carol",
+     None, None, at("2026-11-15T11:30"), at("2026-11-15T11:30"), False, None),
+]
+ALL = [t[0] for t in TICKETS]
+DEFAULT_ORDER = [1, 2, 4, 11, 6, 3, 9, 10, 5, 7, 8]
+
+
+def _pg_error() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=2):
+            return None
+    except Exception as exc:  # any failure means: no PostgreSQL here
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+def _seed(desk) -> None:
+    d = desk.directory
+    rows = []
+    for (tid, title, desc, status, prio, team, cat, svc, assignee, rname, remail, created, updated, acked, merged) in TICKETS:
+        rows.append(dict(
+            id=tid, title=title, description=desc, status=status, priority=prio,
+            team=d.team_ids[team] if team else None,
+            category=d.category_ids[cat] if cat else None,
+            service=d.service_ids[svc] if svc else None,
+            assignee=d.agent_ids[assignee] if assignee else None,
+            requester_name=rname, requester_email=remail,
+            created_by="test", created_at=created, updated_at=updated,
+            acknowledged_at=updated if acked else None, acknowledged_by="alice" if acked else None,
+            merged_into=merged, reopen_count=0, source="cli", version=1,
+        ))
+    with desk.db.atomic():
+        for row in rows:  # one by one: ticket 7 points at ticket 1
+            Ticket.insert(**row).execute()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded_desk(request, tmp_path_factory):
+    config = parse_config(CONFIG)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('query')}/desk.db"
+    else:
+        error = _pg_error()
+        if error:
+            pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {error}")
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=2, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {PG_TABLES} CASCADE")
+        url = PG_URL
+    desk = open_desk(url, config)
+    _seed(desk)
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def desk(seeded_desk):
+    # both backends' desks live for the whole module: point the models at this one
+    database.initialize(seeded_desk.db)
+    seeded_desk.db.bind(MODELS, bind_refs=False, bind_backrefs=False)
+    seeded_desk.db.connect(reuse_if_open=True)
+    return seeded_desk
+
+
+def ids(desk, text: str, *, actor: str = "alice", tz=UTC) -> list[int]:
+    return [t.id for t in select_tickets(desk, text, actor_login=actor, now=NOW, tz=tz)]
+
+
+def same(desk, text: str, expected: list[int], **kw) -> None:
+    """Exactly these tickets (in the default order, as a set check too)."""
+    got = ids(desk, text, **kw)
+    assert sorted(got) == sorted(expected), text
+    assert got == [i for i in DEFAULT_ORDER if i in expected] or "sort:" in text, text
+
+
+# --------------------------------------------------------------- fields
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", ALL),
+        ("status:new", [1, 8, 9, 10]),
+        ("status:NEW,assigned", [1, 2, 8, 9, 10, 11]),
+        ("status:in-progress", [3]),
+        ("status:in_progress,pending", [3, 4]),
+        ("-status:new", [2, 3, 4, 5, 6, 7, 11]),
+        ("-status:new,assigned", [3, 4, 5, 6, 7]),
+        ("is:open", [1, 2, 3, 4, 8, 9, 10, 11]),
+        ("is:closed", [5, 6, 7]),
+        ("-is:open", [5, 6, 7]),
+        ("-is:closed", [1, 2, 3, 4, 8, 9, 10, 11]),
+        ("is:open,closed", ALL),
+        ("is:assigned", [2, 3, 4, 5, 11]),
+        ("is:unassigned", [1, 6, 7, 8, 9, 10]),
+        ("is:acked", [2, 3, 4, 5]),
+        ("is:unacked", [1, 6, 7, 8, 9, 10, 11]),
+        ("-is:acked", [1, 6, 7, 8, 9, 10, 11]),
+        ("is:merged", [7]),
+        ("prio:P1", [1]),
+        ("prio:p1,P2", [1, 2, 4, 11]),
+        ("prio:<=P2", [1, 2, 4, 11]),
+        ("priority:<P3", [1, 2, 4, 11]),
+        ("prio:>P3", [5, 7, 8]),
+        ("prio:>=P3", [3, 5, 6, 7, 8, 9, 10]),
+        ("prio:P2..P3", [2, 3, 4, 6, 9, 10, 11]),
+        ("prio:P1,>P3", [1, 5, 7, 8]),
+        ("-prio:P4", [1, 2, 3, 4, 6, 9, 10, 11]),
+        ("team:ops", [1, 3, 4, 7, 10]),
+        ("team:OPS", [1, 3, 4, 7, 10]),
+        ("team:net", [2, 6, 8]),
+        ("team:ops,net", [1, 2, 3, 4, 6, 7, 8, 10]),
+        ("team:dba", []),
+        ("team:none", [5, 9, 11]),
+        ("team:ops,none", [1, 3, 4, 5, 7, 9, 10, 11]),
+        ("-team:ops", [2, 5, 6, 8, 9, 11]),  # no team is "not ops" too
+        ("-team:none", [1, 2, 3, 4, 6, 7, 8, 10]),
+        ("-team:ops,none", [2, 6, 8]),
+        ("category:hardware", [1, 3]),
+        ("category:network,software", [2]),
+        ("category:none", [4, 5, 6, 7, 8, 9, 10, 11]),
+        ("-category:hardware", [2, 4, 5, 6, 7, 8, 9, 10, 11]),
+        ("service:mail", [1, 4]),
+        ("service:vpn", [2]),
+        ("-service:mail", [2, 3, 5, 6, 7, 8, 9, 10, 11]),
+        ("assignee:me", [3, 4]),
+        ("assignee:alice", [3, 4]),
+        ("assignee:@bob", [2, 5]),
+        ("assignee:bob,alice", [2, 3, 4, 5]),
+        ("assignee:Carol", [11]),
+        ("assignee:carol", [11]),  # logins match case-insensitively when unambiguous
+        ("assignee:none", [1, 6, 7, 8, 9, 10]),
+        ("assignee:none,me", [1, 3, 4, 6, 7, 8, 9, 10]),
+        ("-assignee:alice", [1, 2, 5, 6, 7, 8, 9, 10, 11]),
+        ("-assignee:none", [2, 3, 4, 5, 11]),
+        ("requester:ann", [1]),
+        ("requester:ANN", [1]),
+        ('requester:"Ann Lee"', [1]),
+        ("requester:example.com", [1, 4]),
+        ("requester:bo@corp", [2]),  # stored as BO@corp.example
+        ("requester:Østergaard", [5]),
+        ("requester:ann,mallory", [1, 6]),
+        ("-requester:example", [3, 5, 6, 7, 8, 9, 10, 11]),  # no requester at all is "not example" too
+        ("key:INC-3,inc-5", [3, 5]),
+        ("key:#7", [7]),
+        ("key:INC-999", []),
+        ("-key:INC-1", [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+        ('title:"disk full"', [1]),
+        ("title:DISK", [1]),
+        ("title:vpn,printer", [2, 3]),
+        ("-title:E", [1, 7]),  # the only titles without an e
+        ("desc:partition", [1]),
+        ("description:VPN", [2]),
+        ('desc:"\\"quoted\\""', [4]),
+        ("is:open prio:P1,P2 team:ops", [1, 4]),
+        ("is:open -assignee:none team:ops,net", [2, 3, 4]),
+    ],
+)
+def test_field_selects_exactly(desk, text, expected):
+    same(desk, text, expected)
+
+
+# --------------------------------------------------------------- free text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("disk", [1]),
+        ("dIsK FULL", [1]),
+        ('"disk full"', [1]),
+        ('"full disk"', []),
+        ("-disk", [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+        ("-disk -vpn", [3, 4, 5, 6, 7, 8, 9, 10, 11]),
+        ("INC-1", [1, 10]),  # the ticket itself, and the one whose description mentions it
+        ("inc-3", [3]),
+        ("#4", [4]),
+        ("INC-99999999999", []),
+        ("partition", [1]),  # description
+        ("queue quoted", [4]),
+        # wildcards are literal
+        ("100%", [1, 7]),  # not "1000 widgets"
+        ("%", [1, 7]),
+        ("file_name", [9]),  # not "filexname"
+        ("_", [9]),
+        ('"100% off"', [7]),
+        ("\\", []),
+        # SQL-looking text is just text
+        ('"\'; DROP TABLE ticket; --"', [6]),
+        ("'; DROP TABLE ticket; --", [6]),
+        ("';", [6]),
+        ('"\' OR 1=1 --"', []),
+        ("Robert'); DROP TABLE ticket;--", []),
+        # unicode
+        ("Ümlaut", [11]),
+        ("Straße", [11]),
+        ("😀", [11]),
+        ("مرحبا", [11]),
+        ("zero\u200bwidth", []),
+        ("\u202edisk", []),
+    ],
+)
+def test_text_search(desk, text, expected):
+    same(desk, text, expected)
+    assert Ticket.select().count() == len(TICKETS)  # the table is still there
+
+
+def test_unicode_case_folding_on_postgresql(desk):
+    if desk.is_sqlite:
+        pytest.skip("SQLite's LIKE folds ASCII letters only (documented limitation)")
+    same(desk, "ümlaut", [11])
+    same(desk, "STRASSE", [])  # ILIKE folds case, it does not expand ß
+    same(desk, "requester:østergaard", [5])
+
+
+def test_hostile_text_leaves_the_database_alone(desk):
+    for text in ["'; DROP TABLE ticket; --", '"; DELETE FROM ticket; --"', "title:\"') OR ('1'='1\"", "x' UNION SELECT 1 --"]:
+        ids(desk, text)
+    assert "ticket" in desk.db.get_tables()
+    assert Ticket.select().count() == len(TICKETS)
+
+
+# --------------------------------------------------------------- dates
+
+
+@pytest.mark.parametrize(
+    "text, expected, tz",
+    [
+        ("created:>-24h", [1, 11], UTC),
+        ("created:-24h", [1, 11], UTC),
+        ("created:<-30d", [5, 6], UTC),
+        ("created:>-1w", [1, 4, 8, 9, 10, 11], UTC),
+        ("created:>-90m", [11], UTC),
+        ("created:>-3600s", [11], UTC),
+        ("created:2026-11-01", [2, 3], UTC),
+        ("created:2026-11-01", [2], BERLIN),  # 23:30 UTC is already 2 November in Berlin
+        ("created:2026-11-02", [3], BERLIN),
+        ("created:>=2026-11-14", [1, 4, 11], UTC),
+        ("created:<2026-10-16", [5, 6], UTC),
+        ("created:2026-11-01..2026-11-11", [2, 3, 8, 9, 10], UTC),
+        ("created:2026-11-01..", [1, 2, 3, 4, 8, 9, 10, 11], UTC),
+        ("created:..2026-10-15", [5, 6], UTC),
+        ("created:>2026-11-01", [1, 4, 8, 9, 10, 11], UTC),
+        ("created:<=2026-11-01", [2, 3, 5, 6, 7], UTC),
+        ("created:>2026-11-01T09:00", [1, 3, 4, 8, 9, 10, 11], UTC),  # 09:00:00 itself is not later
+        ("created:>=2026-11-01T09:00", [1, 2, 3, 4, 8, 9, 10, 11], UTC),
+        ("created:<2026-11-01T09:00", [5, 6, 7], UTC),
+        ("created:<=2026-11-01T09:00", [2, 5, 6, 7], UTC),
+        ("created:2026-11-01T09:00", [2], UTC),
+        ("created:2026-11-01T10:00", [2], BERLIN),
+        ("created:>2026-11-01T09:00Z", [1, 3, 4, 8, 9, 10, 11], BERLIN),
+        ("created:2026-11-01T00:00..2026-11-01T23:30", [2, 3], UTC),
+        ("created:today", [1, 11], UTC),
+        ("created:yesterday", [4], UTC),
+        ("created:today,yesterday", [1, 4, 11], UTC),
+        ("created:-7d..-1d", [4, 8, 9, 10], UTC),
+        ("-created:>-24h", [2, 3, 4, 5, 6, 7, 8, 9, 10], UTC),
+        ("updated:<-7d", [3, 6, 7], UTC),
+        ("updated:>-24h", [1, 11], UTC),
+        ("updated:2026-11-14", [4, 5], UTC),
+        ("updated:>-24h created:>-24h", [1, 11], UTC),
+    ],
+)
+def test_dates_select_exactly(desk, text, expected, tz):
+    same(desk, text, expected, tz=tz)
+
+
+# --------------------------------------------------------------- order
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", DEFAULT_ORDER),
+        ("sort:created", [5, 6, 7, 2, 3, 8, 9, 10, 4, 1, 11]),
+        ("sort:-created", [11, 1, 4, 9, 10, 8, 3, 2, 7, 6, 5]),  # ties stay in id order
+        ("sort:updated", [6, 7, 3, 8, 9, 10, 2, 5, 4, 1, 11]),
+        ("sort:-prio sort:key", [5, 7, 8, 3, 6, 9, 10, 2, 4, 11, 1]),
+        ("sort:-prio,-key", [8, 7, 5, 10, 9, 6, 3, 11, 4, 2, 1]),
+        ("sort:-key", [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]),
+        ("sort:status", [1, 8, 9, 10, 2, 11, 3, 4, 5, 6, 7]),
+        ("sort:-status", [7, 6, 5, 4, 3, 2, 11, 1, 8, 9, 10]),
+        ("sort:status sort:-prio", [8, 9, 10, 1, 2, 11, 3, 4, 5, 6, 7]),
+        ("key:INC-1,INC-2,INC-3,INC-4,INC-7 sort:title", [7, 1, 4, 3, 2]),
+        ("key:INC-1,INC-2,INC-3,INC-4,INC-7 sort:-title", [2, 3, 4, 1, 7]),
+        ("is:open sort:created", [2, 3, 8, 9, 10, 4, 1, 11]),
+        ("prio:P3", [6, 3, 9, 10]),  # default: priority, then oldest first, then id
+    ],
+)
+def test_order(desk, text, expected):
+    assert ids(desk, text) == expected
+
+
+def test_order_always_ends_with_id():
+    where, order = to_peewee(parse("sort:created"), _NoDesk(), actor_login="alice", now=NOW)
+    assert where is None
+    assert order[-1].node is Ticket.id
+    _, order = to_peewee(parse("sort:-key"), _NoDesk(), actor_login="alice", now=NOW)
+    assert len(order) == 1
+
+
+class _NoDesk:
+    """For queries that need no names: to_peewee must not touch the database."""
+
+    class directory:  # noqa: N801
+        team_ids = category_ids = service_ids = agent_ids = {}
+
+
+# --------------------------------------------------------------- errors that need the directory
+
+
+@pytest.mark.parametrize(
+    "text, span, fragment",
+    [
+        ("team:opps", (5, 9), "no team called 'opps'; did you mean 'ops'? known: dba, net, ops"),
+        ("is:open team:ops,nett", (17, 21), "did you mean 'net'?"),
+        ("category:hardwear", (9, 17), "known: hardware, network, software"),
+        ("service:email", (8, 13), "did you mean 'mail'?"),
+        ("assignee:alicia", (9, 15), "no agent called 'alicia'"),
+        ("assignee:\"'; DROP TABLE agent; --\"", (9, 34), "no agent called"),
+    ],
+)
+def test_unknown_names(desk, text, span, fragment):
+    with pytest.raises(QueryError) as info:
+        ids(desk, text)
+    assert (info.value.start, info.value.end) == span
+    assert fragment in str(info.value)
+    assert info.value.render().splitlines()[-1] == "  " + " " * span[0] + "^" * (span[1] - span[0])
+
+
+def test_assignee_me_for_someone_who_is_not_an_agent(desk):
+    with pytest.raises(QueryError) as info:
+        ids(desk, "is:open assignee:me", actor="visitor")
+    assert (info.value.start, info.value.end) == (17, 19)
+    assert "'visitor'" in str(info.value) and "not an agent" in str(info.value)
+    assert ids(desk, "assignee:me", actor="bob") == [2, 5]
+
+
+def test_now_must_be_aware(desk):
+    with pytest.raises(ValueError):
+        to_peewee(parse("created:>-1d"), desk, actor_login="alice", now=datetime(2026, 11, 15))
+
+
+def test_select_is_a_model_select_that_composes(desk):
+    q = select_tickets(desk, "is:open", actor_login="alice", now=NOW)
+    assert [t.key for t in q.limit(2)] == ["INC-1", "INC-2"]
+    assert q.count() == 8
+
+
+# --------------------------------------------------------------- index use (SQLite)
+
+
+def _plan(desk, text: str) -> list[str]:
+    sql, params = select_tickets(desk, text, actor_login="alice", now=NOW).sql()
+    return [row[-1] for row in desk.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+
+
+@pytest.mark.parametrize(
+    "text, index",
+    [
+        ("is:open prio:P1,P2 team:ops", "ticket_team_id_status_priority_created_at"),
+        ("is:open prio:P1", "ticket_"),
+        ("assignee:me is:open", "ticket_assignee_id"),
+        ("created:>-24h", "ticket_created_at"),
+        ("updated:2026-11-14", "ticket_updated_at"),
+        ("key:INC-3,INC-5", "PRIMARY KEY"),
+    ],
+)
+def test_sqlite_plan_uses_an_index(desk, text, index):
+    if not desk.is_sqlite:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    plan = _plan(desk, text)
+    scans = [p for p in plan if re.match(r"(SCAN|SEARCH) (ticket|t1)\b", p)]  # peewee aliases ticket as t1
+    assert scans, plan
+    assert all(("USING INDEX" in p or "USING COVERING INDEX" in p or "USING INTEGER PRIMARY KEY" in p) for p in scans), plan
+    assert not any(re.fullmatch(r"SCAN (ticket|t1)", p.strip()) for p in plan), plan
+    assert any(index in p for p in scans), plan
+
+
+# --------------------------------------------------------------- anything typed
+
+
+_WORDS = st.sampled_from(
+    ["status:", "new", "prio:", "<=P2", "team:", "ops", "none", "assignee:", "me", "is:", "open", "created:",
+     ">-24h", "2026-11-01", "..", "sort:", "-created", "title:", "requester:", "key:", "INC-1", "-", ",", '"',
+     " ", "%", "_", "'", ";", "\\", "😀", "ß", "\u202e", "\u200b", "DROP", "--"]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(_WORDS, max_size=10).map("".join)))
+def test_any_text_runs_or_raises_query_error(desk, text):
+    try:
+        rows = ids(desk, text)
+    except QueryError as err:
+        assert 0 <= err.start <= err.end <= len(text)
+    else:
+        assert set(rows) <= set(ALL)
+        assert len(rows) == len(set(rows))
+
+
+def test_long_queries_stay_within_database_limits(desk):
+    many_words = " ".join(f"w{i}" for i in range(400))  # 400 ANDed terms, ~2000 chars
+    assert len(many_words) <= 2000
+    assert ids(desk, many_words) == []
+    many_keys = "key:" + ",".join(str(i) for i in range(1, 400))
+    assert sorted(ids(desk, many_keys)) == ALL
+    many_negations = " ".join("-zz" for _ in range(450))
+    assert ids(desk, many_negations) == DEFAULT_ORDER
