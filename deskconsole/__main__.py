@@ -1,3 +1,3 @@
-from deskconsole.cli.main import main
+from deskconsole.cli.entry import run
 
-raise SystemExit(main())
+run()

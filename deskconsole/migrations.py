@@ -63,20 +63,17 @@ _V1 = [
         id {pk}, ticket_id INTEGER NOT NULL REFERENCES ticket (id), kind VARCHAR(8) NOT NULL,
         author VARCHAR(255) NOT NULL, author_name VARCHAR(255) NOT NULL, at {ts} NOT NULL,
         body TEXT NOT NULL, source VARCHAR(16) NOT NULL)""",
-    "CREATE INDEX entry_ticket_id ON entry (ticket_id)",
     "CREATE INDEX entry_ticket_id_at ON entry (ticket_id, at)",
     """CREATE TABLE link (
         id {pk}, source_id INTEGER NOT NULL REFERENCES ticket (id),
         target_id INTEGER NOT NULL REFERENCES ticket (id), kind VARCHAR(16) NOT NULL,
         created_by VARCHAR(255) NOT NULL, created_at {ts} NOT NULL)""",
-    "CREATE INDEX link_source_id ON link (source_id)",
     "CREATE INDEX link_target_id ON link (target_id)",
     "CREATE UNIQUE INDEX link_source_id_target_id_kind ON link (source_id, target_id, kind)",
     """CREATE TABLE audit_event (
         id {bigpk}, ticket_id INTEGER REFERENCES ticket (id), at {ts} NOT NULL,
         actor VARCHAR(255) NOT NULL, via VARCHAR(255), action VARCHAR(24) NOT NULL,
         field VARCHAR(32), old TEXT, new TEXT)""",
-    "CREATE INDEX audit_event_ticket_id ON audit_event (ticket_id)",
     "CREATE INDEX audit_event_ticket_id_id ON audit_event (ticket_id, id)",
     """CREATE TABLE feed (
         seq {bigpk}, at {ts} NOT NULL, actor VARCHAR(255) NOT NULL, action VARCHAR(24) NOT NULL,

@@ -154,7 +154,7 @@ class Entry(BaseModel):
     """One item of a ticket's conversation: a public reply or an internal note."""
 
     id = AutoField()
-    ticket = ForeignKeyField(Ticket, backref="entries")
+    ticket = ForeignKeyField(Ticket, backref="entries", index=False)  # led by the (ticket, at) index
     kind = CharField(max_length=8)  # "reply" | "note"
     author = CharField()
     author_name = CharField()
@@ -168,7 +168,7 @@ class Entry(BaseModel):
 
 class Link(BaseModel):
     id = AutoField()
-    source = ForeignKeyField(Ticket, backref="links_out")
+    source = ForeignKeyField(Ticket, backref="links_out", index=False)  # led by the unique index
     target = ForeignKeyField(Ticket, backref="links_in")
     kind = CharField(max_length=16)
     created_by = CharField()
@@ -182,7 +182,7 @@ class AuditEvent(BaseModel):
     """Who changed what, when: one row per field changed (or per action)."""
 
     id = BigAutoField()
-    ticket = ForeignKeyField(Ticket, null=True, backref="audit")
+    ticket = ForeignKeyField(Ticket, null=True, backref="audit", index=False)  # led by (ticket, id)
     at = UTCDateTimeField()
     actor = CharField()
     via = CharField(null=True)  # the real login when an admin acted --as someone

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from deskconsole.core import validate
 from deskconsole.core.bulk import insert_dicts
-from deskconsole.core.errors import ValidationError
+from deskconsole.core.errors import NotFound, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.lifecycle import STATUSES
@@ -276,55 +276,60 @@ def _insert_children(unit, origin: str, deferred, *, entries: bool = False) -> N
     insert_dicts(Link, links)
 
 
+_ALLOWED = frozenset(FIELDS) | {"entries", "links"}
+_FK_MAPS = {"category": "category_ids", "service": "service_ids", "team": "team_ids", "assignee": "agent_ids"}
+_OPTIONAL_TEXT = ("requester_name", "acknowledged_by", "resolution_code", "resolution_note", "external_ref")
+
+
 def _ticket_values(desk, line: int, raw: dict, now: datetime, actor: Actor, origin: str) -> dict:
-    where = f"{origin}: line {line}"
-    unknown = set(raw) - set(FIELDS) - {"entries", "links"}
-    if unknown:
-        raise ImportError_(f"{where}: unknown column {sorted(unknown)[0]!r}; columns are {', '.join(FIELDS)}")
+    if not _ALLOWED.issuperset(raw):
+        unknown = sorted(set(raw) - _ALLOWED)[0]
+        raise ImportError_(f"{origin}: line {line}: unknown column {unknown!r}; columns are {', '.join(FIELDS)}")
     try:
-        return _convert(desk, raw, now, actor, where)
-    except ImportError_:
-        raise
-    except ValidationError as exc:
-        raise ImportError_(f"{where}: {exc}") from None
+        return _convert(desk, raw, now, actor)
+    except (ValidationError, NotFound) as exc:
+        raise ImportError_(f"{origin}: line {line}: {exc}") from None
 
 
-def _convert(desk, raw: dict, now: datetime, actor: Actor, where: str) -> dict:
-    d = desk.directory
+def _convert(desk, raw: dict, now: datetime, actor: Actor) -> dict:
+    """One row of a file -> column values, checked as strictly as a new ticket."""
+    get = raw.get
     v: dict = {}
-    if raw.get("key"):
-        v["id"] = _key(raw["key"], where + ": key")
-    v["title"] = validate.title(_str(raw.get("title")))
-    v["description"] = validate.body(_str(raw.get("description")), "the description", required=False)
-    v["requester_name"] = validate.optional_text(raw.get("requester_name"), "requester_name")
-    v["requester_email"] = validate.email(raw.get("requester_email"))
-    status = raw.get("status") or "new"
+    if get("key"):
+        v["id"] = ticket_id(str(get("key")))
+    v["title"] = validate.title(_str(get("title")))
+    v["description"] = validate.body(_str(get("description")), "the description", required=False)
+    for name in _OPTIONAL_TEXT:
+        v[name] = validate.optional_text(get(name), name)
+    v["requester_email"] = validate.email(get("requester_email"))
+    status = get("status") or "new"
     if status not in STATUSES:
         raise ValidationError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     v["status"] = status
-    v["impact"] = validate.level(raw.get("impact"), "impact")
-    v["urgency"] = validate.level(raw.get("urgency"), "urgency")
-    v["priority"] = validate.priority(raw.get("priority")) or (
-        desk.config.priority_for(v["impact"] or "medium", v["urgency"] or "medium")
-        if (v["impact"] or v["urgency"]) else desk.config.default_priority
+    impact = v["impact"] = validate.level(get("impact"), "impact")
+    urgency = v["urgency"] = validate.level(get("urgency"), "urgency")
+    v["priority"] = validate.priority(get("priority")) or (
+        desk.config.priority_for(impact or "medium", urgency or "medium") if impact or urgency
+        else desk.config.default_priority
     )
-    for name, kind in _FK.items():
-        value = raw.get(name)
-        v[name] = getattr(d, kind)(str(value)) if value else None
-    v["created_by"] = _str(raw.get("created_by")) or actor.login
+    directory = desk.directory
+    for name, mapping in _FK_MAPS.items():
+        value = get(name)
+        if value:
+            found = getattr(directory, mapping).get(value)
+            v[name] = found if found is not None else getattr(directory, _FK[name])(str(value))  # raises NotFound
+        else:
+            v[name] = None
+    v["created_by"] = _str(get("created_by")) or actor.login
     for name in TIMES:
-        v[name] = _time(raw.get(name), f"{name}")
+        v[name] = _time(get(name), name)
     v["created_at"] = v["created_at"] or now
     v["updated_at"] = v["updated_at"] or v["created_at"]
-    v["acknowledged_by"] = validate.optional_text(raw.get("acknowledged_by"), "acknowledged_by")
-    v["resolution_code"] = validate.optional_text(raw.get("resolution_code"), "resolution_code")
-    v["resolution_note"] = validate.optional_text(raw.get("resolution_note"), "resolution_note")
-    if raw.get("merged_into"):
-        v["merged_into"] = _key(raw["merged_into"], "merged_into")
-    v["reopen_count"] = _int(raw.get("reopen_count"), "reopen_count", 0)
-    v["source"] = _str(raw.get("source")) or "import"
-    v["external_ref"] = validate.optional_text(raw.get("external_ref"), "external_ref")
-    v["version"] = _int(raw.get("version"), "version", 1)
+    if get("merged_into"):
+        v["merged_into"] = ticket_id(str(get("merged_into")))
+    v["reopen_count"] = _int(get("reopen_count"), "reopen_count", 0)
+    v["source"] = _str(get("source")) or "import"
+    v["version"] = _int(get("version"), "version", 1)
     if v["version"] < 1:
         raise ValidationError("version must be 1 or more")
     return v
@@ -354,9 +359,11 @@ def _time(value, what: str) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
-        raise ValidationError(f"{what} {value!r} is not an ISO date-time like 2026-11-23T14:05:00+00:00") from None
+        parsed = None
+    if parsed is None:
+        raise ValidationError(f"{what} {value!r} is not an ISO date-time like 2026-11-23T14:05:00+00:00")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is timezone.utc else parsed.astimezone(timezone.utc)
