@@ -60,7 +60,10 @@ def main() -> None:
              "--tickets", str(args.import_size)], env)
         run([*exe, "--config", str(work / "slice.toml"), "--db", source, "export", "-o", str(csv_path)], env)
     config = work / "slice.toml"
-    rows = sum(1 for _ in open(csv_path, encoding="utf-8")) - 1
+    import csv
+
+    with open(csv_path, encoding="utf-8", newline="") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1
     rates = []
     for i in range(max(3, args.runs // 2)):
         target = work / f"import{i}.db"

@@ -36,11 +36,17 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequenc
     db = model._meta.database
     sql, order, converted = _statement(model, tuple(names), id(getattr(db, "obj", db)))
     params = []
+    last = {j: (None, None) for j, _ in converted}  # rows often repeat a value (one "now" per import)
     for row in rows:
         values = [row[i] for i in order]
         for j, conv in converted:
-            if values[j] is not None:
-                values[j] = conv(values[j])
+            value = values[j]
+            if value is not None:
+                seen, done = last[j]
+                if value is not seen:
+                    done = conv(value)
+                    last[j] = (value, done)
+                values[j] = done
         params.append(values)
     if params:
         db.cursor().executemany(sql, params)

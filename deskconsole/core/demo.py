@@ -129,14 +129,17 @@ def generate(desk: "Desk", count: int, *, seed: int = 7) -> Iterator[tuple[int, 
     iu = [(i, u) for i, u, _ in IMPACT_URGENCY]
     iu_w = [w for *_, w in IMPACT_URGENCY]
     span = 60 * 86400
+    # Ticket numbers follow creation time, as on a real desk: INC-1 is the oldest.
+    ages = sorted((rng.random() for _ in range(count)), reverse=True)
     for n in range(count):
         service = rng.choice(services)
         team = cfg.services[service].team or cfg.default_team
         status = rng.choices(statuses, status_w)[0]
         impact, urgency = rng.choices(iu, iu_w)[0]
-        # Open tickets skew recent; closed ones are spread over the whole span.
-        age = rng.random() ** (3 if status in ("new", "assigned", "in_progress", "pending") else 1) * span
-        created = now - timedelta(seconds=int(age) + 60)
+        age = ages[n]
+        if status in ("new", "assigned", "in_progress", "pending") and age > 0.25:
+            status = rng.choice(("resolved", "closed", "closed", "closed", "new"))  # old tickets are mostly done
+        created = now - timedelta(seconds=int(age * span) + 60)
         person = rng.choice(PEOPLE)
         title = rng.choice(PROBLEMS.get(service, ["Problem with {team}"])).format(
             pct=rng.randint(2, 60), ms=rng.choice([800, 1200, 3000]), hh=rng.randint(0, 23), mins=rng.randint(2, 30),

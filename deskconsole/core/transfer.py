@@ -127,11 +127,22 @@ def read_rows(path: str, fmt: str | None = None) -> tuple[Iterator[tuple[int, di
         with handle:
             try:
                 if fmt == "csv":
-                    reader = csv.DictReader(handle)
-                    if reader.fieldnames is None or "title" not in reader.fieldnames:
+                    reader = csv.reader(handle)
+                    header = next(reader, None)
+                    if not header or "title" not in header:
                         raise ImportError_(f"{path}: line 1: the CSV header has no 'title' column")
-                    for row in reader:
-                        yield reader.line_num, {k: (None if v == "" and k not in _NOT_NULL_TEXT else v) for k, v in row.items()}
+                    width = len(header)
+                    # Empty cells are "no value", except where a text is never absent.
+                    keep_empty = {i for i, name in enumerate(header) if name in _NOT_NULL_TEXT}
+                    for cells in reader:
+                        if len(cells) != width:
+                            if not cells:
+                                continue
+                            raise ImportError_(
+                                f"{path}: line {reader.line_num}: {len(cells)} cells, but the header has {width}")
+                        row = {name: (None if cell == "" and i not in keep_empty else cell)
+                               for i, (name, cell) in enumerate(zip(header, cells))}
+                        yield reader.line_num, row
                 else:
                     for number, line in enumerate(handle, 1):
                         if not line.strip():
@@ -171,17 +182,11 @@ def import_rows(
     with unit_of_work(desk, actor, action, permission="import") as unit:
         deferred_merges: list[tuple[int, int, int]] = []  # (line, id, merged_into id)
         deferred_children: list[tuple[int, int, dict]] = []
-        batch: list[tuple[int, dict, dict]] = []
         numbering = _Numbering(desk, origin)
-        for line, raw in rows:
-            batch.append((line, raw, _ticket_values(desk, line, raw, unit.now, actor, origin)))
-            if len(batch) >= BATCH:
-                done += _flush(unit, origin, numbering, batch, keys, deferred_merges, deferred_children)
-                batch = []
-                if progress:
-                    progress(done, total)
-        if batch:
+        for batch in _converted_batches(desk, rows, unit.now, actor, origin):
             done += _flush(unit, origin, numbering, batch, keys, deferred_merges, deferred_children)
+            if progress:
+                progress(done, total)
         for line, tid, target in deferred_merges:
             if not Ticket.select().where(Ticket.id == target).exists():
                 raise ImportError_(f"{origin}: line {line}: merged_into {ticket_key(target)} is neither on the desk nor in the file")
@@ -193,6 +198,18 @@ def import_rows(
         if progress:
             progress(done, total)
     return keys
+
+
+def _converted_batches(desk, rows, now, actor, origin) -> Iterator[list[tuple[int, dict, dict]]]:
+    """Rows checked and converted, in batches of BATCH."""
+    batch = []
+    for line, raw in rows:
+        batch.append((line, raw, _ticket_values(desk, line, raw, now, actor, origin)))
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _Numbering:
@@ -220,7 +237,9 @@ class _Numbering:
 def _flush(unit, origin, numbering, batch, keys, deferred_merges, deferred_children) -> int:
     explicit = [v["id"] for _, _, v in batch if "id" in v]
     if explicit:  # keys from the file must be free on the desk
-        taken = [t.id for t in Ticket.select(Ticket.id).where(Ticket.id.in_(explicit))]
+        wanted = set(explicit)
+        in_range = Ticket.select(Ticket.id).where(Ticket.id.between(min(explicit), max(explicit))).tuples()
+        taken = sorted(tid for (tid,) in in_range if tid in wanted)
         if taken:
             line = next(line for line, _, v in batch if v.get("id") in taken)
             raise ImportError_(
