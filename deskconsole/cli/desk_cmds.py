@@ -42,15 +42,25 @@ def cmd_init(ctx: Context, args) -> int:
     return 0
 
 
+DEMO_MARKER = "# deskconsole demo desk"
+
+
 def cmd_demo(ctx: Context, args) -> int:
+    """Build (or reuse) the demo desk and show its queue.
+
+    The demo never touches the desk named by DESKCONSOLE_DB/DESKCONSOLE_CONFIG:
+    only an explicit --db/--config on this command line moves it, and it
+    only ever replaces files that are its own demo desk.
+    """
     if args.tickets < 0 or args.tickets > 5_000_000:
         raise ValidationError("--tickets takes a number from 0 to 5,000,000")
-    config_path = ctx.config_path if ctx.explicit_config else config_dir() / "demo.toml"
-    url = ctx.db_url or f"sqlite:///{data_dir() / 'demo.db'}"
-    fresh = args.fresh
-    if config_path.exists() and not fresh:
+    config_path = Path(args.config).expanduser() if getattr(args, "config", None) else config_dir() / "demo.toml"
+    default_db = data_dir() / "demo.db"
+    url = getattr(args, "db", None) or f"sqlite:///{default_db}"
+    existing = 0
+    if config_path.exists() and not args.fresh:
         config = load_config(config_path)
-        url = ctx.db_url or config.database or url
+        url = getattr(args, "db", None) or config.database or url
         desk = open_desk(url, config)
         from deskconsole.models import Ticket
 
@@ -58,24 +68,42 @@ def cmd_demo(ctx: Context, args) -> int:
         if existing:
             print(f"using the demo desk at {url} ({existing:,} tickets); --fresh builds a new one", file=sys.stderr)
     else:
+        _check_replaceable(config_path, url, default_db)
         if url.startswith("sqlite:///"):
             _remove_sqlite(Path(url[len("sqlite:///"):]))
-        text = demo.demo_config_text(ctx.login, url)
-        _write_new(config_path, text, force=True)
+        _write_new(config_path, demo.demo_config_text(ctx.login, url), force=True)
         config = load_config(config_path)
         desk = open_desk(url, config)
-        existing = 0
     if not existing and args.tickets:
         bar = ProgressBar("building demo desk")
         keys = demo.build(desk, args.tickets, seed=args.seed, progress=bar)
-        bar.finish(f"demo desk: {len(keys):,} tickets at {url}")
+        bar.finish(f"demo desk: {_plural(len(keys), 'ticket')} at {url}")
     print(f"config: {config_path}   (use it with: export DESKCONSOLE_CONFIG={config_path})", file=sys.stderr)
     if not args.no_console:
-        ctx.config_path, ctx.db_url = config_path, url
-        ctx.as_login = None
+        ctx.config_path, ctx.db_url, ctx.as_login = config_path, url, None
         args.query, args.format, args.limit = ["is:open"], "table", 40
         return cmd_ls(ctx, args)
     return 0
+
+
+def _check_replaceable(config_path: Path, url: str, default_db: Path) -> None:
+    """Refuse to overwrite anything that is not a demo desk."""
+    if config_path.exists():
+        if not config_path.read_text(encoding="utf-8", errors="replace").startswith(DEMO_MARKER):
+            raise DeskError(f"{config_path} is not a demo config; give the demo its own: --config demo.toml")
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        ours = path == default_db or (
+            config_path.exists() and load_config(config_path).database == url
+        )
+        if path.exists() and path.stat().st_size and not ours:
+            raise DeskError(f"{path} exists and is not this demo's desk; give the demo another --db")
+    elif not url.startswith("sqlite"):
+        raise DeskError("the demo builds an embedded SQLite desk; give --db sqlite:///PATH (or no --db)")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _remove_sqlite(path: Path) -> None:
@@ -92,7 +120,7 @@ def cmd_import(ctx: Context, args) -> int:
     bar = ProgressBar(f"importing {args.file}")
     keys = transfer.import_rows(desk, actor, rows, origin=args.file, progress=bar, total=total)
     span = f" ({keys[0]} .. {keys[-1]})" if keys else ""
-    bar.finish(f"imported {len(keys):,} tickets{span}")
+    bar.finish(f"imported {_plural(len(keys), 'ticket')}{span}")
     return 0
 
 
@@ -112,7 +140,12 @@ def cmd_export(ctx: Context, args) -> int:
     total = query.count()
     bar = ProgressBar("exporting")
     fmt = args.format or ("csv" if args.output and args.output.endswith(".csv") else "jsonl")
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    target = Path(args.output) if args.output else None
+    partial = target.with_name(target.name + ".partial") if target else None
+    try:  # write beside the target and rename at the end: a failed export leaves the old file alone
+        out = open(partial, "w", encoding="utf-8", newline="") if partial else sys.stdout
+    except OSError as exc:
+        raise DeskError(f"cannot write {args.output}: {exc.strerror}; choose another -o path") from None
     try:
         rows = transfer.export_rows(desk, query, with_conversation=fmt == "jsonl")
 
@@ -124,8 +157,13 @@ def cmd_export(ctx: Context, args) -> int:
 
         writer = transfer.write_csv if fmt == "csv" else transfer.write_jsonl
         count = writer(counted(), out)
-    finally:
-        if args.output:
+    except BaseException:
+        if partial:
             out.close()
-    bar.finish(f"exported {count:,} tickets" + (f" to {args.output}" if args.output else ""))
+            partial.unlink(missing_ok=True)
+        raise
+    if partial:
+        out.close()
+        partial.replace(target)
+    bar.finish(f"exported {_plural(count, 'ticket')}" + (f" to {args.output}" if args.output else ""))
     return 0

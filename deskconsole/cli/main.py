@@ -126,9 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_negated_term(arg: str) -> bool:
+    return arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and (":" in arg or arg[1:].isalnum())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `ls is:open -prio:P4`: a negated query term looks like an option to argparse.
+        if getattr(args, "query", None) is not None and all(_is_negated_term(e) for e in extra):
+            args.query = [*args.query, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         args.func, args.query, args.format, args.limit = c.cmd_ls, ["is:open"], "table", 50
     try:

@@ -104,11 +104,11 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         f"  Requester   {requester}",
         f"  Category    {t.category or '-'}",
         f"  Service     {t.service or '-'}",
-        f"  Created     {when(t.created_at)} by {s(t.created_by)} via {t.source}",
+        f"  Created     {when(t.created_at)} by {s(t.created_by)} via {s(t.source)}",
         f"  Updated     {when(t.updated_at)}  (version {t.version})",
-        f"  Acknowledged {when(t.acknowledged_at)}" + (f" by {t.acknowledged_by}" if t.acknowledged_by else ""),
+        f"  Acknowledged {when(t.acknowledged_at)}" + (f" by {s(t.acknowledged_by)}" if t.acknowledged_by else ""),
         f"  1st response {when(t.first_response_at)}",
-        f"  Resolved    {when(t.resolved_at)}" + (f"  [{t.resolution_code}] {s(t.resolution_note)}" if t.resolution_code else ""),
+        f"  Resolved    {when(t.resolved_at)}" + (f"  [{s(t.resolution_code)}] {s(t.resolution_note)}" if t.resolution_code else ""),
         f"  Closed      {when(t.closed_at)}",
     ]
     if t.reopen_count:
@@ -125,7 +125,7 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
     for e in t.entries:
         tag = "REPLY" if e.kind == "reply" else "NOTE (internal)"
         origin = f" [from {e.ticket}]" if e.ticket != t.key else ""
-        lines.append(f"  -- {tag} {s(e.author_name)} ({e.author}) {e.at:%Y-%m-%d %H:%M} UTC{origin}")
+        lines.append(f"  -- {tag} {s(e.author_name)} ({s(e.author)}) {e.at:%Y-%m-%d %H:%M} UTC{origin}")
         lines += ["     " + line for line in terminal_safe(e.body).splitlines() or [""]]
     lines += ["", "History"]
     for a in t.audit:

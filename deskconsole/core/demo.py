@@ -92,7 +92,7 @@ IMPACT_URGENCY = [("high", "high", 4), ("high", "medium", 8), ("medium", "high",
 def demo_config_text(login: str, database: str) -> str:
     """A complete demo config; ``login`` (whoever runs the demo) is its admin."""
     lines = [
-        "# deskconsole demo desk: a fictional company's service desk.",
+        "# deskconsole demo desk: a fictional company's service desk.",  # the first line marks it as the demo's
         "# Safe to delete; 'deskconsole demo --fresh' writes it again.",
         "",
         "[desk]",

@@ -33,13 +33,17 @@ WHAT = {
 }
 
 
-def require(actor: Actor, action: str, config_path: str | None = None) -> None:
+def require(actor: Actor, action: str, config_path=None) -> None:
     needed = MIN_ROLE[action]
     if actor.at_least(needed):
         return
     what = WHAT.get(action, f"{action} tickets" if action in ("create", "triage", "assign", "take") else action)
     where = f" in {config_path}" if config_path else " in the desk config"
     raise PermissionDenied(
-        f"{actor.login} is a {actor.role} and cannot {what}; that needs the {needed} role. "
+        f"{actor.login} is {_article(actor.role)} {actor.role} and cannot {what}; that needs the {needed} role. "
         f"Ask a desk admin to set agents.{actor.login}.role{where}."
     )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

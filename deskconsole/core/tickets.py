@@ -46,7 +46,7 @@ def create(
     source: str = "cli",
     external_ref: str | None = None,
 ) -> Outcome:
-    require(actor, "create")  # before looking at the input: refusals come first
+    require(actor, "create", desk.config.path)  # before looking at the input: refusals come first
     d = desk.directory
     values = {
         "title": validate.title(title),
@@ -163,7 +163,7 @@ def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected
 
 def take(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     """Assign to me and acknowledge; a new or assigned ticket goes in progress."""
-    require(actor, "take")
+    require(actor, "take", desk.config.path)
     me = _assignable(desk, actor.login)
     with change_ticket(desk, actor, "take", key, expected_version=expected_version) as ch:
         _open_only(ch, "taken")
@@ -197,7 +197,7 @@ def _check_reassign(desk, actor: Actor, ch: TicketChange, new_agent: int | None)
     holder = ch.get("assignee")
     mine = desk.directory.agent_ids.get(actor.login)
     if holder is not None and holder != mine and holder != new_agent:
-        require(actor, "reassign", str(desk.config.path) if desk.config.path else None)
+        require(actor, "reassign", desk.config.path)
 
 
 def _assignable(desk, login: str) -> int:

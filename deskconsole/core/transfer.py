@@ -264,6 +264,7 @@ def _flush(unit, origin, numbering, batch, keys, deferred_merges, deferred_child
     for item in deferred_children:
         item[2].pop("entries", None)
     deferred_children[:] = [item for item in deferred_children if item[2].get("links")]
+    unit.flush()  # audit rows go out with their batch: memory stays flat on any size of import
     return len(batch)
 
 
@@ -345,7 +346,7 @@ def _convert(desk, raw: dict, now: datetime, actor: Actor) -> dict:
     v["created_at"] = v["created_at"] or now
     v["updated_at"] = v["updated_at"] or v["created_at"]
     if get("merged_into"):
-        v["merged_into"] = ticket_id(str(get("merged_into")))
+        v["merged_into"] = _key(get("merged_into"), "merged_into")
     v["reopen_count"] = _int(get("reopen_count"), "reopen_count", 0)
     v["source"] = _str(get("source")) or "import"
     v["version"] = _int(get("version"), "version", 1)

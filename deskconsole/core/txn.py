@@ -54,7 +54,7 @@ class Unit:
 @contextmanager
 def unit_of_work(desk: "Desk", actor: Actor, action: str, *, permission: str | None = None) -> Iterator[Unit]:
     """Check ``actor`` may do ``action``, then run the body in one transaction."""
-    require(actor, permission or action, str(desk.config.path) if desk.config.path else None)
+    require(actor, permission or action, desk.config.path)
     with desk.transaction():
         unit = Unit(desk, actor, action, desk.now())
         yield unit

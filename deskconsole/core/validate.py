@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
 from deskconsole.core.errors import ValidationError
 
@@ -29,9 +31,15 @@ def body(value: str, what: str, *, required: bool = True) -> str:
     return no_nul(text, what)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def no_nul(text: str, what: str) -> str:
+    """Text every backend can store: no NUL, and real Unicode (not undecodable bytes)."""
     if "\x00" in text:
         raise ValidationError(f"{what} contains a NUL character, which cannot be stored; remove it")
+    if _SURROGATE.search(text):
+        raise ValidationError(f"{what} is not UTF-8 text; convert it (e.g. with iconv -t UTF-8) and try again")
     return text
 
 

@@ -1,0 +1,494 @@
+"""Import and export: CSV and JSON Lines round trips through the real CLI,
+all-or-nothing imports with the file and line of the first bad row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from deskconsole.cli.main import main
+from deskconsole.config import parse_config
+from deskconsole.core import demo, links, tickets, transfer
+from deskconsole.core.clock import ManualClock
+from deskconsole.core.desk import open_desk
+from deskconsole.core.identity import actor_for
+from deskconsole.models import AuditEvent, Entry, Link, Ticket
+
+START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
+LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
+DEMO_TICKETS = 200
+
+HOSTILE = [
+    # (title, description, requester name, reply)
+    ('Quotes "double", \'single\', and, commas', 'line 1\nline 2, with "quotes"\r\nline 3\n\n',
+     'O\'Brien, "Pat"', 'Reply with "quotes", commas,\nand newlines'),
+    ("ANSI \x1b[31mred\x1b[0m and bell \x07", "\x1b[2J\x1b[H cleared?\ttab\x7fdel", "Eve \x1b]0;title\x07",
+     "\x1b[0m reset"),
+    ("RTL \u202eoverride\u202c and isolates \u2066x\u2069", "\u05e9\u05dc\u05d5\u05dd \u202e abc", "\u202eEvil",
+     "mixed \u202e direction"),
+    ("Unicode: Ümlaut ß 漢字 🚀 e\u0301", "emoji 🙂 and zero\u200bwidth and NBSP\u00a0here", "Kai Müller",
+     "ok 👍"),
+    ("Spaces  inside   title", "   leading and trailing spaces   ", "007", "  "),
+    ("A,B;C\tD|E", "=1+1\n@SUM(A1)\n-2\n+3", None, "single line"),
+]
+
+
+def _login(monkeypatch, login: str) -> None:
+    for var in LOGIN_VARS:
+        monkeypatch.setenv(var, login)
+
+
+@dataclass
+class Setup:
+    tmp: Path
+    config_path: Path
+    config: object
+    source_url: str
+    keys: dict
+
+    def url(self, name: str) -> str:
+        return f"sqlite:///{self.tmp / name}.db"
+
+    def open(self, url: str):
+        return open_desk(url, self.config, ManualClock(START))
+
+
+def run(capsys, config_path: Path, url: str, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        code = main(["--config", str(config_path), "--db", url, *argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err, err
+    return code, out, err
+
+
+def rows_of(setup: Setup, url: str, *, with_conversation: bool) -> list[dict]:
+    desk = setup.open(url)
+    try:
+        return list(transfer.export_rows(desk, Ticket.select(), with_conversation=with_conversation))
+    finally:
+        desk.close()
+
+
+def count(setup: Setup, url: str) -> tuple[int, int, int]:
+    desk = setup.open(url)
+    try:
+        return Ticket.select().count(), Entry.select().count(), Link.select().count()
+    finally:
+        desk.close()
+
+
+def _build_source(tmp: Path) -> Setup:
+    url = f"sqlite:///{tmp / 'source'}.db"
+    text = demo.demo_config_text("ada", url)
+    config_path = tmp / "demo.toml"
+    config_path.write_text(text, encoding="utf-8")
+    config = parse_config(text, config_path)
+    clock = ManualClock(START)
+    desk = open_desk(url, config, clock)
+    try:
+        built = demo.build(desk, DEMO_TICKETS)
+        assert len(built) == DEMO_TICKETS
+        ada, ben, amira = (actor_for(config, login) for login in ("ada", "ben", "amira"))
+        keys = {}
+        for i, (title, description, requester, reply) in enumerate(HOSTILE):
+            clock.advance(minutes=7, microseconds=123457 * (i + 1))
+            key = tickets.create(
+                desk, ada, title=title, description=description, requester_name=requester,
+                requester_email=f"user{i}@example.com" if i % 2 else None,
+                impact=("high", "medium", "low")[i % 3], urgency=("low", "high", None)[i % 3],
+                service=("vpn", "email", "checkout", None, "sso", None)[i],
+                category=("network", None, "outage", "software", None, None)[i],
+                external_ref=f'ext,"{i}"\x1b[0m' if i % 2 else None, source=("mail", "cli", "alert")[i % 3],
+            ).key
+            keys[i] = key
+            clock.advance(seconds=31)
+            if reply.strip():
+                tickets.reply(desk, ben, key, reply)
+            tickets.note(desk, amira, key, f"internal, \"note\" {i}\n\x1b[1mbold\x1b[0m")
+        clock.advance(minutes=3)
+        tickets.take(desk, ben, keys[0])
+        tickets.resolve(desk, ben, keys[0], "fixed", 'Rebooted, "twice"\nthen checked')
+        tickets.reopen(desk, ben, keys[0], "came back")
+        tickets.resolve(desk, ben, keys[0], "workaround", "\x1b[33mwarn\x1b[0m")
+        tickets.close(desk, ben, keys[0])
+        tickets.assign(desk, amira, keys[1], agent="ben")
+        tickets.set_status(desk, ben, keys[1], "pending")
+        tickets.cancel(desk, amira, keys[4], "Cancelled: \u202e not needed")
+        clock.advance(seconds=5)
+        # links both ways, a parent, a cause, and links into the demo tickets
+        links.link(desk, ben, keys[1], "relates-to", keys[2])
+        links.link(desk, ben, keys[2], "parent-of", keys[3])
+        links.link(desk, ben, keys[3], "caused-by", "INC-7")
+        links.link(desk, ben, "INC-12", "child-of", keys[2])
+        # merges: a chain (INC-20 into INC-21, then INC-21 into a hostile ticket)
+        open_demo = [t.id for t in Ticket.select(Ticket.id).where(Ticket.status.in_(("new", "in_progress"))).order_by(Ticket.id)]
+        a, b = open_demo[0], open_demo[1]
+        links.merge(desk, amira, a, b)
+        links.merge(desk, amira, b, keys[5])
+        keys["merged"] = (a, b)
+    finally:
+        desk.close()
+    return Setup(tmp, config_path, config, url, keys)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The source desk, built once: 200 demo tickets plus hostile ones."""
+    return _build_source(tmp_path_factory.mktemp("transfer"))
+
+
+@pytest.fixture
+def setup(built, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("DESKCONSOLE_CONFIG", raising=False)
+    monkeypatch.delenv("DESKCONSOLE_DB", raising=False)
+    _login(monkeypatch, "ada")
+    return Setup(tmp_path, built.config_path, built.config, built.source_url, built.keys)
+
+
+# ---------------------------------------------------------------- the source desk is what we think it is
+def test_source_desk_has_everything_worth_round_tripping(setup):
+    rows = rows_of(setup, setup.source_url, with_conversation=True)
+    assert len(rows) == DEMO_TICKETS + len(HOSTILE)
+    statuses = {r["status"] for r in rows}
+    assert statuses == {"new", "assigned", "in_progress", "pending", "resolved", "closed", "cancelled"}
+    assert sum(1 for r in rows if r["merged_into"]) == 2
+    assert any(r["links"] for r in rows) and any(r["entries"] for r in rows)
+    by_key = {r["key"]: r for r in rows}
+    first = by_key[setup.keys[0]]
+    assert first["reopen_count"] == 1 and first["status"] == "closed" and first["version"] > 5
+    a, b = setup.keys["merged"]
+    assert by_key[f"INC-{a}"]["merged_into"] == by_key[f"INC-{b}"]["merged_into"] == setup.keys[5]
+    assert by_key[setup.keys[1]]["title"] == HOSTILE[1][0]
+
+
+# ---------------------------------------------------------------- round trips
+def test_jsonl_round_trip_is_exact(setup, capsys):
+    out = setup.tmp / "tickets.jsonl"
+    code, stdout, err = run(capsys, setup.config_path, setup.source_url, "export", "-o", str(out))
+    assert code == 0, err
+    assert stdout == ""
+    assert f"exported {DEMO_TICKETS + len(HOSTILE)} tickets to {out}" in err
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == DEMO_TICKETS + len(HOSTILE)
+    text = out.read_text(encoding="utf-8")
+    assert "\\u001b[31mred\\u001b[0m" in text and "\u202e" in text  # data is carried as is (JSON-escaped controls)
+
+    target = setup.url("copy")
+    code, stdout, err = run(capsys, setup.config_path, target, "import", str(out))
+    assert code == 0, err
+    assert f"imported {DEMO_TICKETS + len(HOSTILE)} tickets (INC-1 .. INC-{DEMO_TICKETS + len(HOSTILE)})" in err
+
+    before = rows_of(setup, setup.source_url, with_conversation=True)
+    after = rows_of(setup, target, with_conversation=True)
+    assert len(after) == len(before)
+    for a, b in zip(before, after):
+        assert a == b, a["key"]
+    assert count(setup, target) == count(setup, setup.source_url)
+
+    # exporting the copy gives the very same file
+    again = setup.tmp / "again.jsonl"
+    code, _, err = run(capsys, setup.config_path, target, "export", "--format", "jsonl", "-o", str(again))
+    assert code == 0, err
+    assert again.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+def test_csv_round_trip_is_exact(setup, capsys):
+    out = setup.tmp / "tickets.csv"
+    code, _, err = run(capsys, setup.config_path, setup.source_url, "export", "-o", str(out))
+    assert code == 0, err
+    with open(out, encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == DEMO_TICKETS + len(HOSTILE)
+    assert list(table[0]) == list(transfer.FIELDS)
+
+    target = setup.url("copy")
+    code, _, err = run(capsys, setup.config_path, target, "import", str(out))
+    assert code == 0, err
+
+    before = rows_of(setup, setup.source_url, with_conversation=False)
+    after = rows_of(setup, target, with_conversation=False)
+    assert len(after) == len(before)
+    for a, b in zip(before, after):
+        assert a == b, a["key"]
+    # CSV carries no conversations or links
+    assert count(setup, target)[1:] == (0, 0)
+
+
+def test_export_to_stdout_and_with_a_query(setup, capsys):
+    code, out, err = run(capsys, setup.config_path, setup.source_url, "export", "status:cancelled", "--format", "csv")
+    assert code == 0, err
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert table and {row["status"] for row in table} == {"cancelled"}
+    assert setup.keys[4] in {row["key"] for row in table}
+
+    code, out, err = run(capsys, setup.config_path, setup.source_url, "export", f"key:{setup.keys[1]}")
+    assert code == 0, err
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert row["title"] == HOSTILE[1][0]
+    assert row["description"] == HOSTILE[1][1]
+    assert [ln["kind"] for ln in row["links"]] == ["relates_to"]
+
+    code, _, err = run(capsys, setup.config_path, setup.source_url, "export", "prio:P9")
+    assert code == 1 and "P9" in err
+
+
+def test_export_is_allowed_to_viewers(setup, capsys, monkeypatch):
+    _login(monkeypatch, "ivo")  # a viewer in the demo config
+    code, out, err = run(capsys, setup.config_path, setup.source_url, "export", "--format", "csv", "key:INC-1")
+    assert code == 0, err
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 1
+
+
+# ---------------------------------------------------------------- all or nothing
+GOOD = {"title": "Fine", "status": "new", "team": "ops"}
+
+
+def _jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+BAD_LINES = {
+    "bad status": ({"title": "x", "status": "sleeping"}, ["status 'sleeping'", "new, assigned"]),
+    "bad date": ({"title": "x", "created_at": "last tuesday"}, ["created_at", "last tuesday", "ISO"]),
+    "unknown team": ({"title": "x", "team": "nowhere"}, ["nowhere", "ops"]),
+    "unknown assignee": ({"title": "x", "assignee": "ghost"}, ["ghost"]),
+    "unknown column": ({"title": "x", "colour": "red"}, ["unknown column 'colour'", "title"]),
+    "invalid json": ('{"title": "x", ', ["not valid JSON"]),
+    "not an object": ('["title", "x"]', ["expected a JSON object"]),
+    "no title": ({"title": "  "}, ["title"]),
+    "bad priority": ({"title": "x", "priority": "P0"}, ["P0"]),
+    "bad key": ({"title": "x", "key": "ABC-1"}, ["ABC-1"]),
+    "bad merged_into": ({"title": "x", "merged_into": "nope"}, ["merged_into", "nope"]),
+    "bad version": ({"title": "x", "version": "two"}, ["version", "two"]),
+    "bad entry": ({"title": "x", "entries": [{"kind": "tweet", "body": "hi"}]}, ["entries[0]", "reply"]),
+    "bad link target": ({"title": "x", "links": [{"kind": "relates_to", "target": "INC-99999"}]},
+                        ["links[0]", "INC-99999"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINES))
+def test_a_bad_line_imports_nothing(setup, capsys, case):
+    bad, fragments = BAD_LINES[case]
+    target = setup.url("target")
+    _jsonl(setup.tmp / "seed.jsonl", [GOOD])
+    assert run(capsys, setup.config_path, target, "import", str(setup.tmp / "seed.jsonl"))[0] == 0
+    before = count(setup, target)
+
+    path = _jsonl(setup.tmp / "bad.jsonl", [GOOD, GOOD, {"title": "Third", "key": "INC-50"}, bad, GOOD])
+    code, out, err = run(capsys, setup.config_path, target, "import", str(path))
+    assert code == 1, err
+    message = err.strip().splitlines()[-1]
+    assert message.startswith(f"deskconsole: {path}: line 4"), message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    assert count(setup, target) == before  # nothing imported
+
+
+def test_duplicate_key_in_the_file(setup, capsys):
+    target = setup.url("target")
+    path = _jsonl(setup.tmp / "dup.jsonl", [{"title": "a", "key": "INC-7"}, GOOD, {"title": "b", "key": "INC-7"}])
+    code, _, err = run(capsys, setup.config_path, target, "import", str(path))
+    assert code == 1
+    assert f"{path}: line 3: INC-7 appears twice" in err
+    assert count(setup, target)[0] == 0
+
+
+def test_key_already_on_the_desk(setup, capsys):
+    target = setup.url("target")
+    _jsonl(setup.tmp / "seed.jsonl", [GOOD, GOOD])
+    assert run(capsys, setup.config_path, target, "import", str(setup.tmp / "seed.jsonl"))[0] == 0
+    path = _jsonl(setup.tmp / "clash.jsonl", [{"title": "a", "key": "INC-5"}, {"title": "b", "key": "INC-2"}])
+    code, _, err = run(capsys, setup.config_path, target, "import", str(path))
+    assert code == 1
+    assert f"{path}: line 2: INC-2 already exists on this desk" in err
+    assert count(setup, target)[0] == 2
+
+
+def test_bad_line_after_the_first_batch_still_imports_nothing(setup, capsys):
+    """Rows are written in batches of 500; a bad row at line 1201 rolls them all back."""
+    target = setup.url("target")
+    rows = [{"title": f"Row {n}", "entries": [{"kind": "note", "body": f"n{n}"}]} for n in range(1200)]
+    rows.append({"title": "bad", "created_at": "2026-13-45"})
+    path = _jsonl(setup.tmp / "big.jsonl", rows)
+    code, _, err = run(capsys, setup.config_path, target, "import", str(path))
+    assert code == 1
+    assert f"{path}: line 1201: created_at" in err
+    assert count(setup, target) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "header,line,fragments",
+    [
+        ("title,status", "x,sleeping", ["status 'sleeping'"]),
+        ("title,created_at", "x,yesterday", ["created_at 'yesterday'"]),
+        ("title,team", "x,nowhere", ["nowhere"]),
+        ("title,colour", "x,red", ["unknown column 'colour'"]),
+        ("title,impact", "x,extreme", ["impact 'extreme'"]),
+    ],
+)
+def test_a_bad_csv_line_imports_nothing(setup, capsys, header, line, fragments):
+    target = setup.url("target")
+    name, value = header.split(",")[1], line.split(",")[1]
+    fine = {"status": "new", "created_at": "2026-11-01T10:00:00+00:00", "team": "ops", "colour": "", "impact": "low"}[name]
+    path = setup.tmp / "bad.csv"
+    # line 1 header, 2 good, 3-4 one good row over two lines, 5 good, 6 bad, 7 good
+    path.write_text(f'title,description,{name}\nok,,{fine}\nok,"two\nlines",{fine}\nok,,{fine}\nx,,{value}\nok,,{fine}\n',
+                    encoding="utf-8")
+    if name == "colour":  # every row has the unknown column: the first one fails
+        expected_line = 2
+    else:
+        expected_line = 6
+    code, _, err = run(capsys, setup.config_path, target, "import", str(path))
+    assert code == 1
+    message = err.strip().splitlines()[-1]
+    assert message.startswith(f"deskconsole: {path}: line {expected_line}"), (message, value)
+    for fragment in fragments:
+        assert fragment in message, message
+    assert count(setup, target)[0] == 0
+
+
+def test_csv_without_a_title_column(setup, capsys):
+    path = setup.tmp / "notitle.csv"
+    path.write_text("name,status\nx,new\n", encoding="utf-8")
+    code, _, err = run(capsys, setup.config_path, setup.url("target"), "import", str(path))
+    assert code == 1 and f"{path}: line 1: the CSV header has no 'title' column" in err
+
+
+def test_missing_or_unreadable_file(setup, capsys):
+    path = setup.tmp / "absent.jsonl"
+    code, _, err = run(capsys, setup.config_path, setup.url("target"), "import", str(path))
+    assert code == 1 and str(path) in err
+    latin = setup.tmp / "latin.jsonl"
+    latin.write_bytes('{"title": "Caf\xe9"}\n'.encode("latin-1"))
+    code, _, err = run(capsys, setup.config_path, setup.url("target"), "import", str(latin))
+    assert code == 1 and "UTF-8" in err and str(latin) in err
+    assert count(setup, setup.url("target"))[0] == 0
+
+
+# ---------------------------------------------------------------- who may import
+@pytest.mark.parametrize("login", ["amira", "ben", "ivo", "stranger"])
+def test_import_needs_an_admin(setup, capsys, monkeypatch, login):
+    path = _jsonl(setup.tmp / "one.jsonl", [GOOD])
+    _login(monkeypatch, login)
+    code, out, err = run(capsys, setup.config_path, setup.url("target"), "import", str(path))
+    assert code == 4
+    assert "import tickets" in err and "admin role" in err
+    assert err.count("\n") == 1
+    _login(monkeypatch, "ada")
+    assert count(setup, setup.url("target"))[0] == 0
+
+
+def test_import_as_a_real_process(setup):
+    path = _jsonl(setup.tmp / "one.jsonl", [GOOD, {"title": "bad", "status": "zzz"}])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCONSOLE_")}
+    env.update({var: "ben" for var in LOGIN_VARS})
+    env.update(XDG_CONFIG_HOME=str(setup.tmp / "c"), XDG_DATA_HOME=str(setup.tmp / "d"))
+    base = [sys.executable, "-m", "deskconsole", "--config", str(setup.config_path), "--db", setup.url("proc")]
+    proc = subprocess.run([*base, "import", str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    env.update({var: "ada" for var in LOGIN_VARS})
+    proc = subprocess.run([*base, "import", str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{path}: line 2: status 'zzz'" in proc.stderr
+
+
+# ---------------------------------------------------------------- numbering
+def test_import_without_keys_appends_after_existing_tickets(setup, capsys):
+    target = setup.url("target")
+    seed = _jsonl(setup.tmp / "seed.jsonl", [{"title": "Kept", "key": "INC-40"}, {"title": "Low", "key": "INC-3"}])
+    code, _, err = run(capsys, setup.config_path, target, "import", str(seed))
+    assert code == 0, err
+
+    path = _jsonl(setup.tmp / "new.jsonl", [{"title": "One"}, {"title": "Two"}, {"title": "Three", "team": "network"}])
+    code, _, err = run(capsys, setup.config_path, target, "import", str(path))
+    assert code == 0, err
+    assert "imported 3 tickets (INC-41 .. INC-43)" in err
+    rows = {r["key"]: r for r in rows_of(setup, target, with_conversation=False)}
+    assert sorted(rows, key=lambda k: int(k[4:])) == ["INC-3", "INC-40", "INC-41", "INC-42", "INC-43"]
+    assert (rows["INC-41"]["title"], rows["INC-43"]["team"]) == ("One", "network")
+    assert rows["INC-41"]["status"] == "new" and rows["INC-41"]["version"] == 1
+    assert rows["INC-41"]["created_by"] == "ada" and rows["INC-41"]["source"] == "import"
+    assert rows["INC-41"]["priority"] == "P3"  # the desk's default priority
+
+    # keyed rows first, then unkeyed ones numbered on past the file's keys
+    mixed = _jsonl(setup.tmp / "mixed.jsonl", [{"title": "K", "key": "INC-100"}, {"title": "U"}])
+    code, _, err = run(capsys, setup.config_path, target, "import", str(mixed))
+    assert code == 0, err
+    assert "imported 2 tickets (INC-100 .. INC-44)" in err
+
+    # and a ticket created afterwards continues after the highest number
+    code, out, err = run(capsys, setup.config_path, target, "new", "After the import")
+    assert code == 0, err
+    assert out.strip() == "INC-101"
+
+
+def test_import_is_audited_and_fed(setup, capsys):
+    target = setup.url("target")
+    path = _jsonl(setup.tmp / "a.jsonl", [GOOD, GOOD])
+    assert run(capsys, setup.config_path, target, "import", str(path))[0] == 0
+    desk = setup.open(target)
+    try:
+        events = list(AuditEvent.select().where(AuditEvent.ticket.is_null(False)))
+        assert {(e.ticket_id, e.actor, e.action) for e in events} == {(1, "ada", "import"), (2, "ada", "import")}
+    finally:
+        desk.close()
+
+
+# ---------------------------------------------------------------- CSV: empty optional cells
+def test_csv_empty_optional_cells_round_trip_as_none(setup, capsys):
+    header = ",".join(transfer.FIELDS)
+    blank = {name: "" for name in transfer.FIELDS}
+    sparse = dict(blank, key="INC-1", title="Sparse", created_at="2026-11-01T10:00:00+00:00")
+    full = dict(blank, key="INC-2", title="Full", description="", requester_name="Ann", requester_email="ann@example.com",
+                status="resolved", impact="high", urgency="low", priority="P3", category="outage", service="vpn",
+                team="network", assignee="chen", created_by="intake", created_at="2026-11-01T10:00:00+00:00",
+                updated_at="2026-11-01T12:00:00.000001+00:00", acknowledged_at="2026-11-01T10:05:00Z",
+                acknowledged_by="chen", first_response_at="2026-11-01T10:05:00+00:00",
+                resolved_at="2026-11-01T11:00:00+02:00", resolution_code="fixed", resolution_note="done",
+                reopen_count="2", source="mail", external_ref="X-1", version="9", merged_into="")
+    path = setup.tmp / "hand.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(transfer.FIELDS))
+        writer.writeheader()
+        writer.writerow(sparse)
+        writer.writerow(full)
+    first = setup.url("first")
+    code, _, err = run(capsys, setup.config_path, first, "import", str(path))
+    assert code == 0, err
+    rows = {r["key"]: r for r in rows_of(setup, first, with_conversation=False)}
+    s = rows["INC-1"]
+    for name in ("requester_name", "requester_email", "impact", "urgency", "category", "service", "team", "assignee",
+                 "acknowledged_at", "acknowledged_by", "first_response_at", "resolved_at", "closed_at",
+                 "resolution_code", "resolution_note", "merged_into", "external_ref"):
+        assert s[name] is None, name
+    assert s["description"] == ""
+    assert (s["status"], s["priority"], s["version"], s["reopen_count"]) == ("new", "P3", 1, 0)
+    assert s["updated_at"] == s["created_at"] == "2026-11-01T10:00:00+00:00"
+    f = rows["INC-2"]
+    assert f["resolved_at"] == "2026-11-01T09:00:00+00:00"  # stored in UTC
+    assert f["acknowledged_at"] == "2026-11-01T10:05:00+00:00"
+    assert f["updated_at"] == "2026-11-01T12:00:00.000001+00:00"
+    assert (f["reopen_count"], f["version"], f["assignee"], f["service"]) == (2, 9, "chen", "vpn")
+
+    # export as CSV and import again: the same rows, None stays None
+    out = setup.tmp / "out.csv"
+    assert run(capsys, setup.config_path, first, "export", "-o", str(out))[0] == 0
+    second = setup.url("second")
+    code, _, err = run(capsys, setup.config_path, second, "import", str(out))
+    assert code == 0, err
+    assert rows_of(setup, second, with_conversation=False) == rows_of(setup, first, with_conversation=False)
