@@ -94,7 +94,7 @@ def main() -> None:
     lines = result.stdout.strip().splitlines()
     figures["ls_s"] = statistics.median(times)
     print(f"ls '{query}' --limit 50: {len(lines) - 1} rows, median {figures['ls_s'] * 1000:.0f} ms end to end")
-    startup = [run([sys.executable, "-c", "import deskconsole.cli.main"], env)[0] for _ in range(args.runs)]
+    startup = [run([*exe, "--version"], env)[0] for _ in range(args.runs)]
     figures["startup_s"] = statistics.median(startup)
     print(f"  of which interpreter + imports: median {figures['startup_s'] * 1000:.0f} ms")
 

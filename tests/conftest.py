@@ -106,3 +106,21 @@ def write_config(tmp_path):
         return path
 
     return write
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DESK_TABLES = "feed, audit_event, link, entry, ticket, service, category, agent, team, schema_version"
+
+
+@pytest.fixture
+def postgres_url():
+    """The local PostgreSQL test database, emptied of desk tables; skipped
+    (with the reason) where no PostgreSQL answers."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=2, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {DESK_TABLES} CASCADE")
+    except Exception as exc:  # no driver, no server, no database: all mean "not here"
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+    return PG_URL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
@@ -125,13 +126,14 @@ def cmd_import(ctx: Context, args) -> int:
 
 
 def _count_lines(path: str, fmt: str) -> int | None:
-    """Rows in the file, for the progress bar (a quick byte scan)."""
+    """Rows in the file, for the progress bar (CSV cells may hold line breaks)."""
     try:
-        with open(path, "rb") as handle:
-            count = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except OSError:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            if fmt == "csv":
+                return max(sum(1 for _ in csv.reader(handle)) - 1, 1)
+            return max(sum(1 for line in handle if line.strip()), 1)
+    except (OSError, csv.Error):
         return None
-    return max(count - 1, 1) if fmt == "csv" else max(count, 1)
 
 
 def cmd_export(ctx: Context, args) -> int:
