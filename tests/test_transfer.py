@@ -492,3 +492,39 @@ def test_csv_empty_optional_cells_round_trip_as_none(setup, capsys):
     code, _, err = run(capsys, setup.config_path, second, "import", str(out))
     assert code == 0, err
     assert rows_of(setup, second, with_conversation=False) == rows_of(setup, first, with_conversation=False)
+
+
+def test_large_files_are_read_by_a_second_process_with_the_same_results(tmp_path, monkeypatch):
+    """The parallel reader (used for big files) imports exactly what the
+    in-process path does, and its errors still name the line and write nothing."""
+    from deskconsole.config import parse_config
+    from deskconsole.core import demo, transfer
+    from deskconsole.core.desk import open_desk
+    from deskconsole.core.identity import SYSTEM
+    from deskconsole.models import Ticket
+
+    monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
+    config = parse_config(demo.demo_config_text("ada", "sqlite:///unused.db"))
+    source = open_desk(f"sqlite:///{tmp_path / 'src.db'}", config)
+    demo.build(source, 1200)
+    path = tmp_path / "all.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        transfer.write_jsonl(transfer.export_rows(source, Ticket.select(), with_conversation=True), out)
+    expected = list(transfer.export_rows(source, Ticket.select(), with_conversation=True))
+    source.close()
+
+    copy = open_desk(f"sqlite:///{tmp_path / 'copy.db'}", config)
+    keys = transfer.import_file(copy, SYSTEM, str(path))
+    assert len(keys) == 1200
+    assert list(transfer.export_rows(copy, Ticket.select(), with_conversation=True)) == expected
+    copy.close()
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1100] = lines[1100].replace('"status": "', '"status": "bogus-')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    empty = open_desk(f"sqlite:///{tmp_path / 'empty.db'}", config)
+    with pytest.raises(transfer.ImportError_, match=rf"{bad}: line 1101: status 'bogus-"):
+        transfer.import_file(empty, SYSTEM, str(bad))
+    assert Ticket.select().count() == 0
+    empty.close()

@@ -116,10 +116,10 @@ def _remove_sqlite(path: Path) -> None:
 
 def cmd_import(ctx: Context, args) -> int:
     desk, actor = ctx.open()
-    rows, fmt = transfer.read_rows(args.file, args.format)
+    fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "jsonl")
     total = _count_lines(args.file, fmt)
     bar = ProgressBar(f"importing {args.file}")
-    keys = transfer.import_rows(desk, actor, rows, origin=args.file, progress=bar, total=total)
+    keys = transfer.import_file(desk, actor, args.file, fmt, progress=bar, total=total)
     span = f" ({keys[0]} .. {keys[-1]})" if keys else ""
     bar.finish(f"imported {_plural(len(keys), 'ticket')}{span}")
     return 0
