@@ -78,12 +78,13 @@ class CLI:
         assert result.code == 0, (argv, result.err)
         return result
 
-    def fails(self, code: int, *argv: str, **kw) -> Result:
+    def fails(self, code: int, *argv: str, query_error: bool = False, **kw) -> Result:
         result = self(*argv, **kw)
         assert result.code == code, (argv, result.code, result.out, result.err)
         assert result.err.startswith("deskconsole: ") or code == 2, result.err
-        if code != 2:  # a user error is one line on stderr, nothing on stdout
-            assert result.err.strip().count("\n") == 0, result.err
+        if code != 2:  # a user error is one line on stderr (a query error adds the query
+            # and a caret line under the bad term), nothing on stdout
+            assert result.err.strip().count("\n") == (2 if query_error else 0), result.err
             assert result.out == ""
         return result
 
@@ -270,6 +271,8 @@ def test_ls_query(cli):
     assert sorted(cli.keys("is:open -prio:P4")) == ["INC-1", "INC-2"]  # one argument
     rows = cli.ok("ls", "--format", "json", "--", "is:open", "-prio:P4").json()  # after --
     assert sorted(r["key"] for r in rows) == ["INC-1", "INC-2"]
+    rows = cli.ok("ls", "is:open", "-prio:P4", "sort:-created", "--format", "json").json()  # separate words
+    assert [r["key"] for r in rows] == ["INC-2", "INC-1"]
     assert cli.keys("is:unassigned", "team:ops") == ["INC-1"]
 
 
@@ -281,11 +284,11 @@ def test_ls_nothing_matches(cli):
 
 def test_ls_bad_query_is_a_user_error(cli):
     _three(cli)
-    r = cli.fails(1, "ls", "prio:P9")
-    assert "P9" in r.err
-    r = cli.fails(1, "ls", "frobnicate:yes")
+    r = cli.fails(1, "ls", "prio:P9", query_error=True)
+    assert "P9" in r.err and r.err.endswith("  prio:P9\n       ^^\n")
+    r = cli.fails(1, "ls", "frobnicate:yes", query_error=True)
     assert "frobnicate" in r.err and "fields" in r.err
-    r = cli.fails(1, "ls", "--format", "json", "team:nowhere")
+    r = cli.fails(1, "ls", "--format", "json", "team:nowhere", query_error=True)
     assert "nowhere" in r.err
 
 
@@ -304,10 +307,10 @@ def test_show_text(cli):
     cli.ok("note", key, "Queue is at 10k")
     out = cli.ok("show", key).out
     assert out.startswith(f"{key}  Mail bounces\n")
-    assert "Status      new" in out
-    assert "Priority    P1  (impact high, urgency high)" in out
-    assert "Requester   Ann Lee <ann@example.com>" in out
-    assert "Service     mail" in out
+    assert "Status       new" in out
+    assert "Priority     P1  (impact high, urgency high)" in out
+    assert "Requester    Ann Lee <ann@example.com>" in out
+    assert "Service      mail" in out
     assert "  Since 9:00\n  All outbound mail" in out
     assert "Conversation (2)" in out
     assert "REPLY Ada Admin (ada)" in out
@@ -841,7 +844,7 @@ def test_subprocess_exit_codes_end_to_end(tmp_path, write_config):
     assert p.returncode == 1 and p.stderr == "deskconsole: INC-404 does not exist; 'deskconsole ls' lists tickets\n"
 
     p = _run(tmp_path, "ls", "prio:P9")
-    assert p.returncode == 1 and "P9" in p.stderr and p.stderr.count("\n") == 1
+    assert p.returncode == 1 and "P9" in p.stderr and p.stderr.count("\n") == 3  # message, query, caret
 
     p = _run(tmp_path, "frobnicate")
     assert p.returncode == 2 and "usage:" in p.stderr

@@ -126,16 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_negated_term(arg: str) -> bool:
-    return arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and (":" in arg or arg[1:].isalnum())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
         # `ls is:open -prio:P4`: a negated query term looks like an option to argparse.
-        if getattr(args, "query", None) is not None and all(_is_negated_term(e) for e in extra):
+        if getattr(args, "query", None) is not None and all(not e.startswith("--") for e in extra):
             args.query = [*args.query, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -144,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(Context.from_args(args), args)
     except DeskError as exc:
-        print(f"deskconsole: {exc}", file=sys.stderr)
+        render = getattr(exc, "render", None)  # a query error marks the offending term
+        print(f"deskconsole: {render() if render else exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("deskconsole: interrupted; nothing half-written was kept", file=sys.stderr)

@@ -94,27 +94,26 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
     s = lambda v: terminal_safe(v, one_line=True) if v else "-"  # noqa: E731
     when = lambda v: f"{v:%Y-%m-%d %H:%M:%S} UTC ({ago(v, now)} ago)" if v else "-"  # noqa: E731
     requester = " ".join(p for p in (s(t.requester_name) if t.requester_name else "", f"<{s(t.requester_email)}>" if t.requester_email else "") if p) or "-"
-    lines = [
-        f"{t.key}  {s(t.title)}",
-        "",
-        f"  Status      {t.status}" + (f" (merged into {t.merged_into})" if t.merged_into else ""),
-        f"  Priority    {t.priority}" + (f"  (impact {t.impact}, urgency {t.urgency})" if t.impact else ""),
-        f"  Team        {t.team or '-'}",
-        f"  Assignee    {t.assignee or '-'}",
-        f"  Requester   {requester}",
-        f"  Category    {t.category or '-'}",
-        f"  Service     {t.service or '-'}",
-        f"  Created     {when(t.created_at)} by {s(t.created_by)} via {s(t.source)}",
-        f"  Updated     {when(t.updated_at)}  (version {t.version})",
-        f"  Acknowledged {when(t.acknowledged_at)}" + (f" by {s(t.acknowledged_by)}" if t.acknowledged_by else ""),
-        f"  1st response {when(t.first_response_at)}",
-        f"  Resolved    {when(t.resolved_at)}" + (f"  [{s(t.resolution_code)}] {s(t.resolution_note)}" if t.resolution_code else ""),
-        f"  Closed      {when(t.closed_at)}",
+    fields = [
+        ("Status", t.status + (f" (merged into {t.merged_into})" if t.merged_into else "")),
+        ("Priority", t.priority + (f"  (impact {t.impact}, urgency {t.urgency})" if t.impact else "")),
+        ("Team", t.team or "-"),
+        ("Assignee", t.assignee or "-"),
+        ("Requester", requester),
+        ("Category", t.category or "-"),
+        ("Service", t.service or "-"),
+        ("Created", f"{when(t.created_at)} by {s(t.created_by)} via {s(t.source)}"),
+        ("Updated", f"{when(t.updated_at)}  (version {t.version})"),
+        ("Acknowledged", when(t.acknowledged_at) + (f" by {s(t.acknowledged_by)}" if t.acknowledged_by else "")),
+        ("1st response", when(t.first_response_at)),
+        ("Resolved", when(t.resolved_at) + (f"  [{s(t.resolution_code)}] {s(t.resolution_note)}" if t.resolution_code else "")),
+        ("Closed", when(t.closed_at)),
     ]
     if t.reopen_count:
-        lines.append(f"  Reopened    {t.reopen_count} time(s)")
+        fields.append(("Reopened", f"{t.reopen_count} time(s)"))
     if t.external_ref:
-        lines.append(f"  External    {s(t.external_ref)}")
+        fields.append(("External", s(t.external_ref)))
+    lines = [f"{t.key}  {s(t.title)}", "", *(f"  {label:<13}{value}" for label, value in fields)]
     lines += ["", "Description", *("  " + line for line in (terminal_safe(t.description) or "-").splitlines() or ["-"])]
     if t.links:
         lines += ["", "Links"]
