@@ -245,7 +245,7 @@ class _Reader:
             row = matrix.get(impact)
             key = f"priority.matrix.{impact}"
             if not isinstance(row, dict):
-                self.fail(key, f"is missing or not a table; expected {{ high = \"P1\", medium = \"P2\", low = \"P3\" }}")
+                self.fail(key, "is missing or not a table; expected { high = \"P1\", medium = \"P2\", low = \"P3\" }")
             self.unknown(row, set(LEVELS), key)
             result[impact] = {}
             for urgency in LEVELS:

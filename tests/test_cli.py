@@ -917,6 +917,7 @@ def test_demo_never_wipes_the_desk_named_in_the_environment(cli, tmp_path, monke
     config, text = _real_desk(cli, tmp_path, monkeypatch)
     monkeypatch.delenv("DESKCONSOLE_CONFIG")  # only DESKCONSOLE_DB is exported
     r = cli("demo", "--tickets", "5", "--no-console", user="zed", desk=False)
+    assert r.code == 0, r.err  # it built its own demo desk instead
     monkeypatch.setenv("DESKCONSOLE_CONFIG", str(config))
     _real_desk_is_intact(cli, config, text)
 
@@ -924,4 +925,5 @@ def test_demo_never_wipes_the_desk_named_in_the_environment(cli, tmp_path, monke
 def test_demo_fresh_never_wipes_the_desk_named_in_the_environment(cli, tmp_path, monkeypatch):
     config, text = _real_desk(cli, tmp_path, monkeypatch)
     r = cli("demo", "--fresh", "--tickets", "5", "--no-console", user="zed", desk=False)
+    assert r.code == 0, r.err  # it built its own demo desk instead
     _real_desk_is_intact(cli, config, text)

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -451,7 +451,6 @@ def test_import_is_audited_and_fed(setup, capsys):
 
 # ---------------------------------------------------------------- CSV: empty optional cells
 def test_csv_empty_optional_cells_round_trip_as_none(setup, capsys):
-    header = ",".join(transfer.FIELDS)
     blank = {name: "" for name in transfer.FIELDS}
     sparse = dict(blank, key="INC-1", title="Sparse", created_at="2026-11-01T10:00:00+00:00")
     full = dict(blank, key="INC-2", title="Full", description="", requester_name="Ann", requester_email="ann@example.com",

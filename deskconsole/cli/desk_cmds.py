@@ -13,9 +13,8 @@ from deskconsole.config import load_config, parse_config
 from deskconsole.core import demo, transfer
 from deskconsole.core.desk import open_desk
 from deskconsole.core.errors import DeskError, ValidationError
-from deskconsole.core.identity import resolve_actor
 from deskconsole.core.query import select_tickets
-from deskconsole.paths import config_dir, data_dir, default_db_url
+from deskconsole.paths import config_dir, data_dir
 from deskconsole.starter import starter_config
 
 
