@@ -7,7 +7,6 @@ select the embedded SQLite backend; ``postgresql://user@host:port/db`` (or
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -118,6 +117,3 @@ def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
-
-def default_sqlite_url(data_dir: str | os.PathLike) -> str:
-    return f"sqlite:///{Path(data_dir) / 'desk.db'}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.core.change import load_ticket
 from deskconsole.core.keys import ticket_key
-from deskconsole.core.links import INVERSE
+from deskconsole.core.links import INVERSE, merged_ids
 from deskconsole.models import AuditEvent, Entry, Link, Ticket
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def summary(desk: "Desk", t: Ticket) -> TicketSummary:
 def detail(desk: "Desk", key) -> TicketDetail:
     t = load_ticket(desk, key)
     d = desk.directory
-    merged = [r.id for r in Ticket.select(Ticket.id).where(Ticket.merged_into == t.id).order_by(Ticket.id)]
+    merged = merged_ids(t.id)
     entries = [
         EntryView(e.id, ticket_key(e.ticket_id), e.kind, e.author, e.author_name, e.at, e.body, e.source)
         for e in Entry.select().where(Entry.ticket.in_([t.id, *merged])).order_by(Entry.at, Entry.id)
