@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from deskconsole.core.errors import DeskError
+from deskconsole.sla.policy import PolicyError, SlaConfig, parse_sla
 
 ROLES = ("viewer", "agent", "lead", "admin")
 LEVELS = ("high", "medium", "low")
@@ -80,6 +81,7 @@ class Config:
     services: dict[str, ServiceConf] = field(default_factory=dict)
     matrix: dict[str, dict[str, str]] = field(default_factory=lambda: DEFAULT_MATRIX)
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
+    sla: SlaConfig = field(default_factory=SlaConfig)  # calendars (always with 24x7) and policies
     raw: dict[str, Any] = field(default_factory=dict)  # whole file, for sections read elsewhere (sla, calendars)
 
     def priority_for(self, impact: str, urgency: str) -> str:
@@ -220,6 +222,11 @@ class _Reader:
         if default_team is not None and default_team not in teams:
             self.fail("desk.default_team", f"{default_team!r} is not a team; use one of {_names(teams)}")
 
+        try:
+            sla = parse_sla(data, teams=teams, services=services, categories=categories, agents=agents)
+        except PolicyError as exc:
+            self.fail(exc.key, exc.message)
+
         return Config(
             path=Path(self.path) if self.path else None,
             desk_name=self.string(desk, "name", "desk.name", default="Service desk"),
@@ -232,6 +239,7 @@ class _Reader:
             services=services,
             matrix=self.matrix(self.table(data, "priority", "priority")),
             resolution_codes=self.codes(self.table(data, "resolution", "resolution")),
+            sla=sla,
             raw=data,
         )
 

@@ -89,7 +89,37 @@ _V2 = [
     "CREATE INDEX ticket_external_ref ON ticket (external_ref)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+# v3: SLA clocks, their threshold crossings, the notification outbox, and
+# the ticket's SLA summary (worst state, soonest deadline).
+_V3 = [
+    "ALTER TABLE ticket ADD COLUMN sla VARCHAR(8)",
+    "ALTER TABLE ticket ADD COLUMN sla_due {ts}",
+    "CREATE INDEX ticket_sla_due ON ticket (sla_due)",
+    """CREATE TABLE sla_clock (
+        id {pk}, ticket_id INTEGER NOT NULL REFERENCES ticket (id), metric VARCHAR(16) NOT NULL,
+        policy VARCHAR(64) NOT NULL, calendar VARCHAR(64) NOT NULL, target INTEGER NOT NULL,
+        thresholds VARCHAR(64) NOT NULL, pause_on VARCHAR(128) NOT NULL, state VARCHAR(10) NOT NULL,
+        started_at {ts} NOT NULL, counted_to {ts}, elapsed INTEGER NOT NULL, paused INTEGER NOT NULL,
+        paused_since {ts}, due_at {ts}, warn_at {ts}, warn_pct INTEGER, crossed INTEGER NOT NULL,
+        breached_at {ts}, stopped_at {ts})""",
+    "CREATE UNIQUE INDEX sla_clock_ticket_id_metric ON sla_clock (ticket_id, metric)",
+    "CREATE INDEX sla_clock_warn_at ON sla_clock (warn_at)",
+    "CREATE INDEX sla_clock_state_due_at ON sla_clock (state, due_at)",
+    """CREATE TABLE sla_crossing (
+        id {bigpk}, clock_id INTEGER NOT NULL REFERENCES sla_clock (id), ticket INTEGER NOT NULL,
+        metric VARCHAR(16) NOT NULL, threshold INTEGER NOT NULL, at {ts} NOT NULL,
+        recorded_at {ts} NOT NULL, recorded_by VARCHAR(255) NOT NULL)""",
+    "CREATE INDEX sla_crossing_ticket ON sla_crossing (ticket)",
+    "CREATE UNIQUE INDEX sla_crossing_clock_id_threshold ON sla_crossing (clock_id, threshold)",
+    """CREATE TABLE outbox (
+        id {bigpk}, created_at {ts} NOT NULL, ticket INTEGER, crossing BIGINT, channel VARCHAR(16) NOT NULL,
+        recipients TEXT NOT NULL, subject VARCHAR(300) NOT NULL, body TEXT NOT NULL, state VARCHAR(8) NOT NULL,
+        attempts INTEGER NOT NULL, sent_at {ts}, last_error TEXT)""",
+    "CREATE INDEX outbox_ticket ON outbox (ticket)",
+    "CREATE INDEX outbox_state_id ON outbox (state, id)",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 LATEST = len(MIGRATIONS)
 
 

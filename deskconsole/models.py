@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from peewee import (
     AutoField,
     BigAutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -134,6 +135,11 @@ class Ticket(BaseModel):
     source = CharField(max_length=16, default="cli")
     external_ref = CharField(null=True)
     version = IntegerField(default=1)
+    # The SLA summary of the ticket's clocks (kept by deskconsole.core.sla):
+    # the worst state (breached, warning, ok, paused, met) and the soonest
+    # deadline of a clock that is counting — the queue's default order.
+    sla = CharField(max_length=8, null=True)
+    sla_due = UTCDateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -143,6 +149,7 @@ class Ticket(BaseModel):
             (("created_at",), False),
             (("updated_at",), False),
             (("external_ref",), False),
+            (("sla_due",), False),
         )
 
     @property
@@ -210,4 +217,87 @@ class FeedEntry(BaseModel):
         indexes = ((("ticket", "seq"), False),)
 
 
-MODELS = [SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry]
+class SlaClock(BaseModel):
+    """One SLA metric of one ticket (first response or resolution).
+
+    Business time is counted on ``calendar``: ``elapsed`` seconds up to
+    ``counted_to`` while the clock runs (so the time used now is
+    ``elapsed + between(counted_to, now)``), all of it once paused or
+    stopped. ``due_at`` and ``warn_at`` (the next threshold, ``warn_pct``)
+    are stored so the sweep is an index range, never a scan. The policy's
+    target, thresholds and pausing statuses are copied in when the clock
+    starts: editing a policy never rewrites a running clock.
+    """
+
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, backref="clocks", index=False)  # led by the unique (ticket, metric)
+    metric = CharField(max_length=16)
+    policy = CharField(max_length=64)
+    calendar = CharField(max_length=64)
+    target = IntegerField()  # business seconds
+    thresholds = CharField(max_length=64)  # "50,75,90": percent of target
+    pause_on = CharField(max_length=128)  # "pending"
+    state = CharField(max_length=10)  # running | paused | met | breached | cancelled
+    started_at = UTCDateTimeField()
+    counted_to = UTCDateTimeField(null=True)
+    elapsed = IntegerField(default=0)
+    paused = IntegerField(default=0)  # business seconds spent paused or resolved
+    paused_since = UTCDateTimeField(null=True)
+    due_at = UTCDateTimeField(null=True)
+    warn_at = UTCDateTimeField(null=True)
+    warn_pct = IntegerField(null=True)
+    crossed = IntegerField(default=0)  # highest threshold crossed, percent (100 = breached)
+    breached_at = UTCDateTimeField(null=True)
+    stopped_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "sla_clock"
+        indexes = (
+            (("ticket", "metric"), True),
+            (("warn_at",), False),
+            (("state", "due_at"), False),
+        )
+
+
+class SlaCrossing(BaseModel):
+    """A threshold a clock crossed, recorded exactly once (unique per clock
+    and threshold) however many sweepers race; 100 is the breach."""
+
+    id = BigAutoField()
+    clock = ForeignKeyField(SlaClock, index=False)  # led by the unique (clock, threshold)
+    ticket = IntegerField(index=True)
+    metric = CharField(max_length=16)
+    threshold = IntegerField()
+    at = UTCDateTimeField()  # when the clock crossed it
+    recorded_at = UTCDateTimeField()
+    recorded_by = CharField()  # which sweeper (host:pid) or write recorded it
+
+    class Meta:
+        table_name = "sla_crossing"
+        indexes = ((("clock", "threshold"), True),)
+
+
+class Outbox(BaseModel):
+    """A notification waiting for a delivery channel (mail, webhook)."""
+
+    id = BigAutoField()
+    created_at = UTCDateTimeField()
+    ticket = IntegerField(null=True, index=True)
+    crossing = BigIntegerField(null=True)
+    channel = CharField(max_length=16)
+    recipients = TextField()  # comma-separated e-mail addresses
+    subject = CharField(max_length=300)
+    body = TextField()
+    state = CharField(max_length=8, default="queued")  # queued | sent | failed
+    attempts = IntegerField(default=0)
+    sent_at = UTCDateTimeField(null=True)
+    last_error = TextField(null=True)
+
+    class Meta:
+        indexes = ((("state", "id"), False),)
+
+
+MODELS = [
+    SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
+    SlaClock, SlaCrossing, Outbox,
+]

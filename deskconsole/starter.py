@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from deskconsole.sla.defaults import DEFAULT_SLA_TOML
+
 
 def starter_config(login: str, name: str, database: str | None) -> str:
     db_line = f"database = {json.dumps(database)}" if database else (
@@ -61,6 +63,4 @@ low = {{ high = "P3", medium = "P4", low = "P4" }}
 [resolution]
 codes = ["fixed", "workaround", "no_fault_found", "duplicate", "known_error", "user_error", "cancelled_by_requester"]
 
-# Service levels (calendars, policies, escalations) are configured in the
-# [calendars.*] and [sla] sections.
-'''
+''' + DEFAULT_SLA_TOML

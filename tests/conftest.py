@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from deskconsole.models import MODELS
+
 from deskconsole.config import parse_config
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
@@ -109,7 +111,7 @@ def write_config(tmp_path):
 
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-DESK_TABLES = "feed, audit_event, link, entry, ticket, service, category, agent, team, schema_version"
+DESK_TABLES = ", ".join(m._meta.table_name for m in reversed(MODELS))  # every desk table, dependants first
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from deskconsole.core.query import QueryError, parse, select_tickets, to_peewee
 from deskconsole.models import MODELS, Ticket, database
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-PG_TABLES = "feed, audit_event, link, entry, ticket, service, category, agent, team, schema_version"
+PG_TABLES = ", ".join(m._meta.table_name for m in reversed(MODELS))  # every desk table, dependants first
 UTC = timezone.utc
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -13,7 +13,9 @@ from deskconsole import __version__
 from deskconsole.cli import commands as c
 from deskconsole.cli import desk_cmds as d
 from deskconsole.cli.context import Context
+from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.core.errors import DeskError
+from deskconsole.core.sweep import DEFAULT_INTERVAL
 
 EPILOG = """\
 queries (ls, export): field:value[,value] terms are ANDed, values ORed, -term negates;
@@ -115,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reason", nargs="?")
     p = write("cancel", c.cmd_cancel, "cancel a ticket (leads)")
     p.add_argument("reason")
+
+    p = command("daemon", cmd_daemon, "run the SLA loop without a screen: warnings, breaches, escalations")
+    p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
+                   help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")
+    p.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
 
     p = command("import", d.cmd_import, "import tickets from CSV or JSON Lines (admins)")
     p.add_argument("file")

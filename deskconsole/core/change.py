@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
+from deskconsole.core import clocks
 from deskconsole.core.clock import ago
 from deskconsole.core.errors import Conflict, NotFound
 from deskconsole.core.identity import Actor
@@ -88,6 +89,7 @@ class TicketChange:
         for name, old, new in self.changes:
             self.unit.audit(t.id, None, name, shown(names, name, old), shown(names, name, new))
         columns = {getattr(Ticket, n): v for n, v in self.values.items()}
+        columns.update({getattr(Ticket, n): v for n, v in clocks.follow(self).items()})
         columns[Ticket.version] = version
         columns[Ticket.updated_at] = self.now
         updated = Ticket.update(columns).where((Ticket.id == t.id) & (Ticket.version == t.version)).execute()

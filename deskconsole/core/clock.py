@@ -46,3 +46,14 @@ def short_duration(seconds: int) -> str:
     if seconds < 86400 * 2:
         return f"{seconds // 3600} h"
     return f"{seconds // 86400} d"
+
+
+def exact_duration(seconds: int) -> str:
+    """A duration to the minute (to the second under an hour): '42s',
+    '12m 05s', '4h 30m', '52h 00m' — SLA targets and countdowns."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"

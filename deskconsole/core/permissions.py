@@ -23,6 +23,7 @@ MIN_ROLE = {
     "reassign": "lead",  # take a ticket away from another agent
     "import": "admin",
     "config": "admin",
+    "sla": "admin",  # the SLA engine's own writes (sweep, escalations)
 }
 
 WHAT = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from deskconsole.core import validate
+from deskconsole.core import clocks, validate
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
 from deskconsole.core.identity import Actor
@@ -71,14 +71,18 @@ def create(
 
     with unit_of_work(desk, actor, "create") as unit:
         now = unit.now
+        new_clocks = clocks.plan_new(desk, values, now)
+        sla, sla_due = clocks.summary(new_clocks, now)
         tid = Ticket.insert(
             **values, created_by=actor.login, created_at=now, updated_at=now, version=1,
             source=source, external_ref=validate.optional_text(external_ref, "the external reference"),
+            sla=sla, sla_due=sla_due,
         ).execute()
         unit.audit(tid, "create", None, None, values["title"])
         for name in ("priority", "impact", "urgency", "team", "assignee", "category", "service", "status"):
             if values[name] is not None:
                 unit.audit(tid, "create", name, None, shown(desk.directory, name, values[name]))
+        clocks.save_new(unit, tid, new_clocks)
         unit.feed(tid, 1)
     return Outcome(ticket_key(tid), 1, [])
 

@@ -187,6 +187,10 @@ class Calendar:
     def __repr__(self) -> str:
         return f"Calendar(name={self.name!r}, timezone={self.timezone!r})"
 
+    def __reduce__(self):
+        """Pickle by definition (caches are rebuilt), e.g. to a worker process."""
+        return _rebuild, (self.name, self.timezone, self._weekly, self._fixed_holidays, self._yearly_holidays)
+
     # -- public API ---------------------------------------------------------
 
     def is_open(self, instant: datetime) -> bool:
@@ -362,6 +366,10 @@ class Calendar:
 # --------------------------------------------------------------------------
 # Parsing and validation of the TOML table
 # --------------------------------------------------------------------------
+
+
+def _rebuild(name, timezone, weekly, fixed, yearly) -> Calendar:
+    return Calendar(name=name, timezone=timezone, weekly=weekly, fixed_holidays=fixed, yearly_holidays=yearly)
 
 
 def _parse_timezone(value: object, key: str) -> str:

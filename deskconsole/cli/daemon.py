@@ -1,0 +1,40 @@
+"""``deskconsole daemon``: the SLA loop without a screen (for a shared host,
+a systemd unit or a container). ``--once`` sweeps one time and exits (cron)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from deskconsole import logs
+from deskconsole.cli.context import Context
+from deskconsole.core.sweep import sweep
+
+
+def cmd_daemon(ctx: Context, args) -> int:
+    desk, _ = ctx.open()
+    if args.once:
+        report = sweep(desk)
+        print(f"sweep at {report.at.isoformat(timespec='seconds')}: {report} ({report.seconds * 1000:.1f} ms)")
+        return 0
+    if args.interval <= 0:
+        print("deskconsole: --interval must be more than 0 seconds", file=sys.stderr)
+        return 2
+    from deskconsole.scheduler import SlaLoop  # APScheduler only for the commands that run it
+
+    path = logs.to_file()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    loop = SlaLoop(desk, interval=args.interval)
+    desk.close()  # the loop's worker opens its own connection per sweep
+    loop.start()
+    print(f"deskconsole daemon: sweeping {desk.url} every {args.interval:g} s; log: {path}; "
+          f"Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    finally:
+        loop.stop()
+    print(f"deskconsole daemon: stopped after {loop.sweeps} sweep(s), {loop.failures} failure(s)", file=sys.stderr)
+    return 0 if loop.failures == 0 else 1

@@ -1,0 +1,105 @@
+"""The SLA sweep: move on the clocks whose next threshold or deadline has
+passed, record each crossing once, and run its escalations once.
+
+It reads only what crosses — two index ranges (``warn_at <= now``; running
+and ``due_at < now``) — so its cost follows the number of crossings, not the
+number of open tickets. Any number of consoles and daemons may sweep one
+desk: on SQLite the write lock serialises them and the second finds nothing
+left; on PostgreSQL rows another sweeper holds are skipped; and the unique
+(clock, threshold) key is the last word on who recorded a crossing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from deskconsole.core import clocks
+from deskconsole.core.escalation import SLA_ACTOR, escalate
+from deskconsole.core.txn import unit_of_work
+from deskconsole.models import SlaClock, Ticket
+
+if TYPE_CHECKING:
+    from deskconsole.core.desk import Desk
+
+DEFAULT_INTERVAL = 5.0  # seconds between sweeps
+BATCH = 1000  # clocks per transaction; a backlog is worked off over several sweeps
+
+
+@dataclass
+class SweepReport:
+    at: datetime
+    clocks: int = 0  # clocks moved on
+    crossings: int = 0  # crossings this sweep recorded
+    actions: int = 0  # escalation actions run
+    more: bool = False  # a backlog is left for the next sweep
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        text = f"{self.clocks} clock(s) moved, {self.crossings} crossing(s), {self.actions} escalation action(s)"
+        return text + (" — more waiting" if self.more else "")
+
+
+def _crossing(now: datetime):
+    return (SlaClock.warn_at <= now) | ((SlaClock.state == "running") & (SlaClock.due_at < now))
+
+
+def pending(now: datetime) -> bool:
+    """Is anything due? A read, without taking the write lock."""
+    return SlaClock.select(SlaClock.id).where(_crossing(now)).limit(1).exists()
+
+
+def sweep(desk: "Desk", *, batch: int = BATCH) -> SweepReport:
+    started = time.perf_counter()
+    report = SweepReport(at=desk.now())
+    if pending(report.at):
+        with unit_of_work(desk, SLA_ACTOR, "sla") as unit:
+            report.at = unit.now
+            _sweep(desk, unit, report, batch)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
+    now = unit.now
+    query = SlaClock.select().where(_crossing(now)).order_by(SlaClock.id).limit(batch + 1)
+    if not desk.is_sqlite:
+        query = query.for_update("FOR UPDATE SKIP LOCKED")
+    rows = list(query)
+    report.more = len(rows) > batch
+    fired = []
+    for clock in rows[:batch]:
+        cal = clocks.calendar_of(desk, clock)
+        crossed = clocks.passed(cal, clock, now)
+        for pct, at in crossed:
+            clocks.mark_crossed(clock, pct, at)
+        clocks.schedule(cal, clock)
+        clock.save()
+        report.clocks += 1
+        for pct, at in crossed:
+            crossing = clocks.record_crossing(clock, pct, at, now)
+            if crossing is None:
+                continue  # another sweeper recorded it first
+            report.crossings += 1
+            unit.audit(clock.ticket_id, "sla", clock.metric, None, clocks.describe_crossing(clock, pct))
+            fired.append((clock, pct, crossing))
+    for clock, pct, crossing in fired:
+        report.actions += escalate(desk, unit, clock, pct, crossing)
+    refresh_summaries(unit, {c.ticket_id for c in rows[:batch]}, now)
+
+
+def refresh_summaries(unit, ticket_ids: set[int], now: datetime) -> None:
+    """Store each ticket's SLA summary again; a feed row tells live views."""
+    if not ticket_ids:
+        return
+    by_ticket: dict[int, list[SlaClock]] = {}
+    for clock in SlaClock.select().where(SlaClock.ticket.in_(list(ticket_ids))):
+        by_ticket.setdefault(clock.ticket_id, []).append(clock)
+    current = Ticket.select(Ticket.id, Ticket.version, Ticket.sla, Ticket.sla_due).where(Ticket.id.in_(list(ticket_ids)))
+    for t in current:
+        sla, due = clocks.summary(by_ticket.get(t.id, []), now)
+        if (sla, due) != (t.sla, t.sla_due):
+            Ticket.update(sla=sla, sla_due=due).where(Ticket.id == t.id).execute()
+        unit.feed(t.id, t.version)
