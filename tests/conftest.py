@@ -72,6 +72,12 @@ START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
+def config_text():
+    """The test desk's config as TOML text (to extend with more sections)."""
+    return TEST_CONFIG
+
+
+@pytest.fixture
 def config():
     return parse_config(TEST_CONFIG, "test.toml")
 

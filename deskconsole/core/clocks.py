@@ -72,7 +72,7 @@ def used(cal: "Calendar", clock: SlaClock, now: datetime) -> int:
 def effective_state(clock: SlaClock, now: datetime) -> str:
     """The clock's state as of ``now``: a running clock past its deadline is
     breached even before the sweep has recorded it."""
-    if clock.state == "running" and clock.due_at is not None and clock.due_at < now:
+    if clock.state == "running" and clock.due_at is not None and clock.due_at <= now:
         return "breached"
     return clock.state
 
