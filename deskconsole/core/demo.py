@@ -12,7 +12,11 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING, Iterator
 
+from deskconsole.core import sla_history
+from deskconsole.core.escalation import SLA_ACTOR
 from deskconsole.core.identity import SYSTEM
+from deskconsole.core.txn import unit_of_work
+from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.transfer import Progress, import_rows
 
 if TYPE_CHECKING:
@@ -105,13 +109,16 @@ def demo_config_text(login: str, database: str) -> str:
         lines += [f"[teams.{name}]", f"name = {json.dumps(title)}", f"email = {json.dumps(email)}", ""]
     agents = {login: ("Demo admin (you)", "admin", "ops"), **{k: v for k, v in AGENTS.items() if k != login}}
     for agent, (name, role, team) in agents.items():
-        lines += [f"[agents.{json.dumps(agent)}]", f"name = {json.dumps(name)}", f'role = "{role}"', f'team = "{team}"', ""]
+        lines += [f"[agents.{json.dumps(agent)}]", f"name = {json.dumps(name)}", f'role = "{role}"', f'team = "{team}"']
+        if agent in AGENTS:
+            lines.append(f'email = "{agent}@example.com"')
+        lines.append("")
     lines.append("[categories]")
     lines += [f"{k} = {json.dumps(v)}" for k, v in CATEGORIES.items()]
     lines.append("")
     for name, (title, team) in SERVICES.items():
         lines += [f"[services.{name}]", f"name = {json.dumps(title)}", f'team = "{team}"', ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + DEFAULT_SLA_TOML
 
 
 def generate(desk: "Desk", count: int, *, seed: int = 7) -> Iterator[tuple[int, dict]]:
@@ -130,15 +137,17 @@ def generate(desk: "Desk", count: int, *, seed: int = 7) -> Iterator[tuple[int, 
     iu_w = [w for *_, w in IMPACT_URGENCY]
     span = 60 * 86400
     # Ticket numbers follow creation time, as on a real desk: INC-1 is the oldest.
-    ages = sorted((rng.random() for _ in range(count)), reverse=True)
+    # More tickets are recent than old (a busy week), and what is still open
+    # is mostly from the last two days: a live queue, not a graveyard.
+    ages = sorted((rng.random() ** 3 for _ in range(count)), reverse=True)
     for n in range(count):
         service = rng.choice(services)
         team = cfg.services[service].team or cfg.default_team
         status = rng.choices(statuses, status_w)[0]
         impact, urgency = rng.choices(iu, iu_w)[0]
         age = ages[n]
-        if status in ("new", "assigned", "in_progress", "pending") and age > 0.25:
-            status = rng.choice(("resolved", "closed", "closed", "closed", "new"))  # old tickets are mostly done
+        if status in ("new", "assigned", "in_progress", "pending") and age > 0.03 and rng.random() > 0.05:
+            status = rng.choice(("resolved", "closed", "closed", "closed"))  # old tickets are mostly done
         created = now - timedelta(seconds=int(age * span) + 60)
         person = rng.choice(PEOPLE)
         title = rng.choice(PROBLEMS.get(service, ["Problem with {team}"])).format(
@@ -188,5 +197,8 @@ def generate(desk: "Desk", count: int, *, seed: int = 7) -> Iterator[tuple[int, 
 
 def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None = None) -> list[str]:
     """Fill ``desk`` with ``count`` demo tickets through the bulk write path."""
-    return import_rows(desk, SYSTEM, generate(desk, count, seed=seed), origin="demo", progress=progress,
+    keys = import_rows(desk, SYSTEM, generate(desk, count, seed=seed), origin="demo", progress=progress,
                        total=count, action="demo")
+    with unit_of_work(desk, SLA_ACTOR, "sla"):
+        sla_history.missing(desk)
+    return keys

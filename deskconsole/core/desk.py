@@ -19,6 +19,9 @@ from deskconsole.db import connect, is_sqlite
 from deskconsole.models import MODELS, database
 
 
+CLOCKS_SINCE = 3  # the schema version that brought SLA clocks
+
+
 @dataclass
 class Desk:
     db: Database
@@ -47,8 +50,9 @@ def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate:
     db = connect(url)
     database.initialize(db)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)
+    before = migrations.LATEST
     if migrate:
-        migrations.migrate(db)
+        before = migrations.migrate(db)
     else:
         version = migrations.current_version(db)
         if version != migrations.LATEST:
@@ -60,4 +64,11 @@ def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate:
         sync_directory(desk)
     else:
         desk.directory.load()
+    if 0 < before < CLOCKS_SINCE:  # a desk from before SLA clocks: give its tickets theirs
+        from deskconsole.core import sla_history
+        from deskconsole.core.escalation import SLA_ACTOR
+        from deskconsole.core.txn import unit_of_work
+
+        with unit_of_work(desk, SLA_ACTOR, "sla"):
+            sla_history.missing(desk)
     return desk
