@@ -28,6 +28,7 @@ Every function here runs inside the caller's transaction (see
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import os
 import socket
 from dataclasses import dataclass
@@ -152,20 +153,42 @@ def mark_crossed(clock: SlaClock, pct: int, at: datetime) -> None:
 
 
 def record_crossing(clock: SlaClock, pct: int, at: datetime, now: datetime) -> int | None:
-    """Record a crossing; returns its id, or None when another writer already did."""
-    inserted = (
-        SlaCrossing.insert(
-            clock=clock.id, ticket=clock.ticket_id, metric=clock.metric, threshold=pct, at=at,
-            recorded_at=now, recorded_by=WHO,
-        )
-        .on_conflict_ignore()
-        .as_rowcount()
-        .execute()
-    )
-    if not inserted:
-        return None
-    row = SlaCrossing.select(SlaCrossing.id).where((SlaCrossing.clock == clock.id) & (SlaCrossing.threshold == pct))
-    return row.scalar()
+    """Record a crossing; returns its id, or None when another writer already did.
+
+    One prepared ``INSERT ... ON CONFLICT DO NOTHING`` (built by Peewee once):
+    the sweep records hundreds of these in a burst.
+    """
+    db = SlaCrossing._meta.database
+    sql, returning = _crossing_sql(id(getattr(db, "obj", db)))
+    ts = SlaCrossing.at.db_value
+    cursor = db.execute_sql(sql, (clock.id, clock.ticket_id, clock.metric, pct, ts(at), ts(now), WHO))
+    if returning:
+        row = cursor.fetchone()
+        return row[0] if row else None
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+@lru_cache(maxsize=8)
+def _crossing_sql(db_id: int) -> tuple[str, bool]:
+    fields = (SlaCrossing.clock, SlaCrossing.ticket, SlaCrossing.metric, SlaCrossing.threshold, SlaCrossing.at,
+              SlaCrossing.recorded_at, SlaCrossing.recorded_by)
+    query = SlaCrossing.insert({f: None for f in fields}).on_conflict_ignore()
+    sql, _ = query.sql()
+    return sql, " RETURNING " in sql
+
+
+_MOVED = ("state", "crossed", "due_at", "warn_at", "warn_pct", "breached_at")
+
+
+def save_moved(moved: list[SlaClock]) -> None:
+    """Store what the sweep changes on many clocks, in one prepared statement."""
+    if not moved:
+        return
+    db = SlaClock._meta.database
+    fields = [f for f in SlaClock._meta.sorted_fields if f.name in _MOVED]  # the order Peewee writes SET in
+    sql, _ = SlaClock.update({f: None for f in fields}).where(SlaClock.id == 0).sql()
+    params = [[f.db_value(getattr(c, f.name)) for f in fields] + [c.id] for c in moved]
+    db.cursor().executemany(sql, params)
 
 
 def describe_crossing(clock: SlaClock, pct: int) -> str:

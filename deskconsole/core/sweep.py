@@ -70,13 +70,13 @@ def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
     rows = list(query)
     report.more = len(rows) > batch
     fired = []
-    for clock in rows[:batch]:
+    moved = rows[:batch]
+    for clock in moved:
         cal = clocks.calendar_of(desk, clock)
         crossed = clocks.passed(cal, clock, now)
         for pct, at in crossed:
             clocks.mark_crossed(clock, pct, at)
         clocks.schedule(cal, clock)
-        clock.save()
         report.clocks += 1
         for pct, at in crossed:
             crossing = clocks.record_crossing(clock, pct, at, now)
@@ -85,6 +85,7 @@ def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
             report.crossings += 1
             unit.audit(clock.ticket_id, "sla", clock.metric, None, clocks.describe_crossing(clock, pct))
             fired.append((clock, pct, crossing))
+    clocks.save_moved(moved)
     for clock, pct, crossing in fired:
         report.actions += escalate(desk, unit, clock, pct, crossing)
     refresh_summaries(unit, {c.ticket_id for c in rows[:batch]}, now)
@@ -98,8 +99,12 @@ def refresh_summaries(unit, ticket_ids: set[int], now: datetime) -> None:
     for clock in SlaClock.select().where(SlaClock.ticket.in_(list(ticket_ids))):
         by_ticket.setdefault(clock.ticket_id, []).append(clock)
     current = Ticket.select(Ticket.id, Ticket.version, Ticket.sla, Ticket.sla_due).where(Ticket.id.in_(list(ticket_ids)))
+    changed = []
     for t in current:
         sla, due = clocks.summary(by_ticket.get(t.id, []), now)
         if (sla, due) != (t.sla, t.sla_due):
-            Ticket.update(sla=sla, sla_due=due).where(Ticket.id == t.id).execute()
+            changed.append((sla, Ticket.sla_due.db_value(due), t.id))
         unit.feed(t.id, t.version)
+    if changed:
+        sql, _ = Ticket.update({Ticket.sla: None, Ticket.sla_due: None}).where(Ticket.id == 0).sql()
+        Ticket._meta.database.cursor().executemany(sql, changed)
