@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.query import (
+    DEFAULT_SORT,
     MAX_LENGTH,
     DateCond,
     Query,
@@ -221,12 +222,52 @@ def test_is_flags_or_and_negate():
 
 
 def test_sort_terms_in_order():
-    q = parse("sort:-prio disk sort:created,-updated sort:key sort:status sort:title")
+    q = parse("sort:-prio disk sort:created,-updated sort:key sort:status sort:title sort:due")
     assert [(k.field, k.descending) for k in q.sort] == [
         ("prio", True), ("created", False), ("updated", True), ("key", False), ("status", False), ("title", False),
+        ("due", False),
     ]
     assert raws(q) == [["disk"]]
     assert parse("sort:priority").sort == (SortKey("prio", False, 5, 13),)
+
+
+def test_sort_by_deadline():
+    assert parse("sort:due").sort == (SortKey("due", False, 5, 8),)
+    assert parse("sort:-due").sort == (SortKey("due", True, 5, 9),)
+    assert parse("sort:SLA_DUE").sort == (SortKey("due", False, 5, 12),)
+    assert [(k.field, k.descending) for k in parse("sort:due,-prio").sort] == [("due", False), ("prio", True)]
+
+
+def test_default_order_is_deadline_then_priority_then_age():
+    assert DEFAULT_SORT == ("due", "prio", "created")
+    assert parse("is:open").sort == ()  # the default is applied when building SQL, not stored in the query
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("sla:breached", ["breached"]),
+        ("sla:warning", ["warning"]),
+        ("sla:ok", ["ok"]),
+        ("sla:paused", ["paused"]),
+        ("sla:met", ["met"]),
+        ("sla:none", ["none"]),
+        ("SLA:Breached", ["breached"]),
+        ("sla:breach,warn", ["breached", "warning"]),  # the ls table's words
+        ('sla:"ok",met', ["ok", "met"]),
+    ],
+)
+def test_sla_values(text, expected):
+    q = parse(text)
+    assert fields(q) == [("sla", False, expected)]
+
+
+def test_sla_values_or_and_negate():
+    assert fields(parse("-sla:none sla:breached,warning is:open")) == [
+        ("sla", True, ["none"]),
+        ("sla", False, ["breached", "warning"]),
+        ("is", False, ["open"]),
+    ]
 
 
 # --------------------------------------------------------------- dates
@@ -337,6 +378,13 @@ def test_date_values_are_ored():
         ("sort:-creatd", (5, 12), "did you mean 'created'?"),
         ("sort:created sort:-created", (18, 26), "already sorting by created"),
         ("-sort:created", (0, 1), "cannot be negated"),
+        ("sort:deu", (5, 8), "did you mean 'due'?"),
+        ("sort:due sort:-due", (14, 18), "already sorting by due"),
+        ("sla:breachd", (4, 11), "unknown sla:breachd; did you mean 'breached'?"),
+        ("is:open sla:ok,late", (15, 19), "use one of sla:breached, sla:warning, sla:ok, sla:paused, sla:met, sla:none"),
+        ("-sla:overdue", (5, 12), "use one of sla:breached"),
+        ("sla:", (0, 4), "needs a value, e.g. sla:breached,warning"),
+        ('sla:""', (4, 6), "empty value"),
         ('team:" "', (5, 8), "empty name"),
         # dates
         ("created:", (0, 8), "needs a value"),
@@ -381,6 +429,16 @@ def test_query_error_is_a_validation_error_with_one_line_str_and_caret_render():
     assert isinstance(err, QueryError)
     assert str(err).startswith("unknown field 'stauts'; did you mean 'status'? fields: status, prio, team,")
     assert err.render() == f"{err}\n  stauts:open is:open\n  ^^^^^^"
+
+
+def test_bad_sla_value_renders_a_caret_under_it():
+    err = _error("is:open sla:ok,late")
+    assert err.render().splitlines() == [
+        str(err),
+        "  is:open sla:ok,late",
+        "                 ^^^^",
+    ]
+    assert str(err).startswith("unknown sla:late; use one of sla:breached, sla:warning, sla:ok,")
 
 
 def test_render_caret_under_a_value_in_the_middle():
@@ -457,7 +515,8 @@ def test_arbitrary_text_parses_or_raises_query_error(text):
 
 
 _ALPHABET = st.sampled_from(
-    list('-:,". \\<>=%_') + ["status", "prio", "P1", "is", "open", "created", "2026-11-01", "..", "-24h", "T14:00", "sort", "😀"]
+    list('-:,". \\<>=%_') + ["status", "prio", "P1", "is", "open", "created", "2026-11-01", "..", "-24h", "T14:00", "sort", "😀",
+                           "sla", "due", "none", "warn"]
 )
 
 

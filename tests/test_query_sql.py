@@ -90,7 +90,19 @@ TICKETS = [
      None, None, at("2026-11-15T11:30"), at("2026-11-15T11:30"), False, None),
 ]
 ALL = [t[0] for t in TICKETS]
-DEFAULT_ORDER = [1, 2, 4, 11, 6, 3, 9, 10, 5, 7, 8]
+# The SLA summary the engine keeps on the row: (sla, sla_due); the rest have no clocks.
+# 8 is stored "ok" but its deadline has passed: as of NOW it is breached.
+SLA = {
+    1: ("breached", NOW - timedelta(minutes=30)),
+    2: ("warning", NOW + timedelta(hours=1)),
+    3: ("ok", NOW + timedelta(hours=3)),
+    4: ("paused", None),
+    5: ("met", None),
+    8: ("ok", NOW - timedelta(minutes=5)),
+    11: ("warning", NOW + timedelta(hours=1)),
+}
+# soonest deadline first (none last), then priority, then oldest first, then id
+DEFAULT_ORDER = [1, 8, 2, 11, 3, 4, 6, 9, 10, 5, 7]
 
 
 def _pg_error() -> str | None:
@@ -117,6 +129,7 @@ def _seed(desk) -> None:
             created_by="test", created_at=created, updated_at=updated,
             acknowledged_at=updated if acked else None, acknowledged_by="alice" if acked else None,
             merged_into=merged, reopen_count=0, source="cli", version=1,
+            sla=SLA.get(tid, (None, None))[0], sla_due=SLA.get(tid, (None, None))[1],
         ))
     with desk.db.atomic():
         for row in rows:  # one by one: ticket 7 points at ticket 1
@@ -244,6 +257,22 @@ def same(desk, text: str, expected: list[int], **kw) -> None:
         ('desc:"\\"quoted\\""', [4]),
         ("is:open prio:P1,P2 team:ops", [1, 4]),
         ("is:open -assignee:none team:ops,net", [2, 3, 4]),
+        ("sla:breached", [1, 8]),  # 8: its deadline passed after the last sweep
+        ("sla:breach", [1, 8]),  # as the ls table writes it
+        ("sla:warning", [2, 11]),
+        ("sla:WARN", [2, 11]),
+        ("sla:ok", [3]),  # not 8: overdue
+        ("sla:paused", [4]),
+        ("sla:met", [5]),
+        ("sla:none", [6, 7, 9, 10]),
+        ("sla:breached,warning", [1, 2, 8, 11]),
+        ("sla:ok,none", [3, 6, 7, 9, 10]),
+        ("-sla:none", [1, 2, 3, 4, 5, 8, 11]),
+        ("-sla:breached", [2, 3, 4, 5, 6, 7, 9, 10, 11]),  # no clocks is "not breached" too
+        ("-sla:ok", [1, 2, 4, 5, 6, 7, 8, 9, 10, 11]),
+        ("-sla:ok,none", [1, 2, 4, 5, 8, 11]),
+        ("is:open sla:ok,warning", [2, 3, 11]),
+        ("sla:met,paused,none -is:open", [5, 6, 7]),
     ],
 )
 def test_field_selects_exactly(desk, text, expected):
@@ -374,7 +403,14 @@ def test_dates_select_exactly(desk, text, expected, tz):
         ("key:INC-1,INC-2,INC-3,INC-4,INC-7 sort:title", [7, 1, 4, 3, 2]),
         ("key:INC-1,INC-2,INC-3,INC-4,INC-7 sort:-title", [2, 3, 4, 1, 7]),
         ("is:open sort:created", [2, 3, 8, 9, 10, 4, 1, 11]),
-        ("prio:P3", [6, 3, 9, 10]),  # default: priority, then oldest first, then id
+        ("prio:P3", [3, 6, 9, 10]),  # default: soonest deadline (none last), priority, oldest first, id
+        ("prio:P2", [2, 11, 4]),  # same deadline: oldest first; no deadline last
+        ("sort:due", [1, 8, 2, 11, 3, 4, 5, 6, 7, 9, 10]),  # no deadline last, then id
+        ("sort:sla_due", [1, 8, 2, 11, 3, 4, 5, 6, 7, 9, 10]),
+        ("sort:-due", [3, 2, 11, 8, 1, 4, 5, 6, 7, 9, 10]),  # latest first, no deadline still last
+        ("sort:due,-created", [1, 8, 11, 2, 3, 4, 9, 10, 7, 6, 5]),
+        ("sort:prio sort:due", [1, 2, 11, 4, 3, 6, 9, 10, 8, 5, 7]),
+        ("is:open sort:due", [1, 8, 2, 11, 3, 4, 9, 10]),
     ],
 )
 def test_order(desk, text, expected):
@@ -433,7 +469,7 @@ def test_now_must_be_aware(desk):
 
 def test_select_is_a_model_select_that_composes(desk):
     q = select_tickets(desk, "is:open", actor_login="alice", now=NOW)
-    assert [t.key for t in q.limit(2)] == ["INC-1", "INC-2"]
+    assert [t.key for t in q.limit(2)] == ["INC-1", "INC-8"]
     assert q.count() == 8
 
 
@@ -454,6 +490,8 @@ def _plan(desk, text: str) -> list[str]:
         ("created:>-24h", "ticket_created_at"),
         ("updated:2026-11-14", "ticket_updated_at"),
         ("key:INC-3,INC-5", "PRIMARY KEY"),
+        ("sort:due", "ticket_sla_due"),
+        ("", "ticket_sla_due"),  # the default order starts with the deadline
     ],
 )
 def test_sqlite_plan_uses_an_index(desk, text, index):
@@ -497,3 +535,53 @@ def test_long_queries_stay_within_database_limits(desk):
     assert sorted(ids(desk, many_keys)) == ALL
     many_negations = " ".join("-zz" for _ in range(450))
     assert ids(desk, many_negations) == DEFAULT_ORDER
+
+
+# --------------------------------------------------------------- sort:due and the ticket_sla_due index (SQLite)
+
+
+def test_sort_due_walks_the_sla_due_index_with_nulls_last(tmp_path):
+    """``is:open sort:due`` with a LIMIT reads the first entries of
+    ticket_sla_due instead of sorting every open ticket.
+
+    The ORDER BY is ``sla_due ASC NULLS LAST``: SQLite (3.30+) walks the
+    index's non-NULL part in order and then its NULLs, so no sort is needed;
+    ``sla_due IS NULL, sla_due`` would always sort. Which index the planner
+    takes is a cost decision: with statistics (ANALYZE, or ``PRAGMA
+    optimize``) it sees that ``status IN (open...)`` matches many rows and
+    takes ticket_sla_due, as here. Without statistics SQLite guesses every
+    IN on an indexed column is selective, searches
+    ticket_status_priority_created_at and sorts the open tickets — the right
+    call on a desk whose tickets mostly have no deadline (no SLA policies),
+    where walking the index would visit the whole NULL part.
+    """
+    desk = open_desk(f"sqlite:///{tmp_path}/plan.db", parse_config(CONFIG))
+    try:
+        rows = []
+        for i in range(1, 2001):
+            is_open = i % 10 == 0  # 200 open tickets, 180 of them with a deadline
+            status = ("new", "in_progress", "assigned", "pending")[i // 10 % 4] if is_open else ("resolved", "closed")[i % 2]
+            due = NOW + timedelta(minutes=(i * 37) % 5000 - 100) if is_open and status != "pending" else None
+            rows.append(dict(
+                id=i, title=f"t{i}", description="", status=status, priority=f"P{i % 4 + 1}", created_by="test",
+                created_at=NOW - timedelta(minutes=i), updated_at=NOW, version=1, source="cli", reopen_count=0,
+                sla=("ok" if due else None), sla_due=due,
+            ))
+        with desk.db.atomic():
+            for k in range(0, len(rows), 200):
+                Ticket.insert_many(rows[k:k + 200]).execute()
+        desk.db.execute_sql("ANALYZE")
+        query = select_tickets(desk, "is:open sort:due", actor_login="alice", now=NOW).limit(50)
+        sql, params = query.sql()
+        assert '"sla_due" ASC NULLS LAST' in sql
+        plan = [row[-1] for row in desk.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+        assert plan == ["SCAN t1 USING INDEX ticket_sla_due"], plan  # no TEMP B-TREE: nothing sorted
+
+        opened = [r for r in rows if r["status"] not in ("resolved", "closed")]
+        expected = sorted((r for r in opened if r["sla_due"]), key=lambda r: (r["sla_due"], r["id"]))
+        expected += sorted((r for r in opened if not r["sla_due"]), key=lambda r: r["id"])
+        all_open = select_tickets(desk, "is:open sort:due", actor_login="alice", now=NOW)
+        assert [t.id for t in all_open] == [r["id"] for r in expected]  # no deadline: last
+        assert [t.id for t in query] == [r["id"] for r in expected[:50]]
+    finally:
+        desk.close()

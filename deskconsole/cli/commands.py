@@ -73,7 +73,8 @@ def cmd_ls(ctx: Context, args) -> int:
 
 def cmd_show(ctx: Context, args) -> int:
     desk, _ = ctx.open()
-    print_detail(detail(desk, args.key), args.format, desk.now())
+    now = desk.now()
+    print_detail(detail(desk, args.key, now), args.format, now)
     return 0
 
 

@@ -20,8 +20,12 @@ from deskconsole.core.sweep import DEFAULT_INTERVAL
 EPILOG = """\
 queries (ls, export): field:value[,value] terms are ANDed, values ORed, -term negates;
   fields: status prio team assignee(me/none/login) requester category service key title
-  created/updated (>-24h, <2026-11-01, 2026-11-01..2026-11-20) is:open|closed|unassigned sort:-created
+  created/updated (>-24h, <2026-11-01, 2026-11-01..2026-11-20) is:open|closed|unassigned
+  sla:breached|warning|ok|paused|met|none (as of now)
+  sort:due|prio|created|updated|key|status|title, sort:-FIELD descending;
+  default order: soonest SLA deadline (none last), then priority, then oldest
   e.g. deskconsole ls 'is:open prio:P1,P2 team:ops'
+       deskconsole ls 'sla:breached,warning sort:due'
 exit codes: 0 ok, 1 error, 2 usage, 3 conflict, 4 not permitted
 """
 

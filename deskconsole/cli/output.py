@@ -14,11 +14,14 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from deskconsole.core.clock import ago
+from deskconsole.core.clock import ago, exact_duration, short_duration
 from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import TicketDetail, TicketSummary
+from deskconsole.core.views import ClockView, TicketDetail, TicketSummary
 
-LIST_COLUMNS = ("key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title")
+LIST_COLUMNS = (
+    "key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title", "sla", "sla_due",
+)
+SLA_WORDS = {"breached": "BREACH", "warning": "warn", "ok": "ok", "paused": "paused", "met": "met"}
 
 
 def _json_default(value):
@@ -62,23 +65,60 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str], *, flex: int = 
         out.write(fmt(row).rstrip() + "\n")
 
 
+def _compact(seconds: int, *, coarse: bool = False) -> str:
+    """A countdown in at most six characters: '45s', '12m', '3h 10m', '27h', '5d'
+    (``coarse``: whole hours from an hour on)."""
+    sign, a = ("-" if seconds < 0 else ""), abs(int(seconds))
+    if a < 60:
+        text = f"{a}s"
+    elif a < 3600:
+        text = f"{a // 60}m"
+    elif a < 10 * 3600 and not coarse:
+        text = f"{a // 3600}h {a % 3600 // 60:02d}m"
+    elif a < 48 * 3600:
+        text = f"{a // 3600}h"
+    else:
+        text = f"{a // 86400}d"
+    return sign + text
+
+
+def sla_cell(t: TicketSummary, now: datetime) -> str:
+    """The SLA column: the summary as of ``now`` and the wall-clock time to the
+    soonest deadline still counting (negative: overdue); at most 12 characters."""
+    state = t.sla_state(now)
+    if state is None:
+        return "-"
+    word = SLA_WORDS.get(state, state)
+    left = t.sla_left(now)
+    if left is None or state in ("paused", "met"):
+        return word
+    return f"{word} {_compact(left, coarse=state == 'breached')}"
+
+
+def _list_row(t: TicketSummary, now: datetime) -> dict:
+    row = {k: getattr(t, k) for k in LIST_COLUMNS}
+    row["sla"] = t.sla_state(now)
+    return row
+
+
 def print_tickets(tickets: Iterable[TicketSummary], fmt: str, now: datetime, out=None) -> int:
     out = out or sys.stdout
     tickets = list(tickets)
     if fmt == "json":
-        out.write(dumps([{k: getattr(t, k) for k in LIST_COLUMNS} for t in tickets]) + "\n")
+        out.write(dumps([_list_row(t, now) for t in tickets]) + "\n")
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(LIST_COLUMNS)
         for t in tickets:
-            writer.writerow(["" if getattr(t, k) is None else _csv_value(getattr(t, k)) for k in LIST_COLUMNS])
+            row = _list_row(t, now)
+            writer.writerow(["" if row[k] is None else _csv_value(row[k]) for k in LIST_COLUMNS])
     else:
         rows = [
             (t.key, t.priority, t.status, t.assignee or "-", t.team or "-", ago(t.created_at, now),
-             terminal_safe(t.title, one_line=True))
+             sla_cell(t, now), terminal_safe(t.title, one_line=True))
             for t in tickets
         ]
-        table(rows, ("KEY", "PRIO", "STATUS", "ASSIGNEE", "TEAM", "AGE", "TITLE"), out=out)
+        table(rows, ("KEY", "PRIO", "STATUS", "ASSIGNEE", "TEAM", "AGE", "SLA", "TITLE"), out=out)
     return len(tickets)
 
 
@@ -115,6 +155,15 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         fields.append(("External", s(t.external_ref)))
     lines = [f"{t.key}  {s(t.title)}", "", *(f"  {label:<13}{value}" for label, value in fields)]
     lines += ["", "Description", *("  " + line for line in (terminal_safe(t.description) or "-").splitlines() or ["-"])]
+    if t.clocks:
+        lines += ["", "Service levels"]
+        lines += ["  " + clock_line(c, now) for c in t.clocks]
+    if t.notifications:
+        lines += ["", "Notifications"]
+        lines += [
+            f"  {n.created_at:%Y-%m-%d %H:%M:%S} UTC  {n.state:<6}  {_clip(s(n.recipients), 60)}  {s(n.subject)}"
+            for n in t.notifications
+        ]
     if t.links:
         lines += ["", "Links"]
         lines += [f"  {ln.kind.replace('_', ' '):<14} {ln.other}  [{ln.status}] {s(ln.title)}" for ln in t.links]
@@ -132,3 +181,29 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         what = f"{a.field}: {s(a.old)} -> {s(a.new)}" if a.field else s(a.new)
         lines.append(f"  {a.at:%Y-%m-%d %H:%M:%S}  {a.actor}{via}  {a.action}  {_clip(what, 160)}")
     out.write("\n".join(lines) + "\n")
+
+
+def _at(v: datetime, now: datetime) -> str:
+    """An instant as ``show`` prints them, with how far off it is either way."""
+    rel = f"in {short_duration((v - now).total_seconds())}" if v > now else f"{ago(v, now)} ago"
+    return f"{v:%Y-%m-%d %H:%M:%S} UTC ({rel})"
+
+
+def clock_line(c: ClockView, now: datetime) -> str:
+    """``first response  warning   5m 00s left     66% used  due ... (in 5 min)  policy p1``"""
+    left = f"{exact_duration(c.left_seconds)} {'left' if c.left_seconds >= 0 else 'overdue'}"
+    when = []
+    if c.state in ("running", "warning") and c.due_at is not None:
+        when.append(f"due {_at(c.due_at, now)}")
+    elif c.state == "breached" and (c.breached_at or c.due_at) is not None:
+        when.append(f"was due {_at(c.breached_at or c.due_at, now)}")
+    if c.paused_since is not None:
+        when.append(f"paused since {_at(c.paused_since, now)}")
+    if c.stopped_at is not None:
+        verb = {"met": "met", "cancelled": "cancelled"}.get(c.state, "stopped")
+        when.append(f"{verb} {_at(c.stopped_at, now)}")
+    policy = terminal_safe(c.policy, one_line=True)
+    return (
+        f"{c.label:<16}{c.state:<10}{left:<16}{c.percent_used:>4}% used  {', '.join(when) or '-'}"
+        f"  policy {policy}"
+    )

@@ -73,7 +73,7 @@ def used(cal: "Calendar", clock: SlaClock, now: datetime) -> int:
 def effective_state(clock: SlaClock, now: datetime) -> str:
     """The clock's state as of ``now``: a running clock past its deadline is
     breached even before the sweep has recorded it."""
-    if clock.state == "running" and clock.due_at is not None and clock.due_at <= now:
+    if clock.state == "running" and clock.due_at is not None and clock.due_at < now:
         return "breached"
     return clock.state
 
@@ -286,6 +286,11 @@ def retarget(desk: "Desk", clock: SlaClock, policy: Policy, now: datetime) -> st
     old_cal = calendar_of(desk, clock)
     spent = used(old_cal, clock, now)
     before = f"{exact_duration(clock.target)} ({clock.policy})"
+    # When the time used passed the new target (if it has): on the old calendar, from the last count.
+    if counting(clock) and clock.elapsed < target.seconds:
+        passed_at = old_cal.add(clock.counted_to, target.seconds - clock.elapsed)
+    else:
+        passed_at = clock.counted_to or clock.paused_since or now
     clock.elapsed = spent
     if counting(clock):
         clock.counted_to = now
@@ -294,9 +299,9 @@ def retarget(desk: "Desk", clock: SlaClock, policy: Policy, now: datetime) -> st
     clock.pause_on = ",".join(policy.pause_on)
     schedule(calendar_of(desk, clock), clock)
     text = f"target {before} -> {exact_duration(clock.target)} ({policy.name}); {exact_duration(spent)} used"
-    if clock.breached_at is None and spent >= clock.target:
+    if clock.breached_at is None and spent > clock.target:
         text += " — already past the new target: breached now"
-        clock.due_at = now
+        clock.due_at = min(passed_at, now)  # in the past: the next sweep records the breach
     return text
 
 

@@ -16,6 +16,7 @@ from deskconsole.core import sla_history
 from deskconsole.core.escalation import SLA_ACTOR
 from deskconsole.core.identity import SYSTEM
 from deskconsole.core.txn import unit_of_work
+from deskconsole.db import refresh_statistics
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.transfer import Progress, import_rows
 
@@ -201,4 +202,5 @@ def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None 
                        total=count, action="demo")
     with unit_of_work(desk, SLA_ACTOR, "sla"):
         sla_history.missing(desk)
+    refresh_statistics(desk.db)
     return keys

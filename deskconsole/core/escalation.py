@@ -121,16 +121,15 @@ def notify(desk: "Desk", unit: "Unit", ticket: Ticket, clock: SlaClock, pct: int
     subject = f"[{key}] {ticket.priority} {LABEL[clock.metric]} {'BREACHED' if pct >= BREACH else f'at {pct}%'}: {ticket.title}"
     Outbox.insert(
         created_at=unit.now, ticket=ticket.id, crossing=crossing_id, channel="mail",
-        recipients=", ".join(emails), subject=subject[:300], body=_body(desk, ticket, clock, pct, what),
+        recipients=", ".join(emails), subject=subject[:300], body=_body(desk, ticket, clock, unit.now, what),
         state="queued", attempts=0,
     ).execute()
     unit.audit(ticket.id, "notify", None, None, f"to {', '.join(emails)}: {what}")
     return 1
 
 
-def _body(desk: "Desk", ticket: Ticket, clock: SlaClock, pct: int, what: str) -> str:
+def _body(desk: "Desk", ticket: Ticket, clock: SlaClock, now, what: str) -> str:
     d = desk.directory
-    now = desk.now()
     spent = used(calendar_of(desk, clock), clock, now)
     left = clock.target - spent
     lines = [
@@ -139,7 +138,8 @@ def _body(desk: "Desk", ticket: Ticket, clock: SlaClock, pct: int, what: str) ->
         f"SLA:       {what}",
         f"Due:       {clock.due_at.isoformat(timespec='seconds') if clock.due_at else '-'}",
         f"Used:      {exact_duration(spent)} of {exact_duration(clock.target)}"
-        + (f" ({exact_duration(left)} left)" if left > 0 else f" (overdue by {exact_duration(-left)})"),
+        + (f" ({exact_duration(left)} left)" if left > 0 else " (due now)" if left == 0
+           else f" (overdue by {exact_duration(-left)})"),
         f"Priority:  {ticket.priority}    Status: {ticket.status}",
         f"Team:      {d.team_names.get(ticket.team_id, '-') if ticket.team_id else '-'}",
         f"Assignee:  {d.agent_logins.get(ticket.assignee_id, '-') if ticket.assignee_id else 'nobody'}",

@@ -16,8 +16,10 @@ Syntax (terms are separated by whitespace and ANDed)::
     key:INC-1,INC-7   title:x  desc:x
     created:>-24h  updated:<-7d  created:>=2026-11-01  created:2026-11-01..2026-11-20
     created:2026-11-01  created:>2026-11-01T14:00  created:today,yesterday
+    sla:breached,warning  -sla:none    SLA summary: breached|warning|ok|paused|met|none
     is:open|closed|assigned|unassigned|acked|unacked|merged
-    sort:created sort:-prio             several sort terms apply in order
+    sort:created sort:-prio sort:due    several sort terms apply in order
+                                        (default: sort:due sort:prio sort:created)
 
 Nothing here builds SQL text: the result is a Peewee expression whose values
 are all bound parameters, so any input is searched for literally.
@@ -62,6 +64,7 @@ FIELDS: dict[str, str] = {
     "description": "desc:timeout",
     "created": "created:>-24h",
     "updated": "updated:<-7d",
+    "sla": "sla:breached,warning",
     "is": "is:open",
     "sort": "sort:-created",
 }
@@ -69,9 +72,16 @@ ALIASES: dict[str, str] = {name: name for name in FIELDS}
 ALIASES.update({"priority": "prio", "desc": "description"})
 
 IS_FLAGS = ("open", "closed", "assigned", "unassigned", "acked", "unacked", "merged")
-SORT_FIELDS = ("created", "updated", "prio", "key", "status", "title")
+# Ticket.sla, the summary the SLA engine keeps; "none" = no clocks (NULL)
+SLA_STATES = ("breached", "warning", "ok", "paused", "met", "none")
+SLA_ALIASES = {name: name for name in SLA_STATES}
+SLA_ALIASES.update({"breach": "breached", "warn": "warning"})  # as the ls table shows them
+SORT_FIELDS = ("due", "prio", "created", "updated", "key", "status", "title")
 SORT_ALIASES = {name: name for name in SORT_FIELDS}
-SORT_ALIASES.update({"priority": "prio", "id": "key", "created_at": "created", "updated_at": "updated"})
+SORT_ALIASES.update({
+    "priority": "prio", "id": "key", "created_at": "created", "updated_at": "updated", "sla_due": "due",
+})
+DEFAULT_SORT = ("due", "prio", "created")
 REF_FIELDS = ("team", "category", "service", "assignee")
 
 _WS = re.compile(r"\s+")
@@ -508,6 +518,16 @@ class _Parser:
             self.fail(f"unknown is:{_q(v.raw)[1:-1]}{_suggest(flag, IS_FLAGS)} use one of is:{', is:'.join(IS_FLAGS)}", v.start, v.end)
         return flag
 
+    def v_sla(self, v: _Raw) -> str:
+        state = v.raw.strip().lower()
+        if state not in SLA_ALIASES:
+            self.fail(
+                f"unknown sla:{_q(v.raw)[1:-1]}{_suggest(state, SLA_STATES)} use one of sla:{', sla:'.join(SLA_STATES)}"
+                " (sla:none for tickets without SLA clocks)",
+                v.start, v.end,
+            )
+        return SLA_ALIASES[state]
+
     def v_sort(self, v: _Raw) -> SortKey:
         raw = v.raw.strip()
         descending = raw.startswith("-")
@@ -647,6 +667,7 @@ def _member(column, items, negated: bool):
 
 
 _SORT_COLUMNS = {
+    "due": Ticket.sla_due,
     "created": Ticket.created_at,
     "updated": Ticket.updated_at,
     "prio": Ticket.priority,
@@ -663,6 +684,18 @@ _IS = {
     "unacked": lambda: Ticket.acknowledged_at.is_null(),
     "merged": lambda: Ticket.merged_into.is_null(False),
 }
+
+
+def _ordering(key: SortKey):
+    """ORDER BY for one sort key. Tickets without a deadline come last either
+    way: ``sla_due ASC NULLS LAST`` (SQLite >= 3.30 and PostgreSQL both accept
+    it; Peewee writes a CASE for an older SQLite). Unlike ``sla_due IS NULL,
+    sla_due`` it can walk the ticket_sla_due index: SQLite reads the index's
+    non-NULL entries in order, then its NULLs, with no sort of its own (see
+    the EXPLAIN tests in tests/test_query_sql.py)."""
+    column = _SORT_COLUMNS[key.field]
+    nulls = "LAST" if key.field == "due" else None
+    return column.desc(nulls=nulls) if key.descending else column.asc(nulls=nulls)
 
 
 class _Builder:
@@ -686,6 +719,9 @@ class _Builder:
             return _member(Ticket.priority, [p for v in term.values for p in v.data], neg)
         if field == "key":
             return _member(Ticket.id, [v.data for v in term.values], neg)
+        if field == "sla":
+            expr = _balanced([self.sla(state) for state in dict.fromkeys(v.data for v in term.values)], "or")
+            return ~expr if neg else expr
         expr = _balanced([self.value(field, v) for v in term.values], "or")
         return ~expr if neg else expr
 
@@ -732,6 +768,23 @@ class _Builder:
         if cond.point.kind == "ago":  # created:-24h = since 24 hours ago
             return column >= start
         return (column >= start) & (column < end)
+
+    def sla(self, state: str):
+        """Ticket.sla as of now, never NULL (so ``-sla:...`` is the exact complement).
+
+        The stored summary is as of the last change or sweep; a deadline that
+        has passed since is a breach already (as ``clocks.effective_state``
+        and ``show`` say), even before the sweep records it.
+        """
+        if state == "none":
+            return Ticket.sla.is_null()
+        stored = fn.COALESCE(Ticket.sla, "none")
+        overdue = Ticket.sla_due.is_null(False) & (Ticket.sla_due <= self.now)
+        if state == "breached":
+            return (stored == "breached") | (stored.in_(["ok", "warning"]) & overdue)
+        if state in ("ok", "warning"):
+            return (stored == state) & ~overdue
+        return stored == state
 
     def ref(self, term: Term):
         field = term.field
@@ -781,8 +834,8 @@ class _Builder:
         )
 
     def order(self) -> list:
-        keys = self.query.sort or (SortKey("prio"), SortKey("created"))
-        order = [_SORT_COLUMNS[k.field].desc() if k.descending else _SORT_COLUMNS[k.field].asc() for k in keys]
+        keys = self.query.sort or tuple(SortKey(name) for name in DEFAULT_SORT)
+        order = [_ordering(k) for k in keys]
         if not any(k.field == "key" for k in keys):
             order.append(Ticket.id.asc())
         return order

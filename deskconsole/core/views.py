@@ -6,17 +6,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from deskconsole.core import clocks as engine
 from deskconsole.core.change import load_ticket
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.links import INVERSE, merged_ids
-from deskconsole.models import AuditEvent, Entry, Link, Ticket
+from deskconsole.models import AuditEvent, Entry, Link, Outbox, SlaClock, Ticket
+from deskconsole.sla.policy import METRICS
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 SUMMARY_COLUMNS = (
     Ticket.id, Ticket.priority, Ticket.status, Ticket.title, Ticket.assignee, Ticket.team,
-    Ticket.created_at, Ticket.updated_at, Ticket.version, Ticket.requester_name,
+    Ticket.created_at, Ticket.updated_at, Ticket.version, Ticket.requester_name, Ticket.sla, Ticket.sla_due,
 )
 
 
@@ -33,9 +35,22 @@ class TicketSummary:
     updated_at: datetime
     version: int
     requester: str | None
+    sla: str | None = None  # the stored summary: breached, warning, ok, paused, met; None = no clocks
+    sla_due: datetime | None = None  # the soonest deadline of a counting clock
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def sla_state(self, now: datetime) -> str | None:
+        """The summary as of ``now``: a deadline that has passed is a breach
+        even before the sweep records it (as :func:`deskconsole.core.clocks.effective_state`)."""
+        if self.sla in ("ok", "warning") and self.sla_due is not None and self.sla_due <= now:
+            return "breached"
+        return self.sla
+
+    def sla_left(self, now: datetime) -> int | None:
+        """Wall-clock seconds to ``sla_due`` (negative: overdue), or None."""
+        return None if self.sla_due is None else int((self.sla_due - now).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,43 @@ class AuditView:
     field: str | None
     old: str | None
     new: str | None
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One SLA clock as of ``now``. Durations are business seconds on ``calendar``."""
+
+    metric: str  # first_response | resolution
+    state: str  # running | warning | paused | met | breached | cancelled (as of now)
+    policy: str
+    calendar: str
+    target_seconds: int
+    used_seconds: int
+    left_seconds: int  # target - used; negative = overdue
+    percent_used: int  # of the target, rounded down
+    due_at: datetime | None  # the deadline while counting; the breach instant once breached
+    paused_seconds: int  # spent paused (or resolved), up to now
+    paused_since: datetime | None
+    started_at: datetime
+    stopped_at: datetime | None
+    breached_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return engine.LABEL.get(self.metric, self.metric)
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """A message an escalation left in the outbox for this ticket."""
+
+    created_at: datetime
+    channel: str
+    state: str  # queued | sent | failed
+    recipients: str
+    subject: str
+    attempts: int
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -104,6 +156,10 @@ class TicketDetail:
     links: list[LinkView] = field(default_factory=list)
     audit: list[AuditView] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
+    sla: str | None = None  # the summary as of now (see TicketSummary.sla_state)
+    sla_due: datetime | None = None
+    clocks: list[ClockView] = field(default_factory=list)
+    notifications: list[NotificationView] = field(default_factory=list)
 
 
 def summary(desk: "Desk", t: Ticket) -> TicketSummary:
@@ -112,10 +168,33 @@ def summary(desk: "Desk", t: Ticket) -> TicketSummary:
         key=ticket_key(t.id), id=t.id, priority=t.priority, status=t.status, title=t.title,
         assignee=d.agent_logins.get(t.assignee_id), team=d.team_names.get(t.team_id),
         created_at=t.created_at, updated_at=t.updated_at, version=t.version, requester=t.requester_name,
+        sla=t.sla, sla_due=t.sla_due,
     )
 
 
-def detail(desk: "Desk", key) -> TicketDetail:
+def clock_view(desk: "Desk", c: SlaClock, now: datetime) -> ClockView:
+    cal = engine.calendar_of(desk, c)
+    state = engine.effective_state(c, now)
+    if state == "running" and engine.is_warning(c):
+        state = "warning"
+    spent = engine.used(cal, c, now)
+    paused = c.paused + (cal.between(c.paused_since, now) if c.paused_since is not None and now > c.paused_since else 0)
+    return ClockView(
+        metric=c.metric, state=state, policy=c.policy, calendar=c.calendar, target_seconds=c.target,
+        used_seconds=spent, left_seconds=c.target - spent,
+        percent_used=spent * 100 // c.target if c.target > 0 else 0,
+        due_at=c.due_at, paused_seconds=paused, paused_since=c.paused_since, started_at=c.started_at,
+        stopped_at=c.stopped_at, breached_at=c.breached_at,
+    )
+
+
+def _metric_order(c: SlaClock) -> tuple[int, int]:
+    return (METRICS.index(c.metric) if c.metric in METRICS else len(METRICS), c.id)
+
+
+def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
+    """Everything about one ticket; its SLA clocks as of ``now`` (default: the desk's clock)."""
+    now = now or desk.now()
     t = load_ticket(desk, key)
     d = desk.directory
     merged = merged_ids(t.id)
@@ -133,6 +212,13 @@ def detail(desk: "Desk", key) -> TicketDetail:
         AuditView(a.at, a.actor, a.via, a.action, a.field, a.old, a.new)
         for a in AuditEvent.select().where(AuditEvent.ticket == t.id).order_by(AuditEvent.id)
     ]
+    rows = sorted(SlaClock.select().where(SlaClock.ticket == t.id), key=_metric_order)
+    clock_views = [clock_view(desk, c, now) for c in rows]
+    sla, sla_due = engine.summary(rows, now) if rows else (t.sla, t.sla_due)
+    notifications = [
+        NotificationView(o.created_at, o.channel, o.state, o.recipients, o.subject, o.attempts, o.sent_at)
+        for o in Outbox.select().where(Outbox.ticket == t.id).order_by(Outbox.id)
+    ]
     return TicketDetail(
         key=ticket_key(t.id), id=t.id, title=t.title, description=t.description, status=t.status,
         priority=t.priority, impact=t.impact, urgency=t.urgency, requester_name=t.requester_name,
@@ -145,4 +231,5 @@ def detail(desk: "Desk", key) -> TicketDetail:
         merged_into=ticket_key(t.merged_into_id) if t.merged_into_id else None, reopen_count=t.reopen_count,
         source=t.source, external_ref=t.external_ref, version=t.version,
         entries=entries, links=links, audit=audit, merged=[ticket_key(m) for m in merged],
+        sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications,
     )
