@@ -223,13 +223,14 @@ def test_ls_table(cli):
     _three(cli)
     r = cli.ok("ls")
     lines = r.out.splitlines()
-    assert lines[0].split() == ["KEY", "PRIO", "STATUS", "ASSIGNEE", "TEAM", "AGE", "TITLE"]
+    assert lines[0].split() == ["KEY", "PRIO", "STATUS", "ASSIGNEE", "TEAM", "AGE", "SLA", "TITLE"]
     assert len(lines) == 4
     body = "\n".join(lines[1:])
     for key in ("INC-1", "INC-2", "INC-3"):
         assert key in body
     row3 = next(line for line in lines if line.startswith("INC-3 "))
     assert row3.split()[:5] == ["INC-3", "P4", "assigned", "al", "ops"]
+    assert row3.split()[-3:] == ["-", "New", "keyboard"]  # SLA: this desk has no SLA policies
     assert row3.endswith("New keyboard")
 
 
@@ -238,7 +239,10 @@ def test_ls_json_and_csv(cli):
     rows = cli.ok("ls", "--format", "json").json()
     assert sorted(r["key"] for r in rows) == ["INC-1", "INC-2", "INC-3"]
     by_key = {r["key"]: r for r in rows}
-    assert set(by_key["INC-1"]) == {"key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title"}
+    assert set(by_key["INC-1"]) == {
+        "key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title", "sla", "sla_due",
+    }
+    assert by_key["INC-1"]["sla"] is None and by_key["INC-1"]["sla_due"] is None  # no SLA policies: no clocks
     assert by_key["INC-2"]["team"] == "network"
     assert by_key["INC-2"]["assignee"] is None
     assert by_key["INC-3"]["assignee"] == "al"
@@ -251,6 +255,8 @@ def test_ls_json_and_csv(cli):
     assert csv_by_key["INC-2"]["assignee"] == ""  # None is an empty cell
     assert csv_by_key["INC-1"]["priority"] == "P1"
     assert csv_by_key["INC-3"]["title"] == "New keyboard"
+    assert list(table[0])[-2:] == ["sla", "sla_due"]
+    assert csv_by_key["INC-1"]["sla"] == "" and csv_by_key["INC-1"]["sla_due"] == ""
 
 
 def test_ls_limit(cli):
