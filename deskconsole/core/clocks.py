@@ -230,12 +230,17 @@ def pause(cal: "Calendar", clock: SlaClock, now: datetime) -> bool:
 def resume(cal: "Calendar", clock: SlaClock, now: datetime) -> bool:
     if clock.paused_since is None or clock.stopped_at is not None:
         return False
-    clock.paused += cal.between(clock.paused_since, now)
-    clock.paused_since = None
+    _count_again(cal, clock, clock.paused_since, now)
+    return True
+
+
+def _count_again(cal: "Calendar", clock: SlaClock, since: datetime, now: datetime) -> None:
+    """Count again from ``now``; the business time since ``since`` is excluded."""
+    clock.paused += cal.between(since, now)
+    clock.paused_since = clock.stopped_at = None
     clock.counted_to = now
     clock.state = "breached" if clock.breached_at else "running"
     schedule(cal, clock)
-    return True
 
 
 def stop(cal: "Calendar", clock: SlaClock, now: datetime, *, cancel: bool = False) -> list[tuple[int, datetime]]:
@@ -267,11 +272,7 @@ def restart(cal: "Calendar", clock: SlaClock, now: datetime) -> bool:
     """Resume a stopped clock (the ticket reopened); the stopped time is excluded."""
     if clock.stopped_at is None or clock.state == "cancelled":
         return False
-    clock.paused += cal.between(clock.stopped_at, now)
-    clock.stopped_at = None
-    clock.counted_to = now
-    clock.state = "breached" if clock.breached_at else "running"
-    schedule(cal, clock)
+    _count_again(cal, clock, clock.stopped_at, now)
     return True
 
 
