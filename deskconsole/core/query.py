@@ -779,7 +779,7 @@ class _Builder:
         if state == "none":
             return Ticket.sla.is_null()
         stored = fn.COALESCE(Ticket.sla, "none")
-        overdue = Ticket.sla_due.is_null(False) & (Ticket.sla_due <= self.now)
+        overdue = Ticket.sla_due.is_null(False) & (Ticket.sla_due < self.now)
         if state == "breached":
             return (stored == "breached") | (stored.in_(["ok", "warning"]) & overdue)
         if state in ("ok", "warning"):

@@ -44,7 +44,7 @@ class TicketSummary:
     def sla_state(self, now: datetime) -> str | None:
         """The summary as of ``now``: a deadline that has passed is a breach
         even before the sweep records it (as :func:`deskconsole.core.clocks.effective_state`)."""
-        if self.sla in ("ok", "warning") and self.sla_due is not None and self.sla_due <= now:
+        if self.sla in ("ok", "warning") and self.sla_due is not None and self.sla_due < now:
             return "breached"
         return self.sla
 
