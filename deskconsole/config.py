@@ -82,6 +82,7 @@ class Config:
     matrix: dict[str, dict[str, str]] = field(default_factory=lambda: DEFAULT_MATRIX)
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
     sla: SlaConfig = field(default_factory=SlaConfig)  # calendars (always with 24x7) and policies
+    keys: dict[str, str] = field(default_factory=dict)  # console key remapping: binding id -> keys
     raw: dict[str, Any] = field(default_factory=dict)  # whole file, for sections read elsewhere (sla, calendars)
 
     def priority_for(self, impact: str, urgency: str) -> str:
@@ -89,7 +90,7 @@ class Config:
 
 
 KNOWN_SECTIONS = {
-    "desk", "teams", "agents", "categories", "services", "priority", "resolution", "sla", "calendars",
+    "desk", "teams", "agents", "categories", "services", "priority", "resolution", "sla", "calendars", "keys",
 }
 
 
@@ -240,6 +241,7 @@ class _Reader:
             matrix=self.matrix(self.table(data, "priority", "priority")),
             resolution_codes=self.codes(self.table(data, "resolution", "resolution")),
             sla=sla,
+            keys=self.keys(self.table(data, "keys", "keys")),
             raw=data,
         )
 
@@ -260,6 +262,13 @@ class _Reader:
                 result[impact][urgency] = self.string(row, urgency, f"{key}.{urgency}", required=True, choices=PRIORITIES)
         self.unknown(matrix, set(LEVELS), "priority.matrix")
         return result
+
+    def keys(self, section: dict) -> dict[str, str]:
+        """``"ticket.take" = "T"`` or ``"queue.down" = "j,down"``; ids are checked by the console."""
+        for binding, keys in section.items():
+            if not isinstance(keys, str) or not keys.strip():
+                self.fail(f"keys.{binding}", f"expected keys as a string, e.g. \"T\" or \"j,down\"; got {_kind(keys)}")
+        return {binding: keys.strip() for binding, keys in section.items()}
 
     def codes(self, section: dict) -> tuple[str, ...]:
         self.unknown(section, {"codes"}, "resolution")

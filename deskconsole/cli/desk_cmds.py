@@ -6,7 +6,6 @@ import csv
 import sys
 from pathlib import Path
 
-from deskconsole.cli.commands import cmd_ls
 from deskconsole.cli.context import Context
 from deskconsole.cli.progress import ProgressBar
 from deskconsole.config import load_config, parse_config
@@ -80,9 +79,12 @@ def cmd_demo(ctx: Context, args) -> int:
         bar.finish(f"demo desk: {_plural(len(keys), 'ticket')} at {url}")
     print(f"config: {config_path}   (use it with: export DESKCONSOLE_CONFIG={config_path})", file=sys.stderr)
     if not args.no_console:
+        from deskconsole.cli.console import cmd_console
+
+        desk.close()
         ctx.config_path, ctx.db_url, ctx.as_login = config_path, url, None
-        args.query, args.format, args.limit = ["is:open"], "table", 40
-        return cmd_ls(ctx, args)
+        args.filter, args.limit = ["is:open"], 40
+        return cmd_console(ctx, args)
     return 0
 
 

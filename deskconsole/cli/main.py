@@ -13,6 +13,7 @@ from deskconsole import __version__
 from deskconsole.cli import commands as c
 from deskconsole.cli import desk_cmds as d
 from deskconsole.cli.context import Context
+from deskconsole.cli.console import cmd_console
 from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.core.errors import DeskError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = write("cancel", c.cmd_cancel, "cancel a ticket (leads)")
     p.add_argument("reason")
 
+    p = command("console", cmd_console, "open the console (the default with no command)")
+    p.add_argument("filter", nargs="*", help="the queue's filter (default: is:open)")
+
     p = command("daemon", cmd_daemon, "run the SLA loop without a screen: warnings, breaches, escalations")
     p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
                    help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
-        args.func, args.query, args.format, args.limit = c.cmd_ls, ["is:open"], "table", 50
+        args.func = cmd_console
     try:
         return args.func(Context.from_args(args), args)
     except DeskError as exc:

@@ -12,12 +12,13 @@ left; on PostgreSQL rows another sweeper holds are skipped; and the unique
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from deskconsole.core import clocks
 from deskconsole.core.escalation import SLA_ACTOR, escalate
+from deskconsole.core.keys import ticket_key
 from deskconsole.core.txn import unit_of_work
 from deskconsole.models import SlaClock, Ticket
 
@@ -36,6 +37,7 @@ class SweepReport:
     actions: int = 0  # escalation actions run
     more: bool = False  # a backlog is left for the next sweep
     seconds: float = 0.0
+    events: list[str] = field(default_factory=list)  # "INC-42 resolution at 90% of 4h 00m (policy p1)"
 
     def __str__(self) -> str:
         text = f"{self.clocks} clock(s) moved, {self.crossings} crossing(s), {self.actions} escalation action(s)"
@@ -90,7 +92,9 @@ def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
             if crossing is None:
                 continue  # another sweeper recorded it first
             report.crossings += 1
-            unit.audit(clock.ticket_id, "sla", clock.metric, None, clocks.describe_crossing(clock, pct))
+            what = clocks.describe_crossing(clock, pct)
+            unit.audit(clock.ticket_id, "sla", clock.metric, None, what)
+            report.events.append(f"{ticket_key(clock.ticket_id)} {what}")
             fired.append((clock, pct, crossing))
     clocks.save_moved(moved)
     for clock, pct, crossing in fired:

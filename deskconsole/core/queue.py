@@ -1,0 +1,78 @@
+"""The queue as the console reads it: one page of a query at a time.
+
+The console never loads the whole queue: it asks for the total once per
+filter, then for the rows of the visible window (``page``), so a
+million-ticket desk opens and scrolls like a small one. Rows are plain
+:class:`~deskconsole.core.views.TicketSummary` dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from deskconsole.core.query import parse, select_tickets
+from deskconsole.core.views import SUMMARY_COLUMNS, TicketSummary, summary
+from deskconsole.models import SlaClock, Ticket
+
+if TYPE_CHECKING:
+    from deskconsole.core.desk import Desk
+
+DEFAULT_FILTER = "is:open"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """What the queue shows: a query in the CLI's language, for one login."""
+
+    text: str
+    login: str
+
+    def check(self) -> None:
+        parse(self.text)  # raises QueryError pointing at the bad term
+
+
+def count(desk: "Desk", spec: QueueSpec, now: datetime) -> int:
+    return select_tickets(desk, spec.text, actor_login=spec.login, now=now).count()
+
+
+def page(desk: "Desk", spec: QueueSpec, offset: int, limit: int, now: datetime) -> list[TicketSummary]:
+    query = select_tickets(desk, spec.text, actor_login=spec.login, now=now).select(*SUMMARY_COLUMNS)
+    return [summary(desk, t) for t in query.offset(offset).limit(limit)]
+
+
+def rows_by_id(desk: "Desk", ids: list[int]) -> dict[int, TicketSummary]:
+    """Fresh rows for tickets the change feed says have moved."""
+    if not ids:
+        return {}
+    return {t.id: summary(desk, t) for t in Ticket.select(*SUMMARY_COLUMNS).where(Ticket.id.in_(ids))}
+
+
+@dataclass(frozen=True)
+class UrgentClock:
+    key: str
+    title: str
+    metric: str
+    state: str
+    due_at: datetime
+
+
+def most_urgent(desk: "Desk", spec: QueueSpec, now: datetime, limit: int = 8) -> list[UrgentClock]:
+    """The counting clocks with the nearest deadlines among the queue's tickets."""
+    tickets = select_tickets(desk, spec.text, actor_login=spec.login, now=now).select(Ticket.id)
+    tickets = tickets.order_by()  # membership only
+    query = (
+        SlaClock.select(SlaClock.ticket, SlaClock.metric, SlaClock.state, SlaClock.due_at, Ticket.title)
+        .join(Ticket)
+        .where(SlaClock.counted_to.is_null(False) & SlaClock.due_at.is_null(False) & SlaClock.ticket.in_(tickets))
+        .order_by(SlaClock.due_at)
+        .limit(limit)
+    )
+    from deskconsole.core.keys import ticket_key
+
+    return [
+        UrgentClock(ticket_key(c.ticket_id), c.ticket.title, c.metric, "breached" if c.due_at < now or
+                    c.state == "breached" else c.state, c.due_at)
+        for c in query
+    ]

@@ -1,0 +1,369 @@
+"""The console: queue, detail and SLA-timer panes, worked with the keyboard.
+
+Every database call runs on :class:`~deskconsole.ui.db_runner.DbRunner`'s
+threads and comes back as plain dataclasses; every change goes through the
+same ``deskconsole.core`` functions as the CLI. Other people's changes
+arrive through the change feed (polled twice a second, cheaply), and the
+SLA loop runs here too, so a warning or a breach shows without a key press.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, Static
+
+from deskconsole.core import queue as q
+from deskconsole.core.errors import DeskError
+from deskconsole.core.feed import FeedReader
+from deskconsole.core.identity import Actor
+from deskconsole.core.query import QueryError
+from deskconsole.core.views import detail
+from deskconsole.ui.db_runner import DbRunner
+from deskconsole.ui.detail_view import DetailPane
+from deskconsole.ui.queue_view import QueueView
+from deskconsole.ui.timers_view import TimersPane
+from deskconsole.ui.triage import TriageActions
+from deskconsole.ui.styles import css_path
+
+FEED_POLL = 0.5  # seconds between change-feed polls
+
+
+class DeskApp(TriageActions, App):
+    CSS_PATH = css_path()
+    TITLE = "deskconsole"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", id="queue.down", show=False),
+        Binding("k,up", "cursor(-1)", "Up", id="queue.up", show=False),
+        Binding("g,home", "top", "Top", id="queue.top", show=False),
+        Binding("G,end", "bottom", "Bottom", id="queue.bottom", show=False),
+        Binding("ctrl+f,pagedown", "page(1)", "Page down", id="queue.page_down", show=False),
+        Binding("ctrl+b,pageup", "page(-1)", "Page up", id="queue.page_up", show=False),
+        Binding("enter", "focus_detail", "Detail", id="pane.detail", show=False),
+        Binding("escape", "back", "Back", id="pane.back", show=False),
+        Binding("slash", "filter", "Filter", id="bar.filter"),
+        Binding("colon", "command_line", "Command", id="bar.command"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("space", "mark", "Mark", id="queue.mark", show=False),
+        Binding("V", "mark_all", "Mark all", id="queue.mark_all", show=False),
+        Binding("t", "take", "Take", id="ticket.take"),
+        Binding("a", "assign", "Assign", id="ticket.assign"),
+        Binding("A", "ack", "Ack", id="ticket.ack", show=False),
+        Binding("s", "status", "Status", id="ticket.status", show=False),
+        Binding("i", "triage", "Impact/urgency", id="ticket.triage", show=False),
+        Binding("r", "reply", "Reply", id="ticket.reply"),
+        Binding("n", "note", "Note", id="ticket.note"),
+        Binding("l", "link", "Link", id="ticket.link", show=False),
+        Binding("m", "merge", "Merge", id="ticket.merge", show=False),
+        Binding("R", "resolve", "Resolve", id="ticket.resolve"),
+        Binding("o", "reopen", "Reopen", id="ticket.reopen", show=False),
+        Binding("N", "new_ticket", "New", id="ticket.new"),
+        Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, desk, actor: Actor, *, filter_text: str = q.DEFAULT_FILTER, sweep: bool = True,
+                 feed_poll: float = FEED_POLL, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.desk = desk
+        self.actor = actor
+        self.spec = q.QueueSpec(filter_text, actor.login)
+        self.runner = DbRunner(desk.db)
+        self.feed: FeedReader | None = None
+        self.feed_poll = feed_poll
+        self.sweep_enabled = sweep
+        self.loop = None
+        self.keymap = keymap or {}
+        self.selected_key: str | None = None
+        self.db_trouble: str | None = None
+        self.bar_mode: str | None = None  # "filter" | "command" while the bar is open
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status", markup=False)
+        with Horizontal(id="panes"):
+            yield QueueView(id="queue", clock=self.desk.now)
+            with Vertical(id="side"):
+                yield DetailPane(id="detail")
+                yield TimersPane(id="timers", calendars=self.desk.config.sla.calendar, clock=self.desk.now)
+        yield Static("", id="banner", markup=False)
+        yield Input(id="bar", compact=True)
+        yield Static("", id="bar-error", markup=False)
+        yield Footer()
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    async def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.query_one("#bar", Input).display = False
+        self.query_one("#bar-error").display = False
+        self.query_one("#banner").display = False
+        self.queue.focus()
+        self.reload_queue()
+        self.feed = await self._safe_read(FeedReader, self.desk.db)
+        self.set_interval(self.feed_poll, self.poll_feed)
+        self.set_interval(30, self.refresh_urgent)
+        if self.sweep_enabled:
+            self.start_sla_loop()
+
+    def start_sla_loop(self) -> None:
+        from deskconsole.scheduler import SlaLoop
+
+        self.loop = SlaLoop(self.desk, on_sweep=lambda report: self.call_from_thread(self.on_sweep, report))
+        self.loop.start()
+
+    async def on_unmount(self) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+        self.runner.close()
+
+    def update_status(self, total: int | None = None) -> None:
+        if total is not None:
+            self._total = total
+        who = f"{self.actor.login} ({self.actor.role})"
+        marks = f" · {len(self.queue.marks)} marked" if self.queue.marks else ""
+        text = f"{self.desk.config.desk_name} · {who} · {getattr(self, '_total', 0):,} tickets · filter: {self.spec.text or '(all)'}{marks}"
+        self.query_one("#status", Static).update(text)
+
+    # ------------------------------------------------------------ reading
+    async def _safe_read(self, fn, *args):
+        """A read that reports trouble in the banner instead of dying; None on failure."""
+        try:
+            result = await self.runner.read(fn, *args)
+        except DeskError:
+            raise
+        except Exception as exc:  # database gone, locked for long, server down
+            self.show_trouble(f"database trouble: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                              " — retrying; nothing you typed is lost")
+            return None
+        self.clear_trouble()
+        return result
+
+    def show_trouble(self, text: str) -> None:
+        self.db_trouble = text
+        banner = self.query_one("#banner", Static)
+        banner.update(text)
+        banner.display = True
+
+    def clear_trouble(self) -> None:
+        if self.db_trouble:
+            self.db_trouble = None
+            self.query_one("#banner").display = False
+            self.notify("database back", timeout=3)
+
+    @work(exclusive=True, group="count")
+    async def reload_queue(self, keep_id: int | None = None) -> None:
+        now = self.desk.now()
+        total = await self._safe_read(q.count, self.desk, self.spec, now)
+        if total is None:
+            return
+        self.queue.reset(total, keep_id=keep_id)
+        self.update_status(total)
+        self.refresh_urgent()
+
+    @on(QueueView.NeedRows)
+    def on_need_rows(self, message: QueueView.NeedRows) -> None:
+        self.fetch_rows(message.offset, message.limit)
+
+    @work(group="rows")
+    async def fetch_rows(self, offset: int, limit: int) -> None:
+        rows = await self._safe_read(q.page, self.desk, self.spec, offset, limit, self.desk.now())
+        if rows is None:
+            self.queue._asked.discard(offset)  # ask again on the next move
+            return
+        self.queue.fill(offset, rows)
+
+    @on(QueueView.Selected)
+    def on_selected(self, message: QueueView.Selected) -> None:
+        self.selected_key = message.row.key if message.row else None
+        self.load_detail(self.selected_key)
+
+    @work(exclusive=True, group="detail")
+    async def load_detail(self, key: str | None) -> None:
+        pane, timers = self.query_one(DetailPane), self.query_one(TimersPane)
+        if key is None:
+            pane.show(None, self.desk.now(), message="No tickets match this filter" if not self.queue.total else None)
+            timers.show(None, [])
+            return
+        try:
+            t = await self._safe_read(detail, self.desk, key, self.desk.now())
+        except DeskError as exc:
+            pane.show(None, self.desk.now(), message=str(exc))
+            return
+        if t is None:
+            return
+        pane.show(t, self.desk.now())
+        timers.show(t.key, t.clocks)
+
+    @work(exclusive=True, group="urgent")
+    async def refresh_urgent(self) -> None:
+        urgent = await self._safe_read(q.most_urgent, self.desk, self.spec, self.desk.now())
+        if urgent is not None:
+            self.query_one(TimersPane).show_urgent(urgent)
+
+    # ------------------------------------------------------------ live
+    async def poll_feed(self) -> None:
+        if self.feed is None:
+            self.feed = await self._safe_read(FeedReader, self.desk.db)
+            return
+        changes = await self._safe_read(self.feed.poll)
+        if not changes:
+            return
+        self.apply_changes(changes.tickets)
+
+    def apply_changes(self, ticket_ids: set[int]) -> None:
+        """Other people's (or our own) changes: refresh counts and rows, keep
+        the cursor on the same ticket and the marks as they are."""
+        current = self.queue.current
+        self.reload_queue(keep_id=current.id if current else None)
+        if current and current.id in ticket_ids:
+            self.load_detail(current.key)
+
+    def on_sweep(self, report) -> None:
+        for event in report.events[:5]:
+            severity = "error" if "breached" in event else "warning"
+            self.notify(event, title="SLA", severity=severity, timeout=8)
+        if len(report.events) > 5:
+            self.notify(f"and {len(report.events) - 5} more SLA crossings", title="SLA", severity="warning")
+
+    # ------------------------------------------------------------ movement
+    def action_cursor(self, delta: int) -> None:
+        self.queue.move(delta)
+
+    def action_top(self) -> None:
+        self.queue.move_to(0)
+
+    def action_bottom(self) -> None:
+        self.queue.move_to(self.queue.total - 1)
+
+    def action_page(self, direction: int) -> None:
+        self.queue.move(direction * self.queue.page_size)
+
+    def action_focus_detail(self) -> None:
+        if self.bar_mode is None:
+            self.query_one(DetailPane).focus()
+
+    def action_back(self) -> None:
+        if self.bar_mode is not None:
+            self.close_bar()
+        else:
+            self.queue.focus()
+
+    def action_mark(self) -> None:
+        self.queue.toggle_mark()
+        self.queue.move(1)
+        self.update_status()
+
+    def action_mark_all(self) -> None:
+        loaded = {r.id for r in self.queue.rows.values()}
+        if loaded and loaded <= self.queue.marks:
+            self.queue.marks.clear()
+        else:
+            self.queue.marks |= loaded
+        self.queue.refresh()
+        self.update_status()
+
+    def action_reload(self) -> None:
+        current = self.queue.current
+        self.reload_queue(keep_id=current.id if current else None)
+
+    # ------------------------------------------------------------ filter and command bar
+    def action_filter(self) -> None:
+        self.open_bar("filter", self.spec.text)
+
+    def action_command_line(self) -> None:
+        self.open_bar("command", "")
+
+    def open_bar(self, mode: str, text: str) -> None:
+        bar = self.query_one("#bar", Input)
+        self.bar_mode = mode
+        bar.placeholder = "query, e.g. is:open prio:P1,P2 team:ops  (enter: keep · esc: undo)" if mode == "filter" \
+            else "INC-42 to jump, or: take, ack, assign LOGIN, status S, resolve CODE, reply TEXT, q"
+        bar.border_title = mode
+        bar.value = text
+        bar.display = True
+        self._bar_before = self.spec.text
+        bar.focus()
+
+    def close_bar(self, *, undo: bool = True) -> None:
+        if self.bar_mode == "filter" and undo and self.spec.text != self._bar_before:
+            self.set_filter(self._bar_before)
+        self.bar_mode = None
+        self.query_one("#bar", Input).display = False
+        self.query_one("#bar-error").display = False
+        self.queue.focus()
+
+    def bar_error(self, text: str | None) -> None:
+        err = self.query_one("#bar-error", Static)
+        err.update(text or "")
+        err.display = bool(text)
+
+    @on(Input.Changed, "#bar")
+    def on_bar_changed(self, event: Input.Changed) -> None:
+        if self.bar_mode != "filter":
+            return
+        spec = q.QueueSpec(event.value, self.actor.login)
+        try:
+            spec.check()
+        except QueryError as exc:
+            self.bar_error(f"⚠ {exc.render()}")
+            return
+        self.bar_error(None)
+        self.set_timer(0.15, lambda v=event.value: self._apply_if_current(v))
+
+    def _apply_if_current(self, value: str) -> None:
+        if self.bar_mode == "filter" and self.query_one("#bar", Input).value == value:
+            self.set_filter(value)
+
+    def set_filter(self, text: str) -> None:
+        if text == self.spec.text:
+            return
+        self.spec = q.QueueSpec(text, self.actor.login)
+        self.queue.cursor = 0
+        self.reload_queue()
+
+    @on(Input.Submitted, "#bar")
+    def on_bar_submitted(self, event: Input.Submitted) -> None:
+        if self.bar_mode == "filter":
+            try:
+                q.QueueSpec(event.value, self.actor.login).check()
+            except QueryError as exc:
+                self.bar_error(f"⚠ {exc.render()}")  # the text stays for fixing
+                return
+            self.set_filter(event.value)
+            self.close_bar(undo=False)
+        elif self.bar_mode == "command":
+            text = event.value.strip()
+            self.close_bar(undo=False)
+            if text:
+                self.run_command_line(text)
+
+    # ------------------------------------------------------------ help
+    def action_help(self) -> None:
+        from deskconsole.ui.screens.help import HelpScreen
+
+        keys = []
+        for binding in self.BINDINGS:
+            keys.append((self._keys_for(binding), binding.description))
+        notes = ["Actions apply to the marked tickets (space, V), else to the one under the cursor.",
+                 "ctrl+p opens the command palette: every action, and jumping to a ticket.",
+                 f"Keys can be remapped in the config's [keys] section by binding id, e.g. \"ticket.take\" = \"T\"."]
+        self.push_screen(HelpScreen("deskconsole keys", keys, notes=notes))
+
+    def _keys_for(self, binding: Binding) -> str:
+        return self.keymap.get(binding.id or "", binding.key)
+
+
+def css_file() -> Path:
+    return Path(css_path())

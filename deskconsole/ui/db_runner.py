@@ -1,0 +1,47 @@
+"""Database calls off the UI thread.
+
+The console never touches the database from the event loop. Reads run on
+one dedicated thread (one connection, so SQLite's ``PRAGMA data_version``
+means something from poll to poll) and writes on another (a write waiting
+for a lock never holds up reading). Both hand back plain dataclasses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+
+class DbRunner:
+    def __init__(self, db) -> None:
+        self.db = db
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-read")
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-write")
+        self.closed = False
+
+    async def read(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        return await asyncio.wrap_future(self._reads.submit(self._call, fn, args, kwargs))
+
+    async def write(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        return await asyncio.wrap_future(self._writes.submit(self._call, fn, args, kwargs))
+
+    def _call(self, fn, args, kwargs):
+        self.db.connect(reuse_if_open=True)
+        return fn(*args, **kwargs)
+
+    def _close_connection(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def close(self) -> None:
+        """Close both threads' connections and stop the threads (waits for a call in progress)."""
+        if self.closed:
+            return
+        self.closed = True
+        for pool in (self._reads, self._writes):
+            try:
+                pool.submit(self._close_connection).result(timeout=30)
+            except Exception:  # a broken connection is closed enough
+                pass
+            pool.shutdown(wait=True)

@@ -1,0 +1,105 @@
+"""The detail pane: one ticket's fields, description, conversation, links
+and audit timeline, built as Rich ``Text`` — ticket text is data, never markup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from deskconsole.core.clock import ago
+from deskconsole.core.text import terminal_safe
+from deskconsole.core.views import TicketDetail
+
+SHOW_CHARS = 20_000  # of one description or entry; the CLI's `show` prints all of it
+AUDIT_SHOWN = 30
+
+
+def _safe(text: str | None, limit: int = SHOW_CHARS) -> str:
+    text = terminal_safe(text or "")
+    if len(text) > limit:
+        return text[:limit] + f"\n… ({len(text):,} characters; 'deskconsole show' prints all of it)"
+    return text
+
+
+def _when(at: datetime | None, now: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC ({ago(at, now)} ago)" if at else "-"
+
+
+def render_detail(t: TicketDetail, now: datetime) -> Text:
+    out = Text()
+    out.append(f"{t.key}  ", style="bold")
+    out.append(_safe(t.title, 300), style="bold")
+    out.append("\n")
+    fields = [
+        ("Status", t.status.replace("_", " ")), ("Priority", t.priority),
+        ("Impact", t.impact or "-"), ("Urgency", t.urgency or "-"),
+        ("Team", t.team or "-"), ("Assignee", t.assignee or "nobody"),
+        ("Category", t.category or "-"), ("Service", t.service or "-"),
+        ("Requester", _safe(f"{t.requester_name or ''} <{t.requester_email}>" if t.requester_email else t.requester_name or "-", 200)),
+        ("Created", _when(t.created_at, now)), ("Updated", _when(t.updated_at, now)),
+        ("Version", str(t.version)),
+    ]
+    if t.resolution_code:
+        fields.append(("Resolution", f"{t.resolution_code}: {_safe(t.resolution_note, 500)}" if t.resolution_note else t.resolution_code))
+    if t.merged_into:
+        fields.append(("Merged into", t.merged_into))
+    for name, value in fields:
+        out.append(f"{name:<10} ", style="dim")
+        out.append(value)
+        out.append("\n")
+    out.append("\nDescription\n", style="bold underline")
+    out.append(_safe(t.description) or "(none)")
+    out.append("\n")
+    if t.entries:
+        out.append(f"\nConversation ({len(t.entries)})\n", style="bold underline")
+        for e in t.entries:
+            if e.kind == "reply":
+                out.append("▶ reply ", style="bold")
+            else:
+                out.append("✎ internal note ", style="bold italic")
+            out.append(f"{_safe(e.author_name, 80)} · {_when(e.at, now)}\n", style="dim")
+            body = Text(_safe(e.body))
+            if e.kind == "note":
+                body.stylize("italic")
+                out.append("  │ ")
+                out.append_text(Text("\n  │ ").join(Text(line, style="italic") for line in body.plain.split("\n")))
+            else:
+                out.append("  ")
+                out.append_text(Text("\n  ").join(Text(line) for line in body.plain.split("\n")))
+            out.append("\n")
+    if t.links or t.merged:
+        out.append("\nLinks\n", style="bold underline")
+        for link in t.links:
+            out.append(f"{link.kind.replace('_', ' ')} {link.other} ({link.status}) {_safe(link.title, 120)}\n")
+        for key in t.merged:
+            out.append(f"merged here: {key}\n")
+    if t.audit:
+        out.append("\nHistory\n", style="bold underline")
+        for a in t.audit[-AUDIT_SHOWN:]:
+            what = a.action if not a.field else f"{a.action} {a.field}"
+            change = f"{_safe(a.old, 80)} → {_safe(a.new, 120)}" if a.old else _safe(a.new, 160)
+            out.append(f"{a.at:%m-%d %H:%M} {a.actor:<8} ", style="dim")
+            out.append(f"{what}: {change}\n")
+    return out
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    """Scrollable; long text wraps."""
+
+    DEFAULT_CSS = """
+    DetailPane { height: 1fr; }
+    DetailPane > Static { width: 1fr; }
+    """
+
+    def compose(self):
+        yield Static(Text("Select a ticket (j/k to move)"), id="detail-body", markup=False)
+
+    def show(self, detail: TicketDetail | None, now: datetime, *, message: str | None = None) -> None:
+        body = self.query_one("#detail-body", Static)
+        if detail is None:
+            body.update(Text(message or "No ticket selected"))
+        else:
+            body.update(render_detail(detail, now))
