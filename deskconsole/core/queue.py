@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from deskconsole.core.keys import ticket_key
 from deskconsole.core.query import parse, select_tickets
 from deskconsole.core.views import SUMMARY_COLUMNS, TicketSummary, summary
 from deskconsole.models import SlaClock, Ticket
@@ -68,11 +69,9 @@ def most_urgent(desk: "Desk", spec: QueueSpec, now: datetime, limit: int = 8) ->
         .where(SlaClock.counted_to.is_null(False) & SlaClock.due_at.is_null(False) & SlaClock.ticket.in_(tickets))
         .order_by(SlaClock.due_at)
         .limit(limit)
+        .tuples()
     )
-    from deskconsole.core.keys import ticket_key
-
     return [
-        UrgentClock(ticket_key(c.ticket_id), c.ticket.title, c.metric, "breached" if c.due_at < now or
-                    c.state == "breached" else c.state, c.due_at)
-        for c in query
+        UrgentClock(ticket_key(tid), title, metric, "breached" if due < now or state == "breached" else state, due)
+        for tid, metric, state, due, title in query
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 
@@ -23,6 +24,7 @@ from deskconsole.core.errors import DeskError
 from deskconsole.core.feed import FeedReader
 from deskconsole.core.identity import Actor
 from deskconsole.core.query import QueryError
+from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
 from deskconsole.ui.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
@@ -32,6 +34,14 @@ from deskconsole.ui.triage import TriageActions
 from deskconsole.ui.styles import css_path
 
 FEED_POLL = 0.5  # seconds between change-feed polls
+
+
+class SweepDone(Message):
+    """The SLA loop finished a sweep (posted from its thread)."""
+
+    def __init__(self, report) -> None:
+        super().__init__()
+        self.report = report
 
 
 class DeskApp(TriageActions, App):
@@ -71,7 +81,8 @@ class DeskApp(TriageActions, App):
     ]
 
     def __init__(self, desk, actor: Actor, *, filter_text: str = q.DEFAULT_FILTER, sweep: bool = True,
-                 feed_poll: float = FEED_POLL, keymap: dict[str, str] | None = None) -> None:
+                 sla_interval: float = DEFAULT_INTERVAL, feed_poll: float = FEED_POLL,
+                 keymap: dict[str, str] | None = None) -> None:
         super().__init__()
         self.desk = desk
         self.actor = actor
@@ -80,6 +91,7 @@ class DeskApp(TriageActions, App):
         self.feed: FeedReader | None = None
         self.feed_poll = feed_poll
         self.sweep_enabled = sweep
+        self.sla_interval = sla_interval
         self.loop = None
         self.keymap = keymap or {}
         self.selected_key: str | None = None
@@ -120,7 +132,10 @@ class DeskApp(TriageActions, App):
     def start_sla_loop(self) -> None:
         from deskconsole.scheduler import SlaLoop
 
-        self.loop = SlaLoop(self.desk, on_sweep=lambda report: self.call_from_thread(self.on_sweep, report))
+        # post_message is thread-safe and never waits: a sweep finishing while
+        # the app shuts down must not wait for the event loop it is stopping.
+        self.loop = SlaLoop(self.desk, interval=self.sla_interval,
+                            on_sweep=lambda report: self.post_message(SweepDone(report)))
         self.loop.start()
 
     async def on_unmount(self) -> None:
@@ -230,7 +245,11 @@ class DeskApp(TriageActions, App):
         if current and current.id in ticket_ids:
             self.load_detail(current.key)
 
-    def on_sweep(self, report) -> None:
+    @on(SweepDone)
+    def on_sweep(self, message: "SweepDone") -> None:
+        report = message.report
+        if report.crossings:
+            self.apply_changes(set())
         for event in report.events[:5]:
             severity = "error" if "breached" in event else "warning"
             self.notify(event, title="SLA", severity=severity, timeout=8)

@@ -79,14 +79,14 @@ class TimersPane(Widget, can_focus=False):
             if state in ("running", "warning") and left < 0:
                 state = "breached"
             out.append(f"{c.label:<15}", style="bold")
-            out.append(f"{state:<9}", style=STATE_STYLE.get(state, ""))
+            out.append(f"{state.upper() if state == 'breached' else state}\n", style=STATE_STYLE.get(state, ""))
             if c.stopped_at is not None:
-                out.append(f" stopped {c.stopped_at:%H:%M}  {pct}% used\n")
+                out.append(f"  stopped {c.stopped_at:%m-%d %H:%M} · {pct}% used\n", style="dim")
                 continue
-            due = f"due {c.due_at:%m-%d %H:%M}" if c.due_at else "paused"
+            out.append(f"  {bar(pct)} {pct}%\n", style=STATE_STYLE.get(state, ""))
             span = f"{exact_duration(left)} left" if left >= 0 else f"{exact_duration(-left)} over"
-            out.append(f" {span:<13} {due}\n")
-            out.append(f"{'':15}{bar(pct)} {pct}%\n", style=STATE_STYLE.get(state, ""))
+            due = f"due {c.due_at:%m-%d %H:%M}" if c.due_at and c.paused_since is None else "paused"
+            out.append(f"  {span} · {due}\n")
         if self.urgent:
             out.append("\nMost urgent in this view\n", style="bold")
             for u in self.urgent:

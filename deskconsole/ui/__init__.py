@@ -1,0 +1,1 @@
+"""The console: Textual app, panes and modal screens."""

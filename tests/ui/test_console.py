@@ -1,0 +1,178 @@
+"""The console with Textual's pilot on a real SQLite desk: the queue, the
+panes, the filter bar, live updates from other processes, the SLA loop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from deskconsole.core import tickets
+from deskconsole.ui.app import DeskApp
+from deskconsole.ui.detail_view import DetailPane
+from deskconsole.ui.queue_view import QueueView
+from deskconsole.ui.timers_view import TimersPane
+
+
+def lines(app: DeskApp) -> list[str]:
+    view = app.query_one(QueueView)
+    return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+
+
+async def settle(app, pilot, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def detail_text(app: DeskApp) -> str:
+    return str(app.query_one("#detail-body").render())
+
+
+def make(desk, actors, n: int = 3, priority: str = "P3", **kw) -> list[str]:
+    return [tickets.create(desk, actors["al"], title=f"Ticket {i}", priority=priority, **kw).key for i in range(n)]
+
+
+async def test_queue_shows_soonest_breach_first_and_follows_the_cursor(ui_desk, actors, clock):
+    make(ui_desk, actors, 2, "P3")
+    clock.advance(minutes=1)
+    urgent = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
+    app = DeskApp(ui_desk, actors["al"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        shown = lines(app)
+        assert shown[0].startswith("KEY")
+        assert urgent in shown[1] and "Checkout down" in shown[1] and "ok 15m" in shown[1]
+        assert urgent in detail_text(app)
+        await pilot.press("j")
+        await settle(app, pilot)
+        assert app.query_one(QueueView).cursor == 1
+        assert app.query_one(QueueView).current.key in detail_text(app)
+        await pilot.press("G")
+        assert app.query_one(QueueView).cursor == 2
+        await pilot.press("g")
+        assert app.query_one(QueueView).cursor == 0
+        assert "3 tickets" in str(app.query_one("#status").render())
+
+
+async def test_filter_bar_is_live_and_keeps_a_bad_query(ui_desk, actors):
+    make(ui_desk, actors, 2, "P3")
+    tickets.create(ui_desk, actors["al"], title="Major", priority="P1")
+    app = DeskApp(ui_desk, actors["al"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        bar = app.query_one("#bar")
+        bar.value = ""
+        for ch in "prio:P1":
+            await pilot.press(ch)
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        assert app.query_one(QueueView).total == 1
+        for ch in " sla:nope":
+            await pilot.press(ch)
+        await pilot.pause(0.3)
+        error = str(app.query_one("#bar-error").render())
+        assert "unknown sla:nope" in error and "^" in error
+        await pilot.press("enter")  # refused: the text stays for fixing
+        assert bar.display and bar.value == "prio:P1 sla:nope"
+        await pilot.press("escape")  # undo: back to the filter before the bar opened
+        await settle(app, pilot)
+        assert app.spec.text == "is:open" and app.query_one(QueueView).total == 3
+
+
+async def test_a_change_from_another_process_appears_within_two_seconds(ui_desk, actors, write_config, ui_text, db_url):
+    make(ui_desk, actors, 2)
+    path = write_config(ui_text)
+    app = DeskApp(ui_desk, actors["al"], sweep=False, feed_poll=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j")
+        await settle(app, pilot)
+        selected = app.query_one(QueueView).current.key
+        run = subprocess.run(
+            [sys.executable, "-m", "deskconsole", "--db", db_url, "--config", str(path), "--as", "al",
+             "new", "Arrived from the CLI", "-p", "P1"],
+            capture_output=True, text=True, timeout=60, env={**__import__("os").environ, "USER": "ada"},
+        )
+        assert run.returncode == 0, run.stderr
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app.query_one(QueueView).total == 3:
+                break
+        await settle(app, pilot)
+        assert app.query_one(QueueView).total == 3
+        assert any("Arrived from the CLI" in line for line in lines(app))
+        assert app.query_one(QueueView).current.key == selected  # the cursor stayed on its ticket
+
+
+async def test_a_breach_fires_during_the_session(ui_desk, actors, clock):
+    key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
+    app = DeskApp(ui_desk, actors["al"], sweep=True, sla_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert "ok 15m" in lines(app)[1]
+        clock.advance(minutes=16)
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if any("breached" in n.message for n in app._notifications):
+                break
+        messages = [n.message for n in app._notifications]
+        assert any(f"{key} first response breached" in m for m in messages), messages
+        await settle(app, pilot)
+        assert "BREACH" in lines(app)[1]
+
+
+async def test_timers_pane_lists_every_clock(ui_desk, actors, clock):
+    key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
+    clock.advance(minutes=5)
+    tickets.reply(ui_desk, actors["al"], key, "on it")
+    app = DeskApp(ui_desk, actors["al"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        text = str(app.query_one(TimersPane).render())
+        assert f"SLA {key}" in text
+        assert "first response met" in text and "stopped" in text
+        assert "resolution     running" in text and "3h 55m left" in text and " 2%" in text
+        assert f"{key:<9} resolution in 3h 55m" in text  # the most urgent clocks of the view
+
+
+async def test_viewer_is_refused_with_a_clear_message(ui_desk, actors):
+    make(ui_desk, actors, 1)
+    app = DeskApp(ui_desk, actors["vic"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        messages = [(n.title, n.message) for n in app._notifications]
+        assert any(t == "take: 0 done, 1 refused" and "vic is a viewer" in m for t, m in messages), messages
+
+
+async def test_take_goes_through_the_core(ui_desk, actors):
+    (key,) = make(ui_desk, actors, 1)
+    app = DeskApp(ui_desk, actors["al"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        row = app.query_one(QueueView).current
+        assert (row.key, row.assignee, row.status) == (key, "al", "in_progress")
+        assert "al" in detail_text(app)
+
+
+async def test_hostile_ticket_text_is_shown_literally(ui_desk, actors):
+    nasty = ["[bold red]alarm[/]", "lone [/] bracket", "\x1b[31mred\x1b[0m", "\u202eevil", "zero\u200bwidth"]
+    for text in nasty:
+        tickets.create(ui_desk, actors["al"], title=text, description=text + "\n" + "x" * 1_000_000, priority="P3")
+    app = DeskApp(ui_desk, actors["al"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        shown = "\n".join(lines(app))
+        assert "[bold red]alarm[/]" in shown and "lone [/] bracket" in shown
+        assert "\\x1b[31mred\\x1b[0m" in shown and "\\u202eevil" in shown
+        for _ in nasty:
+            await pilot.press("j")
+            await settle(app, pilot)
+        body = detail_text(app)
+        assert "characters; 'deskconsole show' prints all of it" in body
+        assert "\x1b" not in body
