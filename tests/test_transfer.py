@@ -21,7 +21,7 @@ from deskconsole.core import demo, links, tickets, transfer
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
-from deskconsole.models import AuditEvent, Entry, Link, Ticket
+from deskconsole.models import AuditEvent, Entry, FeedEntry, Link, Ticket
 
 START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
@@ -320,14 +320,15 @@ def test_key_already_on_the_desk(setup, capsys):
 
 
 def test_bad_line_after_the_first_batch_still_imports_nothing(setup, capsys):
-    """Rows are written in batches of 500; a bad row at line 1201 rolls them all back."""
+    """Rows are written in batches; a bad row after two of them rolls them all back."""
     target = setup.url("target")
-    rows = [{"title": f"Row {n}", "entries": [{"kind": "note", "body": f"n{n}"}]} for n in range(1200)]
+    good = 2 * transfer.BATCH + 200
+    rows = [{"title": f"Row {n}", "entries": [{"kind": "note", "body": f"n{n}"}]} for n in range(good)]
     rows.append({"title": "bad", "created_at": "2026-13-45"})
     path = _jsonl(setup.tmp / "big.jsonl", rows)
     code, _, err = run(capsys, setup.config_path, target, "import", str(path))
     assert code == 1
-    assert f"{path}: line 1201: created_at" in err
+    assert f"{path}: line {good + 1}: created_at" in err
     assert count(setup, target) == (0, 0, 0)
 
 
@@ -438,13 +439,18 @@ def test_import_without_keys_appends_after_existing_tickets(setup, capsys):
 
 
 def test_import_is_audited_and_fed(setup, capsys):
+    """One audit event and one feed row for the whole import, not one per ticket."""
     target = setup.url("target")
     path = _jsonl(setup.tmp / "a.jsonl", [GOOD, GOOD])
     assert run(capsys, setup.config_path, target, "import", str(path))[0] == 0
     desk = setup.open(target)
     try:
-        events = list(AuditEvent.select().where(AuditEvent.ticket.is_null(False)))
-        assert {(e.ticket_id, e.actor, e.action) for e in events} == {(1, "ada", "import"), (2, "ada", "import")}
+        (event,) = AuditEvent.select().where(AuditEvent.action == "import")
+        assert (event.ticket_id, event.actor, event.via) == (None, "ada", None)
+        assert event.new == f"2 tickets from {path} (INC-1 .. INC-2)"
+        assert not AuditEvent.select().where(AuditEvent.ticket.is_null(False)).exists()
+        (feed,) = FeedEntry.select().where(FeedEntry.action == "import")
+        assert (feed.actor, feed.ticket) == ("ada", None)
     finally:
         desk.close()
 
@@ -493,9 +499,13 @@ def test_csv_empty_optional_cells_round_trip_as_none(setup, capsys):
     assert rows_of(setup, second, with_conversation=False) == rows_of(setup, first, with_conversation=False)
 
 
-def test_large_files_are_read_by_a_second_process_with_the_same_results(tmp_path, monkeypatch):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_large_files_are_read_by_a_second_process_with_the_same_results(tmp_path, monkeypatch, start):
     """The parallel reader (used for big files) imports exactly what the
-    in-process path does, and its errors still name the line and write nothing."""
+    in-process path does, and its errors still name the line and write nothing.
+    It is forked on Linux and spawned elsewhere, or next to other threads."""
+    import threading
+
     from deskconsole.config import parse_config
     from deskconsole.core import demo, transfer
     from deskconsole.core.desk import open_desk
@@ -503,6 +513,8 @@ def test_large_files_are_read_by_a_second_process_with_the_same_results(tmp_path
     from deskconsole.models import Ticket
 
     monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
+    if start == "spawn":
+        monkeypatch.setattr(threading, "active_count", lambda: 2)
     config = parse_config(demo.demo_config_text("ada", "sqlite:///unused.db"))
     source = open_desk(f"sqlite:///{tmp_path / 'src.db'}", config)
     demo.build(source, 1200)
@@ -527,3 +539,64 @@ def test_large_files_are_read_by_a_second_process_with_the_same_results(tmp_path
         transfer.import_file(empty, SYSTEM, str(bad))
     assert Ticket.select().count() == 0
     empty.close()
+
+
+# ---------------------------------------------------------------- the bulk path stores what the models store
+@pytest.mark.parametrize("parallel", [False, True])
+def test_imported_timestamps_are_stored_as_the_model_stores_them(setup, monkeypatch, parallel):
+    """Canonical UTC text takes a short cut into the database; every form must
+    end up as the very text the model writes (which range queries rely on)."""
+    from deskconsole.core.identity import SYSTEM
+
+    if parallel:
+        monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
+    forms = ["2026-11-01T10:00:00.123456+00:00", "2026-11-01T10:00:00+00:00", "2026-11-01T12:00:00.5+02:00",
+             "2026-11-01T10:00:00", "2026-11-01T10:00:00Z", "2026-11-01 10:00:00.000001+00:00", "0001-01-01T00:00:00.000000+00:00"]
+    path = _jsonl(setup.tmp / "times.jsonl", [{"title": f"t{i}", "created_at": f, "closed_at": f} for i, f in enumerate(forms)])
+    desk = setup.open(setup.url("times"))
+    try:
+        transfer.import_file(desk, SYSTEM, str(path))
+        stored = desk.db.execute_sql("SELECT created_at, closed_at FROM ticket ORDER BY id").fetchall()
+        for form, (created, closed) in zip(forms, stored):
+            expected = Ticket.created_at.db_value(datetime.fromisoformat(form))
+            assert created == closed == expected, form
+    finally:
+        desk.close()
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_progress_without_a_row_count_is_estimated_from_the_bytes_read(setup, monkeypatch, parallel):
+    """Nobody has to read the file twice to draw a progress bar."""
+    from deskconsole.core.identity import SYSTEM
+
+    if parallel:
+        monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
+    rows = 8 * transfer.BATCH + 10
+    path = _jsonl(setup.tmp / "many.jsonl", [{"title": f"Row {n}", "description": "x" * (n % 200)} for n in range(rows)])
+    calls = []
+    desk = setup.open(setup.url("progress"))
+    try:
+        transfer.import_file(desk, SYSTEM, str(path), progress=lambda done, total: calls.append((done, total)))
+    finally:
+        desk.close()
+    assert calls[-1] == (rows, rows)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    estimates = [total for done, total in calls if done < rows]  # the reader reads a little ahead: roughly right
+    assert estimates and all(total and rows * 0.7 <= total <= rows * 1.3 for total in estimates), estimates
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_the_first_bad_line_is_named_even_when_a_later_one_cannot_be_read(setup, capsys, fmt):
+    """Rows are read in batches: a line further down that is not even valid
+    JSON (or CSV) must not hide the bad row above it."""
+    if fmt == "jsonl":
+        text = '{"title": "a"}\n{"title": "b", "status": "zzz"}\n{"title": "c"}\n{"title": \n'
+    else:
+        text = "title,status\na,new\nb,zzz\nc,new,extra\n"
+    path = setup.tmp / f"two.{fmt}"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = run(capsys, setup.config_path, setup.url("target"), "import", str(path))
+    assert code == 1
+    line = 2 if fmt == "jsonl" else 3
+    assert f"{path}: line {line}: status 'zzz'" in err.strip().splitlines()[-1]
+    assert count(setup, setup.url("target"))[0] == 0
