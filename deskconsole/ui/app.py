@@ -370,18 +370,30 @@ class DeskApp(TriageActions, App):
 
     # ------------------------------------------------------------ help
     def action_help(self) -> None:
+        """The keys live right now (after the user's keymap), for the focused pane."""
         from deskconsole.ui.screens.help import HelpScreen
 
-        keys = []
-        for binding in self.BINDINGS:
-            keys.append((self._keys_for(binding), binding.description))
-        notes = ["Actions apply to the marked tickets (space, V), else to the one under the cursor.",
-                 "ctrl+p opens the command palette: every action, and jumping to a ticket.",
-                 f"Keys can be remapped in the config's [keys] section by binding id, e.g. \"ticket.take\" = \"T\"."]
-        self.push_screen(HelpScreen("deskconsole keys", keys, notes=notes))
+        self.push_screen(HelpScreen("deskconsole keys", self.live_keys(), notes=[
+            "Actions apply to the marked tickets (space, V), else to the one under the cursor.",
+            "ctrl+p opens the command palette: every action, and jumping to a ticket.",
+            "Keys can be remapped in the config's [keys] section by binding id, e.g. \"ticket.take\" = \"T\".",
+        ]))
 
-    def _keys_for(self, binding: Binding) -> str:
-        return self.keymap.get(binding.id or "", binding.key)
+    def live_keys(self) -> list[tuple[str, str]]:
+        """(keys, description) for every enabled binding of the focused chain,
+        keys of one action joined (``j, ↓``): the desk's own in their order,
+        then Textual's (focus, copy, quit)."""
+        order = {binding.id: n for n, binding in enumerate(self.BINDINGS)}
+        grouped: dict[tuple[str, str], tuple[int, list[str]]] = {}
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            if not active.enabled or not binding.description:
+                continue
+            rank = order.get(binding.id, len(order)) if binding.id else len(order)
+            _, keys = grouped.setdefault((binding.action, binding.description), (rank, []))
+            keys.append(binding.key_display or self.get_key_display(binding))
+        ranked = sorted(grouped.items(), key=lambda item: item[1][0])
+        return [(", ".join(dict.fromkeys(keys)), description) for (_, description), (_, keys) in ranked]
 
 
 def css_file() -> Path:

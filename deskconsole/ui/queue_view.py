@@ -60,8 +60,12 @@ COLUMNS: list[tuple[str, int]] = [
 NARROW_DROP = ("TEAM", "ASSIGNEE", "AGE")
 
 
-class QueueView(ScrollView, can_focus=True):
-    """The ticket queue. ``cursor`` is a position in the query's order."""
+class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
+    """The ticket queue. ``cursor`` is a position in the query's order.
+
+    It has no scrolling keys of its own (``inherit_bindings=False``): the
+    arrows, page and home/end keys reach the app's movement bindings, which
+    move the cursor, and the view scrolls to follow it."""
 
     COMPONENT_CLASSES = {
         "queue--header", "queue--cursor", "queue--marked", "queue--breached", "queue--warning", "queue--ok",

@@ -18,12 +18,6 @@ def lines(app: DeskApp) -> list[str]:
     return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
 
 
-async def settle(app, pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
 
 def detail_text(app: DeskApp) -> str:
     return str(app.query_one("#detail-body").render())
@@ -33,7 +27,7 @@ def make(desk, actors, n: int = 3, priority: str = "P3", **kw) -> list[str]:
     return [tickets.create(desk, actors["al"], title=f"Ticket {i}", priority=priority, **kw).key for i in range(n)]
 
 
-async def test_queue_shows_soonest_breach_first_and_follows_the_cursor(ui_desk, actors, clock):
+async def test_queue_shows_soonest_breach_first_and_follows_the_cursor(ui_desk, actors, clock, settle):
     make(ui_desk, actors, 2, "P3")
     clock.advance(minutes=1)
     urgent = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
@@ -55,7 +49,7 @@ async def test_queue_shows_soonest_breach_first_and_follows_the_cursor(ui_desk, 
         assert "3 tickets" in str(app.query_one("#status").render())
 
 
-async def test_filter_bar_is_live_and_keeps_a_bad_query(ui_desk, actors):
+async def test_filter_bar_is_live_and_keeps_a_bad_query(ui_desk, actors, settle):
     make(ui_desk, actors, 2, "P3")
     tickets.create(ui_desk, actors["al"], title="Major", priority="P1")
     app = DeskApp(ui_desk, actors["al"], sweep=False)
@@ -81,7 +75,7 @@ async def test_filter_bar_is_live_and_keeps_a_bad_query(ui_desk, actors):
         assert app.spec.text == "is:open" and app.query_one(QueueView).total == 3
 
 
-async def test_a_change_from_another_process_appears_within_two_seconds(ui_desk, actors, write_config, ui_text, db_url):
+async def test_a_change_from_another_process_appears_within_two_seconds(ui_desk, actors, write_config, ui_text, db_url, settle):
     make(ui_desk, actors, 2)
     path = write_config(ui_text)
     app = DeskApp(ui_desk, actors["al"], sweep=False, feed_poll=0.2)
@@ -106,7 +100,7 @@ async def test_a_change_from_another_process_appears_within_two_seconds(ui_desk,
         assert app.query_one(QueueView).current.key == selected  # the cursor stayed on its ticket
 
 
-async def test_a_breach_fires_during_the_session(ui_desk, actors, clock):
+async def test_a_breach_fires_during_the_session(ui_desk, actors, clock, settle):
     key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
     app = DeskApp(ui_desk, actors["al"], sweep=True, sla_interval=0.1)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -123,7 +117,7 @@ async def test_a_breach_fires_during_the_session(ui_desk, actors, clock):
         assert "BREACH" in lines(app)[1]
 
 
-async def test_timers_pane_lists_every_clock(ui_desk, actors, clock):
+async def test_timers_pane_lists_every_clock(ui_desk, actors, clock, settle):
     key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
     clock.advance(minutes=5)
     tickets.reply(ui_desk, actors["al"], key, "on it")
@@ -137,7 +131,7 @@ async def test_timers_pane_lists_every_clock(ui_desk, actors, clock):
         assert f"{key:<9} resolution in 3h 55m" in text  # the most urgent clocks of the view
 
 
-async def test_viewer_is_refused_with_a_clear_message(ui_desk, actors):
+async def test_viewer_is_refused_with_a_clear_message(ui_desk, actors, settle):
     make(ui_desk, actors, 1)
     app = DeskApp(ui_desk, actors["vic"], sweep=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -148,7 +142,7 @@ async def test_viewer_is_refused_with_a_clear_message(ui_desk, actors):
         assert any(t == "take: 0 done, 1 refused" and "vic is a viewer" in m for t, m in messages), messages
 
 
-async def test_take_goes_through_the_core(ui_desk, actors):
+async def test_take_goes_through_the_core(ui_desk, actors, settle):
     (key,) = make(ui_desk, actors, 1)
     app = DeskApp(ui_desk, actors["al"], sweep=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -160,7 +154,7 @@ async def test_take_goes_through_the_core(ui_desk, actors):
         assert "al" in detail_text(app)
 
 
-async def test_hostile_ticket_text_is_shown_literally(ui_desk, actors):
+async def test_hostile_ticket_text_is_shown_literally(ui_desk, actors, settle):
     nasty = ["[bold red]alarm[/]", "lone [/] bracket", "\x1b[31mred\x1b[0m", "\u202eevil", "zero\u200bwidth"]
     for text in nasty:
         tickets.create(ui_desk, actors["al"], title=text, description=text + "\n" + "x" * 1_000_000, priority="P3")
