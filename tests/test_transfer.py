@@ -600,3 +600,32 @@ def test_the_first_bad_line_is_named_even_when_a_later_one_cannot_be_read(setup,
     line = 2 if fmt == "jsonl" else 3
     assert f"{path}: line {line}: status 'zzz'" in err.strip().splitlines()[-1]
     assert count(setup, setup.url("target"))[0] == 0
+
+
+def test_imported_tickets_run_on_the_desks_service_levels(setup, capsys):
+    """An imported ticket gets its SLA clocks from its timestamps, in the import's
+    transaction: an old open P1 is breached, a resolved one is met or breached by
+    its own times, and the queue's sla: filter and ordering see them at once."""
+    from deskconsole.models import SlaClock
+
+    created = START.replace(hour=8)  # the CLI runs on the system clock: days ago
+    rows = [
+        {"key": "INC-1", "title": "Old P1, never acknowledged", "priority": "P1", "status": "new",
+         "created_at": created.isoformat()},
+        {"key": "INC-2", "title": "Quickly resolved P1", "priority": "P1", "status": "resolved",
+         "resolution_code": "fixed", "created_at": created.isoformat(),
+         "acknowledged_at": created.replace(minute=5).isoformat(),
+         "resolved_at": created.replace(minute=30).isoformat()},
+    ]
+    path = _jsonl(setup.tmp / "sla.jsonl", rows)
+    target = setup.url("sla")
+    assert run(capsys, setup.config_path, target, "import", str(path))[0] == 0
+    desk = setup.open(target)
+    try:
+        states = {(c.ticket_id, c.metric): c.state for c in SlaClock.select()}
+        assert states == {(1, "first_response"): "breached", (1, "resolution"): "breached",
+                          (2, "first_response"): "met", (2, "resolution"): "met"}
+    finally:
+        desk.close()
+    code, out, _ = run(capsys, setup.config_path, target, "ls", "sla:breached", "--format", "json")
+    assert code == 0 and [t["key"] for t in json.loads(out)] == ["INC-1"]

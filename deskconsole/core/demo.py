@@ -12,10 +12,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING, Iterator
 
-from deskconsole.core import sla_history
-from deskconsole.core.escalation import SLA_ACTOR
 from deskconsole.core.identity import SYSTEM
-from deskconsole.core.txn import unit_of_work
 from deskconsole.db import refresh_statistics
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.transfer import Progress, import_rows
@@ -200,7 +197,5 @@ def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None 
     """Fill ``desk`` with ``count`` demo tickets through the bulk write path."""
     keys = import_rows(desk, SYSTEM, generate(desk, count, seed=seed), origin="demo", progress=progress,
                        total=count, action="demo")
-    with unit_of_work(desk, SLA_ACTOR, "sla"):
-        sla_history.missing(desk)
     refresh_statistics(desk.db)
     return keys

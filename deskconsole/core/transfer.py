@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
-from deskconsole.core import validate
+from deskconsole.core import sla_history, validate
 from deskconsole.core.bulk import insert_dicts, insert_rows
 from deskconsole.core.errors import DeskError, NotFound, ValidationError
 from deskconsole.core.identity import Actor
@@ -260,6 +260,9 @@ def _import(desk, actor, make_batches, *, origin, progress, total, action, size=
                 raise ImportError_(f"{origin}: line {line}: merged_into {ticket_key(target)} is neither on the desk nor in the file")
             Ticket.update(merged_into=target).where(Ticket.id == tid).execute()
         _insert_children(unit, origin, deferred_children)
+        # Imported tickets run on this desk's service levels from now on: their
+        # clocks are rebuilt from their timestamps, in the same transaction.
+        sla_history.missing(desk, (ticket_id(key) for key in keys))
         if not desk.is_sqlite and keys:
             desk.db.execute_sql("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT MAX(id) FROM ticket))")
         # One audit event for the whole import (an event per ticket would cost
