@@ -75,6 +75,7 @@ class Config:
     database: str | None = None
     default_team: str | None = None
     default_priority: str = "P3"
+    timezone: str | None = None  # the desk's day ("today" on the wallboard); None = UTC
     teams: dict[str, TeamConf] = field(default_factory=dict)
     agents: dict[str, AgentConf] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
@@ -165,7 +166,7 @@ class _Reader:
     def read(self, data: dict) -> Config:
         self.unknown(data, KNOWN_SECTIONS, "")
         desk = self.table(data, "desk", "desk")
-        self.unknown(desk, {"name", "database", "default_team", "default_priority"}, "desk")
+        self.unknown(desk, {"name", "database", "default_team", "default_priority", "timezone"}, "desk")
 
         teams = {}
         for name, body in self.table(data, "teams", "teams").items():
@@ -234,6 +235,7 @@ class _Reader:
             database=self.string(desk, "database", "desk.database"),
             default_team=default_team,
             default_priority=self.string(desk, "default_priority", "desk.default_priority", default="P3", choices=PRIORITIES),
+            timezone=self.zone(desk, "timezone", "desk.timezone"),
             teams=teams,
             agents=agents,
             categories=categories,
@@ -262,6 +264,19 @@ class _Reader:
                 result[impact][urgency] = self.string(row, urgency, f"{key}.{urgency}", required=True, choices=PRIORITIES)
         self.unknown(matrix, set(LEVELS), "priority.matrix")
         return result
+
+    def zone(self, data: dict, key: str, full: str) -> str | None:
+        """An IANA time zone name such as "Europe/Berlin" (or "UTC")."""
+        name = self.string(data, key, full)
+        if name is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(full, f"{name!r} is not a time zone; give an IANA name such as \"Europe/Berlin\" or \"UTC\"")
+        return name
 
     def keys(self, section: dict) -> dict[str, str]:
         """``"ticket.take" = "T"`` or ``"queue.down" = "j,down"``; ids are checked by the console."""

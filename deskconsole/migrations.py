@@ -119,7 +119,14 @@ _V3 = [
     "CREATE INDEX outbox_state_id ON outbox (state, id)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+# v4: when tickets were acknowledged and resolved, indexed: the wallboard's
+# "today" figures (MTTA, MTTR) and its recently-resolved page read ranges of them.
+_V4 = [
+    "CREATE INDEX ticket_acknowledged_at ON ticket (acknowledged_at)",
+    "CREATE INDEX ticket_resolved_at ON ticket (resolved_at)",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 LATEST = len(MIGRATIONS)
 
 

@@ -150,6 +150,8 @@ class Ticket(BaseModel):
             (("updated_at",), False),
             (("external_ref",), False),
             (("sla_due",), False),
+            (("acknowledged_at",), False),
+            (("resolved_at",), False),
         )
 
     @property

@@ -126,7 +126,11 @@ def test_unknown_top_level_key():
 
 
 def test_unknown_key_in_desk():
-    expect('[desk]\ntimezone = "UTC"\n', "desk.timezone", "unknown key", "default_team", "name")
+    expect('[desk]\nlocale = "de"\n', "desk.locale", "unknown key", "default_team", "name", "timezone")
+
+
+def test_desk_timezone_must_be_a_zone_name():
+    expect('[desk]\ntimezone = "Mars/Olympus"\n', "desk.timezone", "'Mars/Olympus' is not a time zone", "Europe/Berlin")
 
 
 def test_unknown_key_in_a_team():
