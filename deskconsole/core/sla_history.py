@@ -120,9 +120,14 @@ class _Clock:
 def _verdict(cal, clock: "_Clock", created: datetime, cancelled: bool) -> None:
     passed = [p for p in map(int, filter(None, clock.thresholds.split(","))) if clock.elapsed >= amount_for(clock, p)]
     clock.crossed = passed[-1] if passed else 0
-    if clock.elapsed > clock.target:
+    # Breached when the clock ran past its deadline: more business time than the
+    # target, or exactly the target used up at a closing time with the clock
+    # still counting (or stopped) after it.
+    due = cal.add(created, clock.target) if clock.elapsed >= clock.target else None  # no pauses are known
+    end = clock.stopped_at or clock.paused_since or clock.counted_to
+    if due is not None and (clock.elapsed > clock.target or end > due):
         clock.crossed = BREACH
-        clock.breached_at = clock.due_at = cal.add(created, clock.target)  # no pauses are known
+        clock.breached_at = clock.due_at = due
         clock.state = "breached"
     elif clock.stopped_at is not None:
         clock.state = "cancelled" if cancelled else "met"

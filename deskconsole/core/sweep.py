@@ -38,6 +38,12 @@ class SweepReport:
     more: bool = False  # a backlog is left for the next sweep
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)  # "INC-42 resolution at 90% of 4h 00m (policy p1)"
+    latest: dict[int, str] = field(default_factory=dict)  # clock id -> its furthest crossing's event
+
+    @property
+    def headlines(self) -> list[str]:
+        """One event per clock that crossed (the furthest): what a person needs to hear."""
+        return list(self.latest.values())
 
     def __str__(self) -> str:
         text = f"{self.clocks} clock(s) moved, {self.crossings} crossing(s), {self.actions} escalation action(s)"
@@ -95,6 +101,7 @@ def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
             what = clocks.describe_crossing(clock, pct)
             unit.audit(clock.ticket_id, "sla", clock.metric, None, what)
             report.events.append(f"{ticket_key(clock.ticket_id)} {what}")
+            report.latest[clock.id] = report.events[-1]
             fired.append((clock, pct, crossing))
     clocks.save_moved(moved)
     for clock, pct, crossing in fired:

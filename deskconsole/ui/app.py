@@ -34,6 +34,7 @@ from deskconsole.ui.triage import TriageActions
 from deskconsole.ui.styles import css_path
 
 FEED_POLL = 0.5  # seconds between change-feed polls
+TOASTS_PER_SWEEP = 3  # more crossings than this in one sweep make one summary message
 
 
 class SweepDone(Message):
@@ -250,11 +251,16 @@ class DeskApp(TriageActions, App):
         report = message.report
         if report.crossings:
             self.apply_changes(set())
-        for event in report.events[:5]:
-            severity = "error" if "breached" in event else "warning"
-            self.notify(event, title="SLA", severity=severity, timeout=8)
-        if len(report.events) > 5:
-            self.notify(f"and {len(report.events) - 5} more SLA crossings", title="SLA", severity="warning")
+        events = report.headlines
+        breaches = [e for e in events if "breached" in e]
+        if len(events) <= TOASTS_PER_SWEEP:
+            for event in events:
+                self.notify(event, title="SLA", severity="error" if event in breaches else "warning", timeout=8)
+        else:  # a burst (a loop that was down, a big import): one message, not a wall of them
+            first = "; ".join(e.split(" ", 1)[0] for e in (breaches or events)[:4])
+            self.notify(f"{len(breaches)} breached, {len(events) - len(breaches)} in warning — first: {first} …"
+                        " (the queue is sorted by them; / sla:breached to list them)",
+                        title=f"SLA: {len(events)} clocks crossed a threshold", severity="error" if breaches else "warning", timeout=10)
 
     # ------------------------------------------------------------ movement
     def action_cursor(self, delta: int) -> None:

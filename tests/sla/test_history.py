@@ -69,3 +69,25 @@ def test_the_demo_desk_has_every_kind_of_clock(tmp_path, clock):
     assert {"ok", "warning", "breached", "paused"} <= open_states
     assert {c.state for c in SlaClock.select(SlaClock.state)} == {"running", "paused", "met", "breached", "cancelled"}
     desk.close()
+
+
+def test_a_target_used_up_exactly_at_closing_time_is_breached_once_that_time_has_passed(sla_desk, actors, clock):
+    """A P2 opened on a Sunday uses up its 8 office hours exactly at Monday's
+    closing time (16:00 UTC). Rebuilt on Tuesday before opening, its clock has
+    exactly the target in business time, but the deadline is behind it: breached
+    at Monday 16:00, not 'due now' (which would escalate it as news)."""
+    from deskconsole.core import sla_history, tickets
+    from deskconsole.core.txn import unit_of_work
+
+    clock.set(datetime(2026, 11, 22, 12, tzinfo=UTC))
+    key = tickets.create(sla_desk, actors["al"], title="Opened on a Sunday", priority="P2").key
+    clock.set(datetime(2026, 11, 24, 6, tzinfo=UTC))
+    SlaClock.delete().execute()
+    with unit_of_work(sla_desk, actors["ada"], "sla"):
+        assert sla_history.missing(sla_desk) == 1
+    clocks = {c.metric: c for c in SlaClock.select()}
+    resolution, first = clocks["resolution"], clocks["first_response"]
+    assert (resolution.elapsed, resolution.state) == (8 * 3600, "breached")
+    assert resolution.breached_at == resolution.due_at == datetime(2026, 11, 23, 16, tzinfo=UTC)
+    assert (first.state, first.breached_at) == ("breached", datetime(2026, 11, 23, 9, tzinfo=UTC))
+    assert Ticket.get_by_id(int(key.split("-")[1])).sla == "breached"

@@ -117,6 +117,23 @@ async def test_a_breach_fires_during_the_session(ui_desk, actors, clock, settle)
         assert "BREACH" in lines(app)[1]
 
 
+async def test_a_burst_of_crossings_is_one_message_not_a_wall_of_toasts(ui_desk, actors, clock, settle):
+    keys = make(ui_desk, actors, 6, "P1")
+    app = DeskApp(ui_desk, actors["al"], sweep=True, sla_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        clock.advance(hours=5)  # every first response and resolution breached at once
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if any(n.title.startswith("SLA") for n in app._notifications):
+                break
+        sla = [n for n in app._notifications if n.title.startswith("SLA")]
+        assert len(sla) == 1, [n.message for n in sla]
+        assert sla[0].title == "SLA: 12 clocks crossed a threshold"  # 48 crossings: 50, 75, 90 % and the breach
+        assert "12 breached, 0 in warning" in sla[0].message
+        assert keys[0] in sla[0].message and "sla:breached" in sla[0].message
+
+
 async def test_timers_pane_lists_every_clock(ui_desk, actors, clock, settle):
     key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
     clock.advance(minutes=5)
