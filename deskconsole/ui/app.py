@@ -28,6 +28,7 @@ from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
 from deskconsole.ui.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
+from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
 from deskconsole.ui.timers_view import TimersPane
 from deskconsole.ui.triage import TriageActions
@@ -50,6 +51,7 @@ class DeskApp(TriageActions, App):
     TITLE = "deskconsole"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {DeskCommands}
 
     BINDINGS = [
         Binding("j,down", "cursor(1)", "Down", id="queue.down", show=False),

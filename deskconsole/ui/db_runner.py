@@ -12,6 +12,8 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+from peewee import InterfaceError, OperationalError
+
 
 class DbRunner:
     def __init__(self, db) -> None:
@@ -28,11 +30,20 @@ class DbRunner:
 
     def _call(self, fn, args, kwargs):
         self.db.connect(reuse_if_open=True)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            # The connection may be dead (server restarted, file replaced):
+            # drop it, so the next call on this thread connects afresh.
+            self._close_connection()
+            raise
 
     def _close_connection(self) -> None:
         if not self.db.is_closed():
-            self.db.close()
+            try:
+                self.db.close()
+            except Exception:  # a broken connection: forget it all the same
+                self.db._state.reset()
 
     def close(self) -> None:
         """Close both threads' connections and stop the threads (waits for a call in progress)."""

@@ -265,3 +265,41 @@ async def test_help_lists_the_live_bindings(ui_desk, actors, settle):
         await pilot.press("T")  # the remapped key takes
         await settle(app, pilot)
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_actions_and_finds_tickets(ui_desk, actors, settle):
+    from textual.command import CommandPalette
+
+    keys = make(ui_desk, actors, 3)
+    hostile = tickets.create(ui_desk, actors["al"], title="Disk full [bold red]now[/] \x1b[31m", priority="P3").key
+    app = app_for(ui_desk, actors["al"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        # an action by name: "take" takes the ticket under the cursor
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await type_text(pilot, "take")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        current = app.queue.current.key
+        assert detail(ui_desk, current).assignee == "al"
+        # a ticket by key
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        await type_text(pilot, keys[1])
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.queue.current.key == keys[1]
+        # a ticket by words of its title, shown literally
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        await type_text(pilot, "disk full")
+        await pilot.pause(0.5)
+        shown = "\n".join(str(o.prompt) for o in app.screen.query_one("CommandList").options)
+        assert "Disk full [bold red]now[/] \\x1b[31m" in shown, shown
+        await pilot.press("down", "enter")
+        await settle(app, pilot)
+        assert app.selected_key == hostile

@@ -187,3 +187,59 @@ async def test_hostile_ticket_text_is_shown_literally(ui_desk, actors, settle):
         body = detail_text(app)
         assert "characters; 'deskconsole show' prints all of it" in body
         assert "\x1b" not in body
+
+
+async def test_the_server_going_away_shows_a_banner_and_the_console_recovers(postgres_url, ui_text, actors, clock, settle):
+    """PostgreSQL drops every connection (a restart, a failover): the console
+    says so in a banner, keeps what it shows, reconnects by itself on the next
+    poll, and works on — a take goes through afterwards."""
+    import asyncio
+
+    import psycopg
+
+    from deskconsole.config import parse_config
+    from deskconsole.core.desk import open_desk
+
+    desk = open_desk(postgres_url, parse_config(ui_text, "test.toml"), clock)
+    try:
+        key = tickets.create(desk, actors["al"], title="Checkout down", priority="P1").key
+        app = DeskApp(desk, actors["al"], sweep=False, feed_poll=0.1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            banner = app.query_one("#banner")
+            assert not banner.display and "Checkout down" in lines(app)[1]
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                              " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if banner.display:
+                    break
+            assert banner.display and "database trouble" in str(banner.render())
+            assert "Checkout down" in lines(app)[1]  # the last data stays on screen
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if not banner.display:
+                    break
+            assert not banner.display, str(banner.render())
+            assert any(n.message == "database back" for n in app._notifications)
+            await pilot.press("t")  # the write thread's connection died too: it reconnects
+            await settle(app, pilot)
+            if tickets_of(desk, key).assignee != "al":  # the first write may have met the dead connection
+                await pilot.press("t")
+                await settle(app, pilot)
+            assert tickets_of(desk, key).assignee == "al"
+    finally:
+        desk.close()
+
+
+def tickets_of(desk, key):
+    """The ticket as stored, on a fresh connection of the test's own (its old one was dropped too)."""
+    from deskconsole.core.views import detail
+
+    if not desk.db.is_closed():
+        try:
+            desk.db.close()
+        except Exception:
+            desk.db._state.reset()
+    return detail(desk, key)
