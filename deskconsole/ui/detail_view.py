@@ -76,6 +76,11 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
             out.append(f"{link.kind.replace('_', ' ')} {link.other} ({link.status}) {_safe(link.title, 120)}\n")
         for key in t.merged:
             out.append(f"merged here: {key}\n")
+    if t.notifications:
+        out.append("\nNotifications\n", style="bold underline")
+        for n in t.notifications:
+            out.append(f"{n.created_at:%m-%d %H:%M} {n.state:<6} ", style="dim")
+            out.append(f"{_safe(n.recipients, 60)}: {_safe(n.subject, 160)}\n")
     if t.audit:
         out.append("\nHistory\n", style="bold underline")
         for a in t.audit[-AUDIT_SHOWN:]:

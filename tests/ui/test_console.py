@@ -148,6 +148,27 @@ async def test_timers_pane_lists_every_clock(ui_desk, actors, clock, settle):
         assert f"{key:<9} resolution in 3h 55m" in text  # the most urgent clocks of the view
 
 
+async def test_detail_pane_lists_the_escalation_messages_of_the_ticket(db_url, ui_text, actors, clock, settle):
+    from deskconsole.config import parse_config
+    from deskconsole.core.desk import open_desk
+    from deskconsole.core.sweep import sweep
+
+    text = ui_text + '\n[[sla.policy.escalate]]\nat = "breach"\nmetric = "first_response"\nnotify = ["duty@example.com"]\n'
+    desk = open_desk(db_url, parse_config(text, "test.toml"), clock)
+    try:
+        key = tickets.create(desk, actors["al"], title="Mail [red]slow[/]", priority="P3").key
+        clock.advance(hours=2)
+        assert sweep(desk).crossings
+        app = DeskApp(desk, actors["al"], sweep=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            shown = detail_text(app)
+            assert "Notifications" in shown and "queued" in shown and "duty@example.com" in shown
+            assert f"[{key}]" in shown and "Mail [red]slow[/]" in shown  # the subject, literally
+    finally:
+        desk.close()
+
+
 async def test_viewer_is_refused_with_a_clear_message(ui_desk, actors, settle):
     make(ui_desk, actors, 1)
     app = DeskApp(ui_desk, actors["vic"], sweep=False)
