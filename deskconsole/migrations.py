@@ -119,11 +119,14 @@ _V3 = [
     "CREATE INDEX outbox_state_id ON outbox (state, id)",
 ]
 
-# v4: when tickets were acknowledged and resolved, indexed: the wallboard's
-# "today" figures (MTTA, MTTR) and its recently-resolved page read ranges of them.
+# v4: the wallboard's figures as index reads: open tickets by priority with
+# their SLA summary and holder (one covering pass), and when tickets were
+# acknowledged and resolved, with their creation time (the day's MTTA and
+# MTTR, the recently resolved list).
 _V4 = [
-    "CREATE INDEX ticket_acknowledged_at ON ticket (acknowledged_at)",
-    "CREATE INDEX ticket_resolved_at ON ticket (resolved_at)",
+    "CREATE INDEX ticket_status_priority_sla_sla_due_assignee_id ON ticket (status, priority, sla, sla_due, assignee_id)",
+    "CREATE INDEX ticket_acknowledged_at_created_at ON ticket (acknowledged_at, created_at)",
+    "CREATE INDEX ticket_resolved_at_created_at ON ticket (resolved_at, created_at)",
 ]
 
 MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]

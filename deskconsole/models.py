@@ -150,8 +150,10 @@ class Ticket(BaseModel):
             (("updated_at",), False),
             (("external_ref",), False),
             (("sla_due",), False),
-            (("acknowledged_at",), False),
-            (("resolved_at",), False),
+            # the wallboard's figures (see deskconsole.core.board)
+            (("status", "priority", "sla", "sla_due", "assignee"), False),
+            (("acknowledged_at", "created_at"), False),
+            (("resolved_at", "created_at"), False),
         )
 
     @property
