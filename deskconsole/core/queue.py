@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 DEFAULT_FILTER = "is:open"
+ID_CHUNK = 5000  # ids per IN (...) list: well under any driver's limit of bound values
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,19 @@ def page(desk: "Desk", spec: QueueSpec, offset: int, limit: int, now: datetime) 
     return [summary(desk, t) for t in query.offset(offset).limit(limit)]
 
 
+def ids(desk: "Desk", spec: QueueSpec, now: datetime, limit: int) -> list[int]:
+    """The ids of the first ``limit`` tickets of the view, in its order."""
+    query = select_tickets(desk, spec.text, actor_login=spec.login, now=now)
+    return [tid for (tid,) in query.select(Ticket.id).limit(limit).tuples()]
+
+
 def rows_by_id(desk: "Desk", ids: list[int]) -> dict[int, TicketSummary]:
-    """Fresh rows for tickets the change feed says have moved."""
-    if not ids:
-        return {}
-    return {t.id: summary(desk, t) for t in Ticket.select(*SUMMARY_COLUMNS).where(Ticket.id.in_(ids))}
+    """Fresh rows for tickets by id (marked ones off screen, ones the change feed says moved)."""
+    out: dict[int, TicketSummary] = {}
+    for i in range(0, len(ids), ID_CHUNK):
+        chunk = ids[i:i + ID_CHUNK]
+        out.update((t.id, summary(desk, t)) for t in Ticket.select(*SUMMARY_COLUMNS).where(Ticket.id.in_(chunk)))
+    return out
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from deskconsole.ui.triage import TriageActions
 from deskconsole.ui.styles import css_path
 
 FEED_POLL = 0.5  # seconds between change-feed polls
+MARK_ALL_LIMIT = 1000  # V marks at most this many tickets of the view
 TOASTS_PER_SWEEP = 3  # more crossings than this in one sweep make one summary message
 
 
@@ -292,12 +293,21 @@ class DeskApp(TriageActions, App):
         self.queue.move(1)
         self.update_status()
 
-    def action_mark_all(self) -> None:
-        loaded = {r.id for r in self.queue.rows.values()}
-        if loaded and loaded <= self.queue.marks:
+    @work(exclusive=True, group="marks")
+    async def action_mark_all(self) -> None:
+        """Mark every ticket of the view (up to MARK_ALL_LIMIT), wherever it is
+        in the queue; when they all are marked already, clear the marks."""
+        found = await self._safe_read(q.ids, self.desk, self.spec, self.desk.now(), MARK_ALL_LIMIT + 1)
+        if found is None:
+            return
+        view = set(found[:MARK_ALL_LIMIT])
+        if view and view <= self.queue.marks:
             self.queue.marks.clear()
         else:
-            self.queue.marks |= loaded
+            if len(found) > MARK_ALL_LIMIT:
+                self.notify(f"marked the first {MARK_ALL_LIMIT:,} of {self.queue.total:,}; narrow the filter (/) "
+                            "to act on the rest", severity="warning", timeout=8)
+            self.queue.marks |= view
         self.queue.refresh()
         self.update_status()
 

@@ -143,11 +143,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     def current(self) -> TicketSummary | None:
         return self.rows.get(self.cursor)
 
-    def targets(self) -> list[TicketSummary]:
-        """The marked tickets that are loaded, else the current one."""
-        if self.marks:
-            return [r for r in self.rows.values() if r.id in self.marks]
-        return [self.current] if self.current else []
+    @property
+    def has_targets(self) -> bool:
+        """Is there anything an action would apply to (marks, or a current ticket)?"""
+        return bool(self.marks) or self.current is not None
 
     # ------------------------------------------------------------ movement
     def move(self, delta: int) -> None:

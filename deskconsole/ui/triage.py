@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from textual import work
 
 from deskconsole.core import links, tickets
+from deskconsole.core import queue as q
 from deskconsole.core.errors import Conflict, DeskError, PermissionDenied
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.lifecycle import OPEN
@@ -82,8 +83,26 @@ class TriageActions:
 
         return bool(await self.push_screen_wait(ConfirmScreen(message, danger=danger)))
 
+    async def targets(self: "DeskApp") -> list[TicketSummary]:
+        """The marked tickets — wherever they are in the queue, loaded or not — else
+        the current one. A loaded row keeps the version on screen (what the user
+        saw, for the conflict check); the others are read afresh."""
+        queue = self.queue
+        if not queue.marks:
+            return [queue.current] if queue.current else []
+        loaded = {r.id: r for r in queue.rows.values() if r.id in queue.marks}
+        missing = sorted(queue.marks - loaded.keys())
+        fresh = await self._safe_read(q.rows_by_id, self.desk, missing) if missing else {}
+        if fresh is None:
+            return []
+        gone = len(missing) - len(fresh)
+        if gone:
+            self.notify(f"{gone} marked ticket(s) no longer exist; left out", severity="warning")
+        rows = {**fresh, **loaded}
+        return [rows[i] for i in sorted(rows)]
+
     async def pick_targets(self: "DeskApp", label: str, *, danger: bool = False) -> list[TicketSummary]:
-        targets = self.queue.targets()
+        targets = await self.targets()
         if not targets:
             self.notify("no ticket selected", title=label, severity="warning")
             return []
@@ -109,7 +128,7 @@ class TriageActions:
     async def action_assign(self: "DeskApp") -> None:
         from deskconsole.ui.screens.picker import PickerScreen
 
-        if not self.queue.targets():
+        if not self.queue.has_targets:
             self.notify("no ticket selected", title="Assign", severity="warning")
             return
         conf = self.desk.config
@@ -132,7 +151,7 @@ class TriageActions:
     async def action_status(self: "DeskApp") -> None:
         from deskconsole.ui.screens.picker import PickerScreen
 
-        if not self.queue.targets():
+        if not self.queue.has_targets:
             return
         options = [(s, s.replace("_", " ")) for s in OPEN] + [("closed", "closed (a resolved ticket)")]
         choice = await self.push_screen_wait(PickerScreen("Status", options))
@@ -194,7 +213,7 @@ class TriageActions:
     async def action_resolve(self: "DeskApp") -> None:
         from deskconsole.ui.screens.resolve import ResolveScreen
 
-        if not self.queue.targets():
+        if not self.queue.has_targets:
             return
         note = ""
         while True:
@@ -202,7 +221,7 @@ class TriageActions:
             if result is None:
                 return
             code, note = result
-            targets = await self.pick_targets("Resolve", danger=len(self.queue.targets()) > 1)
+            targets = await self.pick_targets("Resolve", danger=len(self.queue.marks) > 1)
             if not targets:
                 return
             done = await self.for_each("resolve", targets, lambda t: tickets.resolve(
@@ -235,7 +254,7 @@ class TriageActions:
     async def action_merge(self: "DeskApp") -> None:
         from deskconsole.ui.screens.link import LinkScreen
 
-        targets = self.queue.targets()
+        targets = await self.targets()
         if not targets:
             return
         result = await self.push_screen_wait(LinkScreen((), key=targets[0].key, merge=True))
@@ -295,7 +314,7 @@ class TriageActions:
 
     @work(exclusive=True, group="action")
     async def command_write(self: "DeskApp", word: str, rest: str) -> None:
-        targets = self.queue.targets()
+        targets = await self.targets()
         if not targets:
             self.notify("no ticket selected", severity="warning")
             return

@@ -116,9 +116,11 @@ async def test_bulk_take_asks_first_and_applies_to_the_marked(ui_desk, actors, s
         taken = {t.id for t in Ticket.select().where(Ticket.assignee.is_null(False))}
         assert len(taken) == 2 and len(app.query_one(QueueView).marks) == 2
         assert any("take:" in n for n in notes(app))
-        await pilot.press("V")  # mark all loaded
+        await pilot.press("V")  # mark all
+        await settle(app, pilot)
         assert len(app.query_one(QueueView).marks) == len(keys)
         await pilot.press("V")  # and again: clear
+        await settle(app, pilot)
         assert not app.query_one(QueueView).marks
 
 
@@ -127,7 +129,9 @@ async def test_bulk_confirm_declined_changes_nothing(ui_desk, actors, settle):
     app = app_for(ui_desk, actors["al"])
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await pilot.press("V", "t")
+        await pilot.press("V")
+        await settle(app, pilot)
+        await pilot.press("t")
         await settle(app, pilot)
         await pilot.press("n")
         await settle(app, pilot)
@@ -303,3 +307,42 @@ async def test_command_palette_runs_actions_and_finds_tickets(ui_desk, actors, s
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert app.selected_key == hostile
+
+
+async def test_every_movement_key_and_marks_far_off_screen(ui_desk, actors, settle):
+    """j/k and the arrows, g/G and home/end, ctrl+f/ctrl+b and the page keys,
+    enter into the detail and esc back; a mark made at the top still counts
+    after moving a hundred tickets down and after a refresh cleared the cache."""
+    make(ui_desk, actors, 400)  # more than the few screens' worth the queue fetches around the cursor
+    app = app_for(ui_desk, actors["al"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        view = app.query_one(QueueView)
+        page = view.page_size
+
+        async def at(*keys) -> int:
+            await pilot.press(*keys)
+            await settle(app, pilot)
+            return view.cursor
+
+        assert await at("j") == 1 and await at("down") == 2 and await at("k") == 1 and await at("up") == 0
+        assert await at("k") == 0  # the top stays the top
+        assert await at("G") == 399 and await at("g") == 0 and await at("end") == 399 and await at("home") == 0
+        assert await at("ctrl+f") == page and await at("pagedown") == 2 * page
+        assert await at("ctrl+b") == page and await at("pageup") == 0
+        assert app.selected_key == view.current.key
+        first = view.current
+        await pilot.press("space")  # mark the first; the cursor moves on
+        await at("G")
+        assert first.id in view.marks
+        await pilot.press("ctrl+r")  # a refresh: only the visible window is fetched again, marks stay
+        await settle(app, pilot)
+        assert view.marks == {first.id} and first.id not in {r.id for r in view.rows.values()}
+        await pilot.press("t")  # one marked ticket: taken without a question
+        await settle(app, pilot)
+        assert detail(ui_desk, first.key).assignee == "al"
+        assert detail(ui_desk, view.current.key).assignee is None  # not the one under the cursor
+        await pilot.press("enter")
+        assert app.focused is app.query_one("#detail")
+        await pilot.press("escape")
+        assert app.focused is view
