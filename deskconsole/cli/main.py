@@ -15,6 +15,7 @@ from deskconsole.cli import desk_cmds as d
 from deskconsole.cli.context import Context
 from deskconsole.cli.console import cmd_console
 from deskconsole.cli.daemon import cmd_daemon
+from deskconsole.cli import wallboard as wb
 from deskconsole.core.errors import DeskError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 
@@ -130,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
                    help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")
     p.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+
+    wb.add_arguments(command("wallboard", wb.cmd_wallboard,
+                             "a read-only board for a shared screen: big figures, ticking SLA timers, rotating pages"))
 
     p = command("import", d.cmd_import, "import tickets from CSV or JSON Lines (admins)")
     p.add_argument("file")

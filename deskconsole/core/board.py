@@ -79,19 +79,22 @@ class BoardPage:
     title: str
     kind: str  # "urgent" | "breaches" | "resolved": what the list below the figures shows
     scope: str  # the query every figure and the list of this page are narrowed by ("" = the whole desk)
+    query: str = ""  # the board's own --query (part of scope), shown with the title
 
 
 def pages(config: Config, *, team: str | None = None, query: str = "") -> list[BoardPage]:
     """The rotation: overview, one page per team (when the board is not
     about one team already), breaches, recently resolved."""
-    base = " ".join(part for part in (f"team:{team}" if team else "", query.strip()) if part)
+    query = query.strip()
+    base = " ".join(part for part in (f"team:{team}" if team else "", query) if part)
     name = config.teams[team].title if team and team in config.teams else team
-    out = [BoardPage("overview", f"{name}: overview" if team else "Overview", "urgent", base)]
+    out = [BoardPage("overview", f"{name}: overview" if team else "Overview", "urgent", base, query)]
     if not team and len(config.teams) > 1:
         for tid, conf in config.teams.items():
-            out.append(BoardPage(f"team:{tid}", conf.title, "urgent", " ".join(p for p in (f"team:{tid}", base) if p)))
-    out.append(BoardPage("breaches", "Breaches", "breaches", base))
-    out.append(BoardPage("resolved", "Recently resolved", "resolved", base))
+            scope = " ".join(p for p in (f"team:{tid}", base) if p)
+            out.append(BoardPage(f"team:{tid}", conf.title, "urgent", scope, query))
+    out.append(BoardPage("breaches", "Breaches", "breaches", base, query))
+    out.append(BoardPage("resolved", "Recently resolved", "resolved", base, query))
     return out
 
 
