@@ -585,3 +585,24 @@ def test_sort_due_walks_the_sla_due_index_with_nulls_last(tmp_path):
         assert [t.id for t in query] == [r["id"] for r in expected[:50]]
     finally:
         desk.close()
+
+
+def test_after_a_bulk_load_the_open_queue_walks_the_deadline_index(tmp_path):
+    """With the statistics a big import leaves behind, the console's default
+    view (is:open, soonest deadline first) reads the sla_due index in order
+    instead of sorting every open ticket (which cost 0.3 s a page on 1M)."""
+    from deskconsole.config import parse_config
+    from deskconsole.core import demo, queue as q
+    from deskconsole.core.desk import open_desk
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    desk = open_desk(url, parse_config(demo.demo_config_text("ada", url)))
+    try:
+        demo.build(desk, 12_000)  # above the import size that refreshes the statistics
+        assert desk.db.execute_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'ticket'").fetchone()[0] > 0
+        spec = q.QueueSpec(q.DEFAULT_FILTER, "ada")
+        plan = _plan(desk, spec.text)
+        assert any("USING INDEX ticket_sla_due" in p for p in plan), plan
+        assert not any(p.startswith("USE TEMP B-TREE FOR ORDER BY") for p in plan), plan
+    finally:
+        desk.close()

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Iterator
 
 from deskconsole.core.identity import SYSTEM
-from deskconsole.db import refresh_statistics
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.transfer import Progress, import_rows
 
@@ -197,5 +196,4 @@ def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None 
     """Fill ``desk`` with ``count`` demo tickets through the bulk write path."""
     keys = import_rows(desk, SYSTEM, generate(desk, count, seed=seed), origin="demo", progress=progress,
                        total=count, action="demo")
-    refresh_statistics(desk.db)
     return keys

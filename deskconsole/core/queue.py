@@ -69,18 +69,30 @@ class UrgentClock:
 
 
 def most_urgent(desk: "Desk", spec: QueueSpec, now: datetime, limit: int = 8) -> list[UrgentClock]:
-    """The counting clocks with the nearest deadlines among the queue's tickets."""
-    tickets = select_tickets(desk, spec.text, actor_login=spec.login, now=now).select(Ticket.id)
-    tickets = tickets.order_by()  # membership only
-    query = (
-        SlaClock.select(SlaClock.ticket, SlaClock.metric, SlaClock.state, SlaClock.due_at, Ticket.title)
-        .join(Ticket)
-        .where(SlaClock.counted_to.is_null(False) & SlaClock.due_at.is_null(False) & SlaClock.ticket.in_(tickets))
-        .order_by(SlaClock.due_at)
+    """The counting clocks with the nearest deadlines among the queue's tickets.
+
+    A ticket's stored ``sla_due`` is its soonest counting deadline, so the
+    ``limit`` most urgent clocks belong to the ``limit`` tickets with the
+    soonest ``sla_due``: an index walk over tickets, then their clocks — never
+    every clock of the view sorted."""
+    tickets = (
+        select_tickets(desk, spec.text, actor_login=spec.login, now=now)
+        .select(Ticket.id, Ticket.title)
+        .where(Ticket.sla_due.is_null(False))
+        .order_by(Ticket.sla_due, Ticket.id)
         .limit(limit)
         .tuples()
     )
+    titles = dict(tickets)
+    if not titles:
+        return []
+    clocks = (
+        SlaClock.select(SlaClock.ticket, SlaClock.metric, SlaClock.state, SlaClock.due_at)
+        .where(SlaClock.ticket.in_(list(titles)) & SlaClock.counted_to.is_null(False) & SlaClock.due_at.is_null(False))
+        .tuples()
+    )
+    ranked = sorted(clocks, key=lambda c: (c[3], c[0], c[1]))[:limit]
     return [
-        UrgentClock(ticket_key(tid), title, metric, "breached" if due < now or state == "breached" else state, due)
-        for tid, metric, state, due, title in query
+        UrgentClock(ticket_key(tid), titles[tid], metric, "breached" if due < now or state == "breached" else state, due)
+        for tid, metric, state, due in ranked
     ]

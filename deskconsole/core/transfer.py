@@ -30,6 +30,7 @@ from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.lifecycle import STATUSES
 from deskconsole.core.links import KINDS
 from deskconsole.core.txn import unit_of_work
+from deskconsole.db import refresh_statistics
 from peewee import fn
 
 from deskconsole.models import Entry, Link, Ticket
@@ -272,10 +273,13 @@ def _import(desk, actor, make_batches, *, origin, progress, total, action, size=
         unit.feed(None, None)
         if progress:
             progress(done, total or done)
+    if len(keys) >= STATISTICS_FROM:
+        refresh_statistics(desk.db)  # the planner's picture of the desk changed: see refresh_statistics
     return keys
 
 
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
+STATISTICS_FROM = 10_000  # imports this big refresh the query planner's statistics
 
 
 @dataclass(frozen=True)
