@@ -384,7 +384,8 @@ class WallboardApp(App):
             since = snap.at if snap is not None else self.trouble_since
             age = exact_duration(int((now - since).total_seconds())) if since else "?"
             asof = f"data as of {since.astimezone(zone):%H:%M:%S}" if snap is not None else "no data yet"
-            stale.set(f"⚠ STALE: {asof}, {age} old · database unreadable: {self.trouble} · retrying by itself")
+            stale.set(f"⚠ STALE: {asof}, {age} old · the database cannot be read ({self.trouble}) · "
+                      "retrying by itself")
 
     # ------------------------------------------------------------ help
     def action_help(self) -> None:

@@ -123,6 +123,9 @@ class Ticker(Widget):
     def get_content_width(self, container, viewport) -> int:
         return cell_len(self.text)
 
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(-(-cell_len(self.text) // max(width, 1)), 1)
+
 
 # --------------------------------------------------------------------------- the list
 @dataclass(frozen=True)
