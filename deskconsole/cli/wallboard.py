@@ -43,13 +43,14 @@ def cmd_wallboard(ctx: Context, args) -> int:
         return 2
     if args.web:
         return _serve(ctx, args)
+    desk, pages, actor = _open(ctx, args)  # a bad config, team or query is reported first
     in_browser = bool(os.environ.get("TEXTUAL_DRIVER"))  # a textual-serve child: no tty, and that is fine
     if not in_browser and not (sys.stdin.isatty() and sys.stdout.isatty()) \
             and not os.environ.get("DESKCONSOLE_FORCE_CONSOLE"):
+        desk.close()
         print("deskconsole: the wallboard needs a terminal; run it in one (or in tmux), or serve it to a browser "
               "with --web HOST:PORT", file=sys.stderr)
         return 2
-    desk, pages, actor = _open(ctx, args)
     from deskconsole import logs
     from deskconsole.ui.wallboard import WallboardApp
 
