@@ -204,13 +204,13 @@ class WallboardApp(App):
             title += f" ({self.index + 1}/{len(self.pages)})"
         if page.query:
             title += f" · {page.query}"
-        self.query_one("#title", Static).update(plain(title))
+        self._set_static("#title", title)
         snap = self.snapshots.get(page.id)
         if snap is not None:
             self.show(snap)
         else:
             caption, _ = CAPTIONS[page.kind]
-            self.query_one("#caption", Static).update(plain(caption))
+            self._set_static("#caption", caption)
             self.ticket_list.show_tickets("urgent" if page.kind != "resolved" else "resolved", (), "loading…")
         if snap is None or page.id in self.dirty or self._older_than(snap, self.refresh_every):
             self.reload()
@@ -339,9 +339,16 @@ class WallboardApp(App):
         else:
             count = f"{snap.listed:,} in all"
             self.ticket_list.show_tickets(snap.page.kind, snap.tickets, empty)
-        self.query_one("#caption", Static).update(plain(f"{caption} · {count}" if shown else caption))
+        self._set_static("#caption", f"{caption} · {count}" if shown else caption)
         zone = board.desk_zone(self.desk.config)
         self.query_one("#asof", Ticker).set(f"data as of {snap.at.astimezone(zone):%H:%M:%S}")
+
+    def _set_static(self, selector: str, text: str) -> None:
+        """Update a line of text only when it changes (an update lays the screen out again)."""
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_board_text", None) != text:
+            widget._board_text = text
+            widget.update(plain(text))
 
     def tile(self, tid: str) -> Tile:
         return self.query_one(f"#tile-{tid}", Tile)

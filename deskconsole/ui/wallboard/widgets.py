@@ -135,12 +135,16 @@ class Column:
     live: bool = False  # its text moves with the clock
 
 
+# The column that moves with the clock comes first, at the widget's left
+# edge: Textual writes a repainted cell from the start of the widget's strip
+# on that line, so a first-column countdown costs a dozen bytes a tick where
+# one in the middle of the line would resend everything to its left.
 URGENT_COLUMNS = [
-    Column("", 2), Column("KEY", 9), Column("P", 3), Column("SLA", 7), Column("DUE IN", 10, live=True),
+    Column("DUE IN", 11, live=True), Column("", 1), Column("KEY", 9), Column("P", 3), Column("SLA", 7),
     Column("STATUS", 12), Column("TEAM", 10), Column("ASSIGNEE", 10), Column("TITLE", 0),
 ]
 RESOLVED_COLUMNS = [
-    Column("", 2), Column("KEY", 9), Column("P", 3), Column("RESOLVED", 9, live=True), Column("TOOK", 9),
+    Column("RESOLVED", 11, live=True), Column("", 1), Column("KEY", 9), Column("P", 3), Column("TOOK", 9),
     Column("SLA", 9), Column("CODE", 14), Column("ASSIGNEE", 10), Column("TITLE", 0),
 ]
 # Narrow screens drop these first (in this order), keeping the title readable.
@@ -173,17 +177,27 @@ class TicketBoard(Widget):
 
     # ------------------------------------------------------------ data in
     def show_tickets(self, kind: str, rows: Iterable[TicketSummary], empty: str) -> None:
-        self.kind, self.tickets, self.resolved, self.empty_text = kind, tuple(rows), (), empty
-        self._repaint_all()
+        self._replace(kind, tuple(rows), (), empty)
 
     def show_resolved(self, rows: Iterable[ResolvedTicket], empty: str) -> None:
-        self.kind, self.tickets, self.resolved, self.empty_text = "resolved", (), tuple(rows), empty
-        self._repaint_all()
+        self._replace("resolved", (), tuple(rows), empty)
 
-    def _repaint_all(self) -> None:
+    def _replace(self, kind: str, tickets: tuple, resolved: tuple, empty: str) -> None:
+        """New data: repaint only the lines whose ticket changed (a refresh that
+        found the same tickets costs the terminal nothing)."""
+        old = self.resolved if self.kind == "resolved" else self.tickets
+        new = resolved if kind == "resolved" else tickets
+        same_shape = kind == self.kind and len(old) == len(new) and empty == self.empty_text
+        self.kind, self.tickets, self.resolved, self.empty_text = kind, tickets, resolved, empty
         self.state_changed = False
-        self._painted.clear()
-        self.refresh()
+        if not same_shape or not self.is_mounted:
+            self._painted.clear()
+            self.refresh()
+            return
+        for i, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                self._painted.pop(i + 1, None)
+                self.refresh(Region(0, i + 1, self.size.width, 1))
 
     @property
     def rows_shown(self) -> int:
@@ -214,18 +228,18 @@ class TicketBoard(Widget):
             r = self.resolved[index]
             sla = {"breached": "BREACHED", "met": "met"}.get(r.sla or "", "-")
             return {
-                "": "▲ " if r.sla == "breached" else "  ", "KEY": r.key, "P": r.priority,
-                "RESOLVED": ago(r.resolved_at, now) + " ago", "TOOK": exact_duration(r.seconds_to_resolve),
+                "": "▲" if r.sla == "breached" else " ", "KEY": r.key, "P": r.priority,
+                "RESOLVED": (ago(r.resolved_at, now) + " ago").rjust(10), "TOOK": exact_duration(r.seconds_to_resolve),
                 "SLA": sla, "CODE": r.resolution_code or "-", "ASSIGNEE": r.assignee or "-",
                 "TITLE": terminal_safe(r.title, one_line=True),
             }, ("breached" if r.sla == "breached" else "met")
         t = self.tickets[index]
         state = t.sla_state(now) or "none"
         left = t.sla_left(now)
-        mark = {"breached": "▲ ", "warning": "! "}.get(state, "  ")
+        mark = {"breached": "▲", "warning": "!"}.get(state, " ")
         return {
             "": mark, "KEY": t.key, "P": t.priority, "SLA": SLA_WORDS.get(state, "-"),
-            "DUE IN": signed_left(left) if left is not None else "-", "STATUS": t.status.replace("_", " "),
+            "DUE IN": (signed_left(left) if left is not None else "-").rjust(10), "STATUS": t.status.replace("_", " "),
             "TEAM": t.team or "-", "ASSIGNEE": t.assignee or "-", "TITLE": terminal_safe(t.title, one_line=True),
         }, state
 
@@ -267,7 +281,7 @@ class TicketBoard(Widget):
         cols = self.columns(width)
         if y == 0:
             style = base + self.get_component_rich_style("board--header")
-            text = " ".join(fit(c.name, w) for c, _, w in cols)
+            text = " ".join(fit(c.name.rjust(w - 1) if c.live else c.name, w) for c, _, w in cols)
             return Strip([Segment(fit(text, width), style)])
         count = len(self.resolved) if self.kind == "resolved" else len(self.tickets)
         if count == 0:
