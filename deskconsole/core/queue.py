@@ -44,6 +44,11 @@ def page(desk: "Desk", spec: QueueSpec, offset: int, limit: int, now: datetime) 
     return [summary(desk, t) for t in query.offset(offset).limit(limit)]
 
 
+def count_and_page(desk: "Desk", spec: QueueSpec, offset: int, limit: int, now: datetime) -> tuple[int, list[TicketSummary]]:
+    """Both at once (one trip to the read thread), for a live refresh."""
+    return count(desk, spec, now), page(desk, spec, offset, limit, now)
+
+
 def ids(desk: "Desk", spec: QueueSpec, now: datetime, limit: int) -> list[int]:
     """The ids of the first ``limit`` tickets of the view, in its order."""
     query = select_tickets(desk, spec.text, actor_login=spec.login, now=now)

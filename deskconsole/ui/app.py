@@ -50,7 +50,7 @@ class SweepDone(Message):
 class DeskApp(TriageActions, App):
     CSS_PATH = css_path()
     TITLE = "deskconsole"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (170, "-xwide")]
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {DeskCommands}
 
@@ -153,7 +153,9 @@ class DeskApp(TriageActions, App):
         who = f"{self.actor.login} ({self.actor.role})"
         marks = f" · {len(self.queue.marks)} marked" if self.queue.marks else ""
         text = f"{self.desk.config.desk_name} · {who} · {getattr(self, '_total', 0):,} tickets · filter: {self.spec.text or '(all)'}{marks}"
-        self.query_one("#status", Static).update(text)
+        if text != getattr(self, "_status_text", None):  # an unchanged line costs nothing on the wire
+            self._status_text = text
+            self.query_one("#status", Static).update(text, layout=False)
 
     # ------------------------------------------------------------ reading
     async def _safe_read(self, fn, *args):
@@ -245,9 +247,23 @@ class DeskApp(TriageActions, App):
         """Other people's (or our own) changes: refresh counts and rows, keep
         the cursor on the same ticket and the marks as they are."""
         current = self.queue.current
-        self.reload_queue(keep_id=current.id if current else None)
+        self.refresh_live(current.id if current else None)
         if current and current.id in ticket_ids:
             self.load_detail(current.key)
+
+    @work(exclusive=True, group="live")
+    async def refresh_live(self, keep_id: int | None) -> None:
+        """The count and the rows around the screen in one read, swapped in
+        at once: the queue never blanks, unchanged lines are not repainted."""
+        now = self.desk.now()
+        offset, limit = self.queue.window()
+        result = await self._safe_read(q.count_and_page, self.desk, self.spec, offset, limit, now)
+        if result is None:
+            return
+        total, rows = result
+        self.queue.swap(total, offset, rows, keep_id=keep_id)
+        self.update_status(total)
+        self.refresh_urgent()
 
     @on(SweepDone)
     def on_sweep(self, message: "SweepDone") -> None:

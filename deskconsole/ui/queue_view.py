@@ -15,7 +15,7 @@ from typing import Callable
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -99,6 +99,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.marks: set[int] = set()  # ticket ids
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._asked: set[int] = set()  # window starts already requested
+        self._painted: dict[int, tuple] = {}  # screen line -> signature of what it shows
         self._selected_id: int | None = None
 
     # ------------------------------------------------------------ data in
@@ -114,6 +115,34 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._request_visible()
 
+    def window(self) -> tuple[int, int]:
+        """(offset, limit) of the rows a live refresh reads again: the aligned
+        windows around what is on screen, as _request_visible asks for them."""
+        height = max(self.size.height, 24)
+        size = height * 3
+        top = int(self.scroll_offset.y)
+        start = (max(top - height, 0) // size) * size
+        return start, 2 * size
+
+    def swap(self, total: int, offset: int, rows: list[TicketSummary], *, keep_id: int | None = None) -> None:
+        """A live refresh (someone changed something): the new count and the
+        rows around the screen replace the old ones at once — the queue never
+        goes blank — and only lines that now read differently are repainted."""
+        if total != self.total:
+            self.total = total
+            self.virtual_size = Size(self.size.width, total + 1)
+        self.rows = {offset + i: row for i, row in enumerate(rows)}
+        height = max(self.size.height, 24)
+        self._asked = {offset, offset + height * 3}
+        position = next((offset + i for i, row in enumerate(rows) if row.id == keep_id), None)
+        if position is not None and position != self.cursor:
+            self.cursor = position  # follows its ticket (scrolls if it must)
+        elif self.cursor >= total:
+            self.cursor = max(total - 1, 0)
+        self._repaint_changed()
+        self._request_visible()
+        self._announce()
+
     def fill(self, offset: int, rows: list[TicketSummary]) -> None:
         for i, row in enumerate(rows):
             self.rows[offset + i] = row
@@ -125,7 +154,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
                     if offset + i != self.cursor:
                         self.cursor = offset + i
                     break
-        self.refresh()
+        self._repaint_changed()
         self._announce()
 
     def update_rows(self, fresh: dict[int, TicketSummary]) -> None:
@@ -136,7 +165,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
                 self.rows[pos] = fresh[row.id]
                 changed = True
         if changed:
-            self.refresh()
+            self._repaint_changed()
             self._announce()
 
     @property
@@ -168,9 +197,46 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=new, animate=False)
         elif new >= top + visible:
             self.scroll_to(y=new - visible + 1, animate=False)
-        self.refresh()
+        self._repaint_changed()  # after a scroll every line differs; else the old and new cursor lines
         self._request_visible()
         self._announce()
+
+    # ------------------------------------------------------------ cheap repaints
+    def _signature(self, y: int, now: datetime) -> tuple:
+        """What line ``y`` shows, as cheap values: equal signatures, equal pixels."""
+        index = int(self.scroll_offset.y) + y - 1
+        if y == 0 or index >= self.total:
+            return (y == 0, index >= self.total, self.size.width)
+        row = self.rows.get(index)
+        if row is None:
+            return (index, None)
+        return (index, row, sla_cell(row, now), ago(row.created_at, now), row.id in self.marks,
+                index == self.cursor, self.has_focus, self.size.width)
+
+    def _repaint_changed(self) -> None:
+        """Mark dirty only the lines whose content changed since they were painted."""
+        if not self.is_mounted or not self.size.height:
+            return
+        now = self.clock()
+        painted = self._painted
+        width = self.size.width
+        for y in range(self.size.height):
+            if painted.get(y) != self._signature(y, now):
+                painted.pop(y, None)
+                self.refresh(Region(0, y, width, 1))
+
+    def tick(self) -> None:
+        """Once a second: countdowns and ages that moved on are repainted, nothing else."""
+        self._repaint_changed()
+
+    def on_focus(self) -> None:
+        self._repaint_changed()
+
+    def on_blur(self) -> None:
+        self._repaint_changed()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.tick)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
@@ -211,7 +277,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.current
         if row:
             self.marks.symmetric_difference_update({row.id})
-            self.refresh()
+            self._repaint_changed()
 
     # ------------------------------------------------------------ rendering
     def _layout(self, width: int) -> list[tuple[str, int]]:
@@ -226,6 +292,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         return [(n, w or title) for n, w in cols]
 
     def render_line(self, y: int) -> Strip:
+        self._painted[y] = self._signature(y, self.clock())
         width = self.size.width
         layout = self._layout(width)
         if y == 0:
