@@ -23,6 +23,8 @@ MIN_ROLE = {
     "reassign": "lead",  # take a ticket away from another agent
     "import": "admin",
     "config": "admin",
+    "backup": "admin",
+    "restore": "admin",
     "sla": "admin",  # the SLA engine's own writes (sweep, escalations)
 }
 
@@ -31,6 +33,8 @@ WHAT = {
     "cancel": "cancel tickets",
     "import": "import tickets",
     "config": "change the desk's configuration",
+    "backup": "back up the desk",
+    "restore": "restore the desk from a backup",
 }
 
 
