@@ -3,7 +3,6 @@ driven by Textual's pilot (time moves only when a test says so)."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -84,28 +83,6 @@ def make_app(desk, config, *, rotate: float = 20, pages=None, **kwargs):
     return WallboardApp(desk, board.board_actor(config, "ada"), pages or board.pages(config), rotate=rotate,
                         **kwargs)
 
-
-async def _settle(app, pilot, rounds: int = 3, timeout: float = 15.0) -> None:
-    """Let the board finish what it started: its reads done and the screen refreshed."""
-    from textual.worker import WorkerState
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    for _ in range(rounds):
-        while True:
-            await pilot.pause()
-            busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
-            if not busy:
-                break
-            if loop.time() > deadline:
-                raise AssertionError(f"the board never settled; still busy: {busy}")
-            await asyncio.sleep(0.01)
-    await pilot.pause()
-
-
-@pytest.fixture
-def settle():
-    return _settle
 
 
 @pytest.fixture
