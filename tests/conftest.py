@@ -116,7 +116,11 @@ def write_config(tmp_path):
     return write
 
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+import os
+
+# One PostgreSQL database per test run; DESKCONSOLE_TEST_PG points a run at another
+# (so two runs on one server do not empty each other's tables).
+PG_URL = os.environ.get("DESKCONSOLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DESK_TABLES = ", ".join(m._meta.table_name for m in reversed(MODELS))  # every desk table, dependants first
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from deskconsole.core.desk import open_desk
 from deskconsole.core.query import QueryError, parse, select_tickets, to_peewee
 from deskconsole.models import MODELS, Ticket, database
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("DESKCONSOLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_TABLES = ", ".join(m._meta.table_name for m in reversed(MODELS))  # every desk table, dependants first
 UTC = timezone.utc
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
