@@ -164,3 +164,12 @@ async def _settle(app, pilot, rounds: int = 3, timeout: float = 15.0) -> None:
 @pytest.fixture
 def settle():
     return _settle
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request, tmp_path):
+    """The same test on both backends: a fresh SQLite file, then the local
+    PostgreSQL test database (skipped, with the reason, where none answers)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'desk.db'}"
+    return request.getfixturevalue("postgres_url")
