@@ -30,13 +30,13 @@ from deskconsole.ui.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
+from deskconsole.ui.sla_toasts import SlaToasts
 from deskconsole.ui.timers_view import TimersPane
 from deskconsole.ui.triage import TriageActions
 from deskconsole.ui.styles import css_path
 
 FEED_POLL = 0.5  # seconds between change-feed polls
 MARK_ALL_LIMIT = 1000  # V marks at most this many tickets of the view
-TOASTS_PER_SWEEP = 3  # more crossings than this in one sweep make one summary message
 
 
 class SweepDone(Message):
@@ -97,6 +97,7 @@ class DeskApp(TriageActions, App):
         self.sweep_enabled = sweep
         self.sla_interval = sla_interval
         self.loop = None
+        self.sla_toasts = SlaToasts(now=desk.now)
         self.keymap = keymap or {}
         self.selected_key: str | None = None
         self.db_trouble: str | None = None
@@ -270,16 +271,12 @@ class DeskApp(TriageActions, App):
         report = message.report
         if report.crossings:
             self.apply_changes(set())
-        events = report.headlines
-        breaches = [e for e in events if "breached" in e]
-        if len(events) <= TOASTS_PER_SWEEP:
-            for event in events:
-                self.notify(event, title="SLA", severity="error" if event in breaches else "warning", timeout=8)
-        else:  # a burst (a loop that was down, a big import): one message, not a wall of them
-            first = "; ".join(e.split(" ", 1)[0] for e in (breaches or events)[:4])
-            self.notify(f"{len(breaches)} breached, {len(events) - len(breaches)} in warning — first: {first} …"
-                        " (the queue is sorted by them; / sla:breached to list them)",
-                        title=f"SLA: {len(events)} clocks crossed a threshold", severity="error" if breaches else "warning", timeout=10)
+        # every sweep (each few seconds) also tells what waited for the quiet minute to end
+        self.show_toasts(self.sla_toasts.add(report.latest) + self.sla_toasts.due())
+
+    def show_toasts(self, toasts) -> None:
+        for t in toasts:
+            self.notify(t.message, title=t.title, severity=t.severity, timeout=t.timeout)
 
     # ------------------------------------------------------------ movement
     def action_cursor(self, delta: int) -> None:

@@ -134,6 +134,33 @@ async def test_a_burst_of_crossings_is_one_message_not_a_wall_of_toasts(ui_desk,
         assert keys[0] in sla[0].message and "sla:breached" in sla[0].message
 
 
+async def test_crossings_after_a_toast_wait_for_the_minute_and_come_as_one_digest(ui_desk, actors, clock, settle):
+    first = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
+    clock.advance(minutes=8)
+    later = [tickets.create(ui_desk, actors["al"], title=t, priority="P1").key for t in ("VPN down", "Mail down")]
+    app = DeskApp(ui_desk, actors["al"], sweep=True, sla_interval=0.1)
+
+    async def sla_toasts(count):
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if len(shown := [n for n in app._notifications if n.title.startswith("SLA")]) >= count:
+                break
+        return shown
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert [n.message for n in await sla_toasts(1)] == [f"{first} first response at 50% of 15m 00s (policy p1)"]
+        clock.advance(minutes=7, seconds=1)  # the first breaches: a new minute, told at once
+        assert [n.message for n in await sla_toasts(2)][1] == f"{first} first response breached (target 15m 00s, policy p1)"
+        clock.advance(seconds=30)  # the later two reach 50 % within that minute: held
+        await settle(app, pilot)
+        assert len(await sla_toasts(3)) == 2
+        clock.advance(seconds=31)  # the minute is over: one digest for both
+        shown = await sla_toasts(3)
+        assert len(shown) == 3, [n.message for n in shown]
+        assert shown[2].title == "SLA: 2 clocks crossed since 09:15:31 UTC"
+        assert shown[2].message.startswith(f"0 breached, 2 in warning — first: {later[0]}; {later[1]} …")
+
+
 async def test_timers_pane_lists_every_clock(ui_desk, actors, clock, settle):
     key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1").key
     clock.advance(minutes=5)
