@@ -129,7 +129,19 @@ _V4 = [
     "CREATE INDEX ticket_resolved_at_created_at ON ticket (resolved_at, created_at)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+# v5 (PostgreSQL only): every statement that appends to the change feed
+# notifies channel ``deskconsole_feed`` on commit, so live views hear of a
+# change within milliseconds instead of at their next poll. (PostgreSQL folds
+# identical notifications of one transaction into one.)
+_V5 = [
+    ("postgresql", """CREATE OR REPLACE FUNCTION deskconsole_feed_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('deskconsole_feed', ''); RETURN NULL; END $$"""),
+    ("postgresql", """CREATE TRIGGER feed_notify AFTER INSERT ON feed
+        FOR EACH STATEMENT EXECUTE FUNCTION deskconsole_feed_notify()"""),
+]
+
+# A statement is DDL for every backend, or (backend, DDL) for one of them.
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5]
 LATEST = len(MIGRATIONS)
 
 
@@ -174,6 +186,10 @@ def migrate(db: Database, target: int = LATEST, on_step: Callable[[int], None] |
             )
         for version in range(start + 1, target + 1):
             for statement in MIGRATIONS[version - 1]:
+                if isinstance(statement, tuple):
+                    only, statement = statement
+                    if only != _backend(db):
+                        continue
                 db.execute_sql(statement.format(**types))
             db.execute_sql(
                 "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)" % (db.param, db.param),

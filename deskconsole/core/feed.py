@@ -4,15 +4,27 @@ Every write appends feed rows (see :mod:`deskconsole.core.txn`). A live view
 polls :meth:`FeedReader.poll` every half second or so: on SQLite it first
 asks ``PRAGMA data_version`` (microseconds; it moves only when another
 connection committed) and reads the feed only then; on PostgreSQL it reads
-the feed's newest sequence number, an index lookup.
+the feed past its sequence number, an index lookup.
+
+On PostgreSQL a :class:`FeedListener` also waits on ``LISTEN deskconsole_feed``
+(a trigger notifies it at every commit that wrote the feed, migration 5) on a
+dedicated autocommit connection, and tells the view to poll at once. The feed
+stays the source of truth: a notification carries nothing, and after the
+listener reconnects it nudges the view once, which reads whatever it missed.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
-from deskconsole.db import is_sqlite
+from deskconsole.db import is_sqlite, parse_url
 from deskconsole.models import FeedEntry
+
+CHANNEL = "deskconsole_feed"
+log = logging.getLogger("deskconsole.feed")
 
 
 @dataclass
@@ -62,3 +74,83 @@ class FeedReader:
             changes.actions.append((actor, action, ticket))
         self.seq = changes.seq
         return changes
+
+
+class FeedListener:
+    """Calls ``on_change`` (in its own thread) soon after any commit that wrote
+    the feed of the PostgreSQL desk at ``url``; reconnects by itself."""
+
+    def __init__(self, url: str, on_change: Callable[[], None], *, wait: float = 0.5,
+                 backoff: tuple[float, float] = (0.2, 5.0)):
+        self.url = url
+        self.on_change = on_change
+        self.wait = wait  # how often the thread looks up from waiting to see if it should stop
+        self.backoff = backoff
+        self.connected = threading.Event()
+        self.connects = 0  # successful (re)connections, for the curious and for tests
+        self.error: str | None = None  # why it is not listening now, if it is not
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn = None
+
+    def start(self) -> "FeedListener":
+        self._thread = threading.Thread(target=self._run, name="desk-listen", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    @property
+    def listening(self) -> bool:
+        return self.connected.is_set()
+
+    def _connect(self):
+        import psycopg
+
+        info = parse_url(self.url)
+        conn = psycopg.connect(dbname=info.dbname, autocommit=True, **(info.params or {}))
+        conn.execute(f"LISTEN {CHANNEL}")
+        return conn
+
+    def _run(self) -> None:
+        delay = self.backoff[0]
+        while not self._stop.is_set():
+            try:
+                self._conn = self._connect()
+            except Exception as exc:  # server down or refusing: wait and try again
+                self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff[1])
+                continue
+            delay, self.error = self.backoff[0], None
+            self.connects += 1
+            self.connected.set()
+            self._nudge()  # whatever was committed while we were not listening
+            try:
+                while not self._stop.is_set():
+                    if any(True for _ in self._conn.notifies(timeout=self.wait, stop_after=1)):
+                        self._nudge()
+            except Exception as exc:  # connection lost: the server restarted, a network blip
+                self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                log.warning("change-feed listener lost its connection (%s); reconnecting", self.error)
+            finally:
+                self.connected.clear()
+                self._close()
+
+    def _nudge(self) -> None:
+        try:
+            self.on_change()
+        except Exception:  # the view's business; the listener keeps listening
+            log.exception("change-feed listener: on_change failed")
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass

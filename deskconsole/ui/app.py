@@ -28,6 +28,7 @@ from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
 from deskconsole.ui.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
+from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
 from deskconsole.ui.sla_toasts import SlaToasts
@@ -98,6 +99,7 @@ class DeskApp(TriageActions, App):
         self.sla_interval = sla_interval
         self.loop = None
         self.sla_toasts = SlaToasts(now=desk.now)
+        self.feed_watch: FeedWatch | None = None
         self.keymap = keymap or {}
         self.selected_key: str | None = None
         self.db_trouble: str | None = None
@@ -129,7 +131,8 @@ class DeskApp(TriageActions, App):
         self.queue.focus()
         self.reload_queue()
         self.feed = await self._safe_read(FeedReader, self.desk.db)
-        self.set_interval(self.feed_poll, self.poll_feed)
+        self.feed_watch = FeedWatch(self, self.desk, self.poll_feed, self.feed_poll)
+        self.feed_watch.start()
         self.set_interval(30, self.refresh_urgent)
         if self.sweep_enabled:
             self.start_sla_loop()
@@ -146,6 +149,8 @@ class DeskApp(TriageActions, App):
     async def on_unmount(self) -> None:
         if self.loop is not None:
             self.loop.stop()
+        if self.feed_watch is not None:
+            self.feed_watch.stop()
         self.runner.close()
 
     def update_status(self, total: int | None = None) -> None:
@@ -235,14 +240,15 @@ class DeskApp(TriageActions, App):
             self.query_one(TimersPane).show_urgent(urgent)
 
     # ------------------------------------------------------------ live
-    async def poll_feed(self) -> None:
+    async def poll_feed(self) -> bool:
+        """Read what changed since the last poll and show it; False if the database could not be read."""
         if self.feed is None:
             self.feed = await self._safe_read(FeedReader, self.desk.db)
-            return
+            return self.feed is not None
         changes = await self._safe_read(self.feed.poll)
-        if not changes:
-            return
-        self.apply_changes(changes.tickets)
+        if changes:
+            self.apply_changes(changes.tickets)
+        return self.db_trouble is None
 
     def apply_changes(self, ticket_ids: set[int]) -> None:
         """Other people's (or our own) changes: refresh counts and rows, keep

@@ -39,6 +39,7 @@ from deskconsole.core.identity import Actor
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.db import first_line, is_sqlite
 from deskconsole.ui.db_runner import DbRunner
+from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.styles import css_path
 from deskconsole.ui.wallboard.widgets import BoardHelp, Ticker, TicketBoard, Tile, big_count, big_duration, plain
 
@@ -110,6 +111,7 @@ class WallboardApp(App):
         self.runner = DbRunner(desk.db)
         self.feed: FeedReader | None = None
         self.loop = None
+        self.feed_watch: FeedWatch | None = None
         self.snapshots: dict[str, Snapshot] = {}  # page id -> its last good read (one per page, never more)
         self.dirty: set[str] = set()  # pages whose snapshot predates a change
         self.page_since: datetime = desk.now()
@@ -152,7 +154,8 @@ class WallboardApp(App):
         self.tick()
         if self.ticking:
             self._start_ticking()
-            self.set_interval(self.feed_poll, self.poll_feed)
+            self.feed_watch = FeedWatch(self, self.desk, self.poll_feed, self.feed_poll)
+            self.feed_watch.start()
             self.set_interval(self.refresh_every, self.reload)
         if self.sweep_enabled:
             self.start_sla_loop()
@@ -173,6 +176,8 @@ class WallboardApp(App):
     async def on_unmount(self) -> None:
         if self.loop is not None:
             self.loop.stop()
+        if self.feed_watch is not None:
+            self.feed_watch.stop()
         self.runner.close()
 
     # ------------------------------------------------------------ pages
@@ -291,22 +296,23 @@ class WallboardApp(App):
             self.query_one("#stale").display = False
             self.tick()
 
-    async def poll_feed(self) -> None:
+    async def poll_feed(self) -> bool:
         """Ask the change feed whether anything changed; re-read if so. Also
-        the retry while the database is unreadable."""
+        the retry while the database is unreadable (False: it still is)."""
         if self._reading:
-            return
+            return True
         try:
             if self.feed is None:
                 self.feed = await self.runner.read(FeedReader, self.desk.db)
                 self.changed()  # whatever happened while we could not see it
-                return
+                return True
             changes = await self.runner.read(self.feed.poll)
         except Exception as exc:
             await self._failed(exc)
-            return
+            return False
         if changes:
             self.changed()
+        return True
 
     def changed(self) -> None:
         """The desk changed: every page's data is old now; the one on screen is re-read."""
