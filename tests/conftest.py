@@ -173,3 +173,19 @@ def backend_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'desk.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def pg_proxy(postgres_url):
+    """The PostgreSQL test database behind a TCP proxy (tests/tcp_proxy.py):
+    ``.down()`` is a server restart as clients see it, ``.up()`` its return;
+    ``.desk_url`` reaches the database through it."""
+    from urllib.parse import urlparse
+
+    from tcp_proxy import TcpProxy
+
+    target = urlparse(postgres_url)
+    proxy = TcpProxy((target.hostname, target.port or 5432)).up()
+    proxy.desk_url = proxy.url(target.path.lstrip("/"))
+    yield proxy
+    proxy.down()

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import urlparse
-
-import pytest
 
 from deskconsole.config import parse_config
 from deskconsole.core import tickets
@@ -17,8 +14,6 @@ from deskconsole.core.views import detail
 from deskconsole.models import Entry
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.screens.text_entry import TextEntryScreen
-
-from tcp_proxy import TcpProxy
 
 
 def queue_text(app) -> str:
@@ -33,15 +28,6 @@ async def wait_for(predicate, timeout: float = 10.0) -> float:
             raise AssertionError("waited in vain")
         await asyncio.sleep(0.02)
     return time.monotonic() - start
-
-
-@pytest.fixture
-def proxied(postgres_url):
-    """The test database behind a proxy that can play a server restart."""
-    target = urlparse(postgres_url)
-    proxy = TcpProxy((target.hostname, target.port or 5432)).up()
-    yield proxy, proxy.url(target.path.lstrip("/"))
-    proxy.down()
 
 
 async def test_an_external_change_arrives_by_notification(postgres_url, ui_text, actors, clock, settle):
@@ -65,9 +51,9 @@ async def test_an_external_change_arrives_by_notification(postgres_url, ui_text,
         desk.close()
 
 
-async def test_a_server_restart_loses_nothing_typed(proxied, postgres_url, ui_text, actors, clock, settle):
-    proxy, url = proxied
-    desk = open_desk(url, parse_config(ui_text, "test.toml"), clock)
+async def test_a_server_restart_loses_nothing_typed(pg_proxy, postgres_url, ui_text, actors, clock, settle):
+    proxy = pg_proxy
+    desk = open_desk(proxy.desk_url, parse_config(ui_text, "test.toml"), clock)
     try:
         key = tickets.create(desk, actors["al"], title="Checkout down", priority="P1").key
         app = DeskApp(desk, actors["al"], sweep=True, sla_interval=0.2, feed_poll=0.1)

@@ -101,3 +101,14 @@ def new_app(board_desk, board_config):
 @pytest.fixture
 def hostile():
     return HOSTILE
+
+
+@pytest.fixture
+def pg_board(pg_proxy, board_config, actors, clock):
+    """(app, proxy): a board on the fixed desk of :func:`build_desk`, on
+    PostgreSQL reached through a proxy that can play a server restart."""
+    desk = open_desk(pg_proxy.desk_url, board_config, clock)
+    build_desk(desk, actors, clock)
+    yield make_app(desk, board_config, rotate=0), pg_proxy
+    pg_proxy.down()
+    desk.close()

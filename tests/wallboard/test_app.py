@@ -414,3 +414,32 @@ async def test_the_sla_loop_is_the_only_writer_and_writes_as_the_sla_engine(buil
     actors = {a.actor for a in AuditEvent.select().where(AuditEvent.id > first)}
     assert actors == {"sla"}, actors
     assert app.loop is not None and not app.loop.running  # stopped with the board
+
+
+
+async def test_postgresql_going_away_keeps_the_last_data_marks_it_stale_and_recovers(pg_board, settle, clock):
+    """The server restarts under the board (a proxy in front of it drops every
+    connection and refuses new ones): the board keeps its figures, says how
+    old they are, and reads again by itself once the server is back."""
+    app, proxy = pg_board
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await app.poll_feed()
+        await settle(app, pilot)
+        assert tile_value(app, "P1") == "1" and app.trouble is None
+        proxy.down()
+        clock.advance(minutes=2)
+        assert await app.poll_feed() is False  # the connection is gone
+        await settle(app, pilot)
+        app.tick()
+        await settle(app, pilot)
+        text = " ".join(line.strip() for line in screen_text(app))
+        assert app.trouble is not None and app.query_one("#stale").display
+        assert "⚠ STALE: data as of 09:35:00, 2m 00s old" in text and "retrying by itself" in text
+        assert tile_value(app, "P1") == "1" and keys_of(list_rows(app))[:1] == ["INC-3"]  # kept
+        assert await app.poll_feed() is False  # refused while down: stays stale, no crash
+        proxy.up()
+        assert await app.poll_feed() is True  # a new connection, and the board reads again
+        await settle(app, pilot)
+        assert app.trouble is None and not app.query_one("#stale").display
+        assert "data as of 09:37:00" in screen_text(app)[0]
