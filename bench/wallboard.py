@@ -100,6 +100,10 @@ def busy_desk(work: Path) -> tuple[Path, Path]:
     cfg = parse_config(BUSY_CONFIG, config)
     clock = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=50))
     desk = open_desk(f"sqlite:///{db}", cfg, clock)
+    if cache_mb is not None:  # every connection the board opens gets this page cache instead of the default
+        desk.db._pragmas = [(k, -int(cache_mb * 1000) if k == "cache_size" else v) for k, v in desk.db._pragmas]
+        desk.db.close()
+        desk.db.connect()
     al = actor_for(cfg, "al")
     for i in range(40):
         tickets.create(desk, al, title=f"Busy-hour ticket {i + 1}", priority=("P1", "P2", "P3", "P4")[i % 4],
@@ -159,8 +163,9 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def long_run(work: Path, hours: float, step: float) -> dict:
+async def long_run(work: Path, hours: float, step: float, trace: bool = False, cache_mb: float | None = None) -> dict:
     import gc
+    import tracemalloc
 
     from deskconsole.config import parse_config
     from deskconsole.core import board, tickets
@@ -176,12 +181,20 @@ async def long_run(work: Path, hours: float, step: float) -> dict:
     cfg = parse_config(BUSY_CONFIG, work / "long.toml")
     clock = ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
     desk = open_desk(f"sqlite:///{db}", cfg, clock)
+    if cache_mb is not None:  # every connection the board opens gets this page cache instead of the default
+        desk.db._pragmas = [(k, -int(cache_mb * 1000) if k == "cache_size" else v) for k, v in desk.db._pragmas]
+        desk.db.close()
+        desk.db.connect()
     al = actor_for(cfg, "al")
     for i in range(30):
         tickets.create(desk, al, title=f"Open at start {i + 1}", priority=("P1", "P2", "P3", "P4")[i % 4])
     app = WallboardApp(desk, board.board_actor(cfg, "ada"), board.pages(cfg), rotate=60, sweep=False,
                        ticking=False, min_refresh=0)
     samples: list[tuple[float, float]] = []
+    heap: list[tuple[float, float]] = []  # Python objects only (tracemalloc), MB: SQLite's own memory is not in it
+    first_snapshot = last_snapshot = None
+    if trace:
+        tracemalloc.start(10)
     created = resolved = 0
     started = time.perf_counter()
     steps = int(hours * 3600 / step)
@@ -210,9 +223,21 @@ async def long_run(work: Path, hours: float, step: float) -> dict:
                 await app.workers.wait_for_complete()
                 gc.collect()
                 samples.append((n * step / 3600, rss_mb()))
+                if trace:
+                    heap.append((n * step / 3600, tracemalloc.get_traced_memory()[0] / 1e6))
+                    if n // per_hour == 1:
+                        first_snapshot = tracemalloc.take_snapshot()
+                    last_snapshot = tracemalloc.take_snapshot() if n == steps - steps % per_hour else last_snapshot
         await app.workers.wait_for_complete()
         reads, failures, snapshots, widgets = app.reads, app.failures, len(app.snapshots), len(app.screen.query("*"))
     desk.close()
+    growth = []
+    if trace and first_snapshot is not None and last_snapshot is not None:
+        growth = [f"{st.size_diff / 1e3:+.1f} kB {st.traceback[0].filename.split('site-packages/')[-1]}:"
+                  f"{st.traceback[0].lineno}"
+                  for st in last_snapshot.compare_to(first_snapshot, "lineno")[:5]]
+        tracemalloc.stop()
+    heap_after = [mb for h, mb in heap if h >= 1]
     after_warmup = [mb for h, mb in samples if h >= 1]
     return {
         "hours": hours, "step_s": step, "wall_s": time.perf_counter() - started, "reads": reads,
@@ -223,6 +248,10 @@ async def long_run(work: Path, hours: float, step: float) -> dict:
         "rss_end_mb": after_warmup[-1] if after_warmup else None,
         "rss_growth_after_1h_mb": (after_warmup[-1] - after_warmup[0]) if after_warmup else None,
         "rss_max_after_1h_mb": max(after_warmup) if after_warmup else None,
+        "cache_mb": cache_mb,
+        "heap_mb_by_hour": [(round(h, 1), round(mb, 2)) for h, mb in heap],
+        "heap_growth_after_1h_mb": (heap_after[-1] - heap_after[0]) if heap_after else None,
+        "heap_top_growth": growth,
     }
 
 
@@ -253,6 +282,9 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle traffic to count per run")
     ap.add_argument("--runs", type=int, default=3, help="fresh board processes per desk")
     ap.add_argument("--hours", type=float, default=48.0, help="simulated hours of the long run (0 = skip)")
+    ap.add_argument("--trace", action="store_true",
+                    help="long run: also follow the Python heap (tracemalloc; slower) and name what grew")
+    ap.add_argument("--cache-mb", type=float, help="long run: SQLite page cache per connection (default: the desk's)")
     ap.add_argument("--step", type=float, default=30.0, help="simulated seconds per step of the long run")
     ap.add_argument("--big-config", metavar="PATH", help="config of a big demo desk: time one refresh per page")
     ap.add_argument("--workdir")
@@ -290,14 +322,18 @@ def main() -> None:
           f"{r['bytes_per_s'] / 1024:.2f} KB/s over {r['seconds']:.0f} s (a page turn repaints the screen)")
 
     if args.hours > 0:
-        lr = asyncio.run(long_run(work, args.hours, args.step))
+        lr = asyncio.run(long_run(work, args.hours, args.step, trace=args.trace, cache_mb=args.cache_mb))
         figures["long_run"] = lr
         print(f"long run: {lr['hours']:g} simulated hours in {lr['wall_s']:.0f} s ({lr['step_s']:g} s steps), "
               f"{lr['reads']:,} page reads, {lr['tickets_created']:,} tickets opened, {lr['tickets_resolved']:,} "
               f"resolved, {lr['failures']} failed reads; VmRSS after 1 h {lr['rss_after_1h_mb']:.1f} MB, at the end "
               f"{lr['rss_end_mb']:.1f} MB (growth {lr['rss_growth_after_1h_mb']:+.1f} MB, max "
               f"{lr['rss_max_after_1h_mb']:.1f} MB); {lr['snapshots_kept']} snapshots kept for {lr['pages']} pages")
-        print(f"  VmRSS by simulated hour: {lr['rss_mb_by_hour']}")
+        print(f"  VmRSS by simulated hour: {lr['rss_mb_by_hour']}"
+              + (f" (SQLite page cache {lr['cache_mb']:g} MB a connection)" if lr["cache_mb"] is not None else ""))
+        if lr["heap_mb_by_hour"]:
+            print(f"  Python heap (tracemalloc) by simulated hour: {lr['heap_mb_by_hour']}; growth after the first "
+                  f"hour {lr['heap_growth_after_1h_mb']:+.2f} MB; most grown: {lr['heap_top_growth']}")
 
     if args.big_config:
         big = big_refresh(Path(args.big_config))

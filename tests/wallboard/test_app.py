@@ -61,8 +61,8 @@ async def test_overview_shows_the_figures_and_the_most_urgent_tickets(built, new
         assert tile_value(app, "mtta") == "0:00" and tile_value(app, "mttr") == "0:07"
         rows = list_rows(app)
         assert keys_of(rows) == ["INC-3", "INC-1", "INC-2", "INC-4"]
-        assert rows[0].split()[:6] == ["-15m", "00s", "▲", "INC-3", "P1", "BREACH"]  # a glyph and a word too
-        assert rows[1].split()[:6] == ["25m", "00s", "!", "INC-1", "P3", "warn"]
+        assert rows[0].split()[:5] == ["-15m", "▲", "INC-3", "P1", "BREACH"]  # a glyph and a word too
+        assert rows[1].split()[:5] == ["25m", "!", "INC-1", "P3", "warn"]
         lines = screen_text(app)
         assert "Test desk · Overview (1/5)" in lines[0] and "09:35:00" in lines[0]
         assert "data as of 09:35:00" in lines[0]
@@ -81,14 +81,32 @@ async def test_ticking_repaints_cells_and_never_relays_out(built, new_app, settl
             await pilot.pause()
         await settle(app, pilot)
         after = list_rows(app)
-        assert "-15m 00s" in before[0] and "-16m 30s" in after[0]  # INC-3 overdue, to the second
-        assert "25m 00s" in before[1] and "23m 30s" in after[1]  # INC-1's warning deadline coming
+        assert before[0].split()[0] == "-15m" and after[0].split()[0] == "-16m"  # INC-3 overdue, to the minute
+        assert before[1].split()[0] == "25m" and after[1].split()[0] == "23m"  # INC-1's deadline, 23m 30s away
         assert "09:36:30" in screen_text(app)[0]
         assert layouts[0] == 0, f"{layouts[0]} layout passes in 90 ticks"
-        # the list marked only the cells whose text moved: the countdowns (and nothing at all for INC-4's hours)
+        # the list marks only the cells whose text moved: nothing while every deadline is 10 minutes away or more
         clock.advance(1)
-        cells = app.ticket_list.tick(clock())
-        assert cells == 3  # INC-3, INC-1, INC-2 tick in seconds; INC-4 ('7h 25m') did not move
+        assert app.ticket_list.tick(clock()) == 0
+        clock.advance(minutes=16, seconds=59)  # 09:53:30: INC-1 is due at 10:00, INC-2 at 10:02
+        app.tick()
+        await settle(app, pilot)
+        rows = list_rows(app)
+        assert [r.split()[:2] for r in rows[:3]] == [["-33m", "▲"], ["6m", "30s"], ["8m", "30s"]]
+        clock.advance(1)
+        assert app.ticket_list.tick(clock()) == 2  # those two tick to the second now; INC-3 and INC-4 do not
+        assert layouts[0] == 0
+
+
+def test_a_tick_repaints_only_the_characters_that_moved():
+    from deskconsole.ui.wallboard.widgets import changed_span
+
+    assert changed_span("   12m 05s", "   12m 04s", 10) == (8, 1)  # one digit
+    assert changed_span("   12m 00s", "   11m 59s", 10) == (4, 5)  # '2m 00' -> '1m 59'
+    assert changed_span("   10m 00s", "    9m 59s", 10) == (3, 6)
+    assert changed_span("       59s", "    1m 00s", 10) == (4, 5)
+    assert changed_span("ok", "warn", 10) == (0, 10)  # another length: the whole cell
+    assert changed_span("日本", "日曜", 10) == (0, 10)  # wide characters: the whole cell
 
 
 async def test_rotation_turns_pages_on_the_desks_clock_and_the_keys_pause_and_turn(built, new_app, settle, clock):

@@ -54,9 +54,35 @@ def big_duration(seconds: int | None) -> str:
     return f"{seconds // 86400}D"
 
 
+SECONDS_WITHIN = 600  # countdowns tick to the second within 10 minutes of their deadline (either side)
+
+
 def signed_left(seconds: int) -> str:
-    """Time to a deadline, to the second under an hour: '12m 05s', '-3m 10s', '4h 30m'."""
-    return exact_duration(seconds) if seconds >= 0 else "-" + exact_duration(-seconds)
+    """Time to a deadline: to the second within 10 minutes of it ('9m 05s',
+    '-3m 10s'), to the minute further out ('42m', '-25m', '4h 30m').
+
+    From across a room nobody acts on the seconds of a deadline an hour
+    away, and a busy board whose every row ticked each second would keep
+    the terminal busy: the rows near their deadline tick, the rest move once
+    a minute."""
+    far = abs(int(seconds))
+    if far >= 3600:
+        text = exact_duration(far)
+    elif far >= SECONDS_WITHIN:
+        text = f"{far // 60}m"
+    else:
+        text = exact_duration(far)
+    return text if seconds >= 0 else "-" + text
+
+
+def changed_span(old: str, new: str, width: int) -> tuple[int, int]:
+    """(offset, length) of the part of a cell that differs: a countdown going
+    from '12m 05s' to '12m 04s' repaints one character, not the cell."""
+    if len(old) != len(new) or len(new) > width or not new.isascii() or not old.isascii():
+        return 0, width  # wide or shifting text: the whole cell
+    lo = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
+    hi = next(i for i in range(len(new) - 1, -1, -1) if old[i] != new[i])
+    return lo, hi - lo + 1
 
 
 # --------------------------------------------------------------------------- tiles
@@ -270,7 +296,8 @@ class TicketBoard(Widget):
                 continue
             for i, (_, x, w) in enumerate(cols):
                 if before[i + 1] != now_texts[i + 1]:
-                    self.refresh(Region(x, y, w, 1))
+                    lo, n = changed_span(before[i + 1], now_texts[i + 1], w)
+                    self.refresh(Region(x + lo, y, n, 1))
                     dirty += 1
         return dirty
 
