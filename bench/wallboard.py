@@ -100,10 +100,6 @@ def busy_desk(work: Path) -> tuple[Path, Path]:
     cfg = parse_config(BUSY_CONFIG, config)
     clock = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=50))
     desk = open_desk(f"sqlite:///{db}", cfg, clock)
-    if cache_mb is not None:  # every connection the board opens gets this page cache instead of the default
-        desk.db._pragmas = [(k, -int(cache_mb * 1000) if k == "cache_size" else v) for k, v in desk.db._pragmas]
-        desk.db.close()
-        desk.db.connect()
     al = actor_for(cfg, "al")
     for i in range(40):
         tickets.create(desk, al, title=f"Busy-hour ticket {i + 1}", priority=("P1", "P2", "P3", "P4")[i % 4],
