@@ -629,3 +629,203 @@ def test_imported_tickets_run_on_the_desks_service_levels(setup, capsys):
         desk.close()
     code, out, _ = run(capsys, setup.config_path, target, "ls", "sla:breached", "--format", "json")
     assert code == 0 and [t["key"] for t in json.loads(out)] == ["INC-1"]
+
+
+# ---------------------------------------------------------------- imported clocks are the desk's clocks
+IMPORT_SLA = """
+[calendars.office]
+timezone = "Europe/Berlin"
+hours = { mon = ["09:00-12:00", "13:00-17:00"], tue = ["09:00-17:00"], wed = ["09:00-17:00"], thu = ["09:00-17:00"], fri = ["09:00-15:30"] }
+holidays = ["12-25", "2026-11-25"]
+
+[calendars.kolkata]
+timezone = "Asia/Kolkata"
+hours = { mon = ["09:30-18:00"], tue = ["09:30-18:00"], wed = ["09:30-18:00"], thu = ["09:30-18:00"], fri = ["09:30-18:00"], sat = ["10:00-14:00"] }
+
+[sla]
+warn = [50, 75, 90]
+
+[[sla.policy]]
+name = "P1 major"
+priority = "P1"
+first_response = "15m"
+resolution = "4h"
+
+[[sla.policy.escalate]]
+at = 80
+metric = "resolution"
+notify = ["team"]
+
+[[sla.policy]]
+name = "network vpn"
+team = "network"
+service = "vpn"
+calendar = "office"
+first_response = "1h"
+resolution = { target = "8h", calendar = "24x7" }
+pause_on = ["pending", "assigned"]
+
+[[sla.policy]]
+name = "outages"
+category = "outage"
+calendar = "kolkata"
+resolution = "6h"
+warn = []
+pause_on = []
+
+[[sla.policy]]
+name = "P2 P3 office"
+priority = ["P2", "P3"]
+calendar = "office"
+first_response = "2h"
+resolution = "16h"
+warn = [25, 50]
+"""
+# Friday 2026-11-27, 15:10 in Berlin: the office closes at 15:30; Wednesday was a holiday.
+CLOCK_NOW = datetime(2026, 11, 27, 14, 10, 5, 250000, tzinfo=timezone.utc)
+
+
+def _varied_tickets(count: int, seed: int = 5) -> list[dict]:
+    """Tickets in every status and on every policy (and on none), with times on
+    business boundaries, exactly a target apart, equal to each other, in other
+    zones' notation, after now; some merged, the last few without a key."""
+    import random
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    rng = random.Random(seed)
+    berlin, kolkata = ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Kolkata")
+    boundaries = [datetime(2026, 11, day, hh, mm, tzinfo=berlin) for day in range(16, 28)
+                  for hh, mm in ((9, 0), (12, 0), (13, 0), (15, 30), (17, 0))]
+    boundaries += [datetime(2026, 11, day, 9, 30, tzinfo=kolkata) for day in range(20, 28)]
+    steps = [0, 1, 15 * 60, 3600, 2 * 3600, 4 * 3600, 6 * 3600, 8 * 3600, 16 * 3600, 86400, 3 * 86400]
+
+    def created_at():
+        kind = rng.random()
+        if kind < 0.3:
+            return rng.choice(boundaries)
+        if kind < 0.55:  # a target, or part of one, before now: due now, warned, breached a moment ago
+            return CLOCK_NOW - timedelta(seconds=rng.choice(steps + [450, 675, 810, 1800, 2700, 3 * 3600, 5 * 3600]))
+        if kind < 0.6:
+            return CLOCK_NOW + timedelta(minutes=rng.randint(1, 300))  # after now
+        return CLOCK_NOW - timedelta(seconds=rng.randint(0, 14 * 86400), microseconds=rng.randint(0, 999_999))
+
+    def written(at: datetime) -> str:
+        form = rng.random()
+        if form < 0.6:
+            return at.astimezone(timezone.utc).isoformat()
+        if form < 0.8:
+            return at.astimezone(rng.choice((berlin, kolkata))).isoformat()
+        return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()  # no zone: UTC
+
+    rows = []
+    for n in range(1, count + 1):
+        created = created_at()
+        status = rng.choice(("new", "assigned", "in_progress", "pending", "resolved", "closed", "cancelled"))
+        row = {"key": f"INC-{n}", "title": f"Ticket {n}", "status": status, "created_at": written(created),
+               "team": rng.choice((None, "ops", "network")), "service": rng.choice((None, "vpn", "mail")),
+               "category": rng.choice((None, "outage", "access"))}
+        if rng.random() < 0.8:
+            row["priority"] = rng.choice(("P1", "P2", "P3", "P4"))
+        else:  # from impact and urgency, or the desk's default
+            row["impact"], row["urgency"] = rng.choice((("high", "high"), ("low", "medium"), (None, None)))
+
+        def later():
+            return created + timedelta(seconds=rng.choice(steps) if rng.random() < 0.5 else rng.randint(0, 5 * 86400))
+
+        if rng.random() < 0.9:
+            row["updated_at"] = written(later())
+        for field in ("acknowledged_at", "first_response_at"):
+            if rng.random() < 0.4:
+                row[field] = written(later())
+        if status in ("resolved", "closed") and rng.random() < 0.9 or rng.random() < 0.1:  # closed unresolved too
+            row["resolved_at"] = written(later())
+        if n > 10 and rng.random() < 0.04:
+            row["merged_into"] = f"INC-{rng.randint(1, n - 1)}"
+        rows.append(row)
+    for row in rows[-15:]:
+        del row["key"]
+    return rows
+
+
+def _clock_columns():
+    from deskconsole.models import SlaClock
+
+    return [SlaClock.ticket, SlaClock.metric, SlaClock.policy, SlaClock.calendar, SlaClock.target, SlaClock.thresholds,
+            SlaClock.pause_on, SlaClock.state, SlaClock.started_at, SlaClock.counted_to, SlaClock.elapsed,
+            SlaClock.paused, SlaClock.paused_since, SlaClock.due_at, SlaClock.warn_at, SlaClock.warn_pct,
+            SlaClock.crossed, SlaClock.breached_at, SlaClock.stopped_at]
+
+
+def _clocks_and_summaries() -> tuple[list, list]:
+    from deskconsole.models import SlaClock
+
+    clocks = list(SlaClock.select(*_clock_columns()).order_by(SlaClock.ticket, SlaClock.metric).tuples())
+    return clocks, list(Ticket.select(Ticket.id, Ticket.sla, Ticket.sla_due).order_by(Ticket.id).tuples())
+
+
+@pytest.mark.parametrize("way", ["in process", "reader process", "postgresql"])
+def test_imported_clocks_are_the_clocks_the_desk_rebuilds(request, tmp_path, monkeypatch, config_text, way):
+    """An import computes its tickets' clocks from the rows it reads (in the
+    reader process, for a big file): every clock row, and each ticket's sla and
+    sla_due, must be what the desk's own rebuild from the stored tickets
+    (sla_history.missing) makes of them, on SQLite and on PostgreSQL."""
+    from deskconsole.core import sla_history
+    from deskconsole.core.identity import SYSTEM
+    from deskconsole.core.txn import unit_of_work
+    from deskconsole.models import SlaClock
+
+    url = request.getfixturevalue("postgres_url") if way == "postgresql" else f"sqlite:///{tmp_path / 'desk.db'}"
+    if way == "reader process":
+        monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
+    config = parse_config(config_text + IMPORT_SLA, "test.toml")
+    path = _jsonl(tmp_path / "varied.jsonl", _varied_tickets(900))
+    desk = open_desk(url, config, ManualClock(CLOCK_NOW))
+    try:
+        assert len(transfer.import_file(desk, SYSTEM, str(path))) == 900
+        imported, summaries = _clocks_and_summaries()
+        with unit_of_work(desk, SYSTEM, "sla"):
+            SlaClock.delete().execute()
+            Ticket.update(sla=None, sla_due=None).execute()
+            assert sla_history.missing(desk) == len({row[0] for row in imported})
+        rebuilt, rebuilt_summaries = _clocks_and_summaries()
+    finally:
+        desk.close()
+    assert imported == rebuilt
+    assert summaries == rebuilt_summaries
+    # ... and the file was varied enough to mean something
+    assert {c[7] for c in imported} == {"running", "paused", "met", "breached", "cancelled"}
+    assert {s for _, s, _ in summaries} == {"breached", "warning", "ok", "paused", "met", None}
+    assert {c[2] for c in imported} == {"P1 major", "network vpn", "outages", "P2 P3 office"}
+    assert len({c[0] for c in imported}) < 900  # some tickets match no policy
+    assert any(c[13] == CLOCK_NOW for c in imported)  # a deadline exactly now: due, not yet breached
+
+
+def test_imported_clocks_are_the_live_clocks_of_the_same_new_tickets(tmp_path, config_text):
+    """A ticket created on one desk and imported into another at the same
+    instant gets the very clocks the live engine started for it."""
+    from deskconsole.core.identity import SYSTEM
+
+    config = parse_config(config_text + IMPORT_SLA, "test.toml")
+    ada = actor_for(config, "ada")
+    source = open_desk(f"sqlite:///{tmp_path / 'live.db'}", config, ManualClock(CLOCK_NOW))
+    try:
+        for priority in ("P1", "P2", "P3", "P4"):
+            for team, service, category in (("ops", None, None), ("network", "vpn", None), ("ops", "mail", "outage")):
+                tickets.create(source, ada, title=f"{priority} {team}", priority=priority, team=team, service=service,
+                               category=category)
+        live, live_summaries = _clocks_and_summaries()
+        path = tmp_path / "live.jsonl"
+        with open(path, "w", encoding="utf-8") as out:
+            transfer.write_jsonl(transfer.export_rows(source, Ticket.select(), with_conversation=False), out)
+    finally:
+        source.close()
+    copy = open_desk(f"sqlite:///{tmp_path / 'copy.db'}", config, ManualClock(CLOCK_NOW))
+    try:
+        transfer.import_file(copy, SYSTEM, str(path))
+        imported, imported_summaries = _clocks_and_summaries()
+    finally:
+        copy.close()
+    assert len(live) == 19 and {c[7] for c in live} == {"running"}  # "outages": no first response; P4 ops: no policy
+    assert imported == live
+    assert imported_summaries == live_summaries

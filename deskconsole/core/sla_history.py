@@ -1,8 +1,11 @@
 """Clocks for tickets that have none yet, rebuilt from their timestamps.
 
-Imported tickets, demo tickets and tickets from a desk that predates SLA
-clocks get them here, in bulk. Only the timestamps are known, not the
-history of pauses: a clock counts from ``created_at`` to the first
+Tickets from a desk that predates SLA clocks get them here, in bulk.
+Imported and demo tickets get the same clocks from
+:mod:`deskconsole.core.import_clocks`, which computes them from the rows
+being imported (before they are written) by these rules; tests compare the
+two column for column, so a rule changed here must change there too.
+Only the timestamps are known, not the history of pauses: a clock counts from ``created_at`` to the first
 acknowledgement or reply (first response) and to ``resolved_at``
 (resolution); a pending ticket is taken as paused since its last update.
 Thresholds already passed are marked on the clock, so the sweep does not
@@ -56,44 +59,13 @@ def rebuild(desk: "Desk", rows: Iterable[tuple], on_batch: Callable[[int], None]
     clocks_out: list[_Clock] = []
     summaries: list[tuple] = []
     count = 0
-    for tid, status, priority, team, service, category, created, updated, acked, responded, resolved, merged in rows:
-        policy = sla.match(priority, d.team_names.get(team), d.service_names.get(service), d.category_names.get(category))
-        if policy is None:
+    for row in rows:
+        made = clocks_for(sla, d, row, now)
+        if made is None:
             continue
-        made = []
-        for metric in METRICS:
-            if metric not in policy.targets:
-                continue
-            target = policy.targets[metric]
-            if metric == "first_response":
-                stops = [t for t in (acked, responded, resolved) if t is not None]
-                end = min(stops) if stops else None
-            else:
-                end = resolved
-            clock = _Clock(
-                ticket_id=tid, metric=metric, policy=policy.name, calendar=target.calendar, target=target.seconds,
-                thresholds=",".join(str(p) for p in policy.thresholds(metric)), pause_on=",".join(policy.pause_on),
-                started_at=created,
-            )
-            cal = sla.calendar(target.calendar)
-            cancelled = status == "cancelled" or merged is not None
-            if end is not None:
-                clock.elapsed = cal.between(created, end)
-                clock.stopped_at = end
-            elif cancelled or status == "closed":
-                clock.elapsed = cal.between(created, updated)
-                clock.stopped_at = updated
-            elif status in policy.pause_on:
-                clock.elapsed = cal.between(created, updated)
-                clock.paused_since = updated
-            else:
-                clock.elapsed = cal.between(created, now)
-                clock.counted_to = now
-            _verdict(cal, clock, created, cancelled and end is None)
-            made.append(clock)
         clocks_out.extend(made)
         state, due = summary(made, now)
-        summaries.append((state, due, tid))
+        summaries.append((state, due, row[0]))
         count += 1
         if len(summaries) >= BATCH:
             _flush(clocks_out, summaries)
@@ -101,6 +73,47 @@ def rebuild(desk: "Desk", rows: Iterable[tuple], on_batch: Callable[[int], None]
                 on_batch(count)
     _flush(clocks_out, summaries)
     return count
+
+
+def clocks_for(sla, d, row: tuple, now: datetime) -> list["_Clock"] | None:
+    """The clocks of one ticket (``row``: the values of _TICKET_FIELDS) as of
+    ``now``, or None when no policy matches it (``d``: the desk's directory)."""
+    tid, status, priority, team, service, category, created, updated, acked, responded, resolved, merged = row
+    policy = sla.match(priority, d.team_names.get(team), d.service_names.get(service), d.category_names.get(category))
+    if policy is None:
+        return None
+    made = []
+    for metric in METRICS:
+        if metric not in policy.targets:
+            continue
+        target = policy.targets[metric]
+        if metric == "first_response":
+            stops = [t for t in (acked, responded, resolved) if t is not None]
+            end = min(stops) if stops else None
+        else:
+            end = resolved
+        clock = _Clock(
+            ticket_id=tid, metric=metric, policy=policy.name, calendar=target.calendar, target=target.seconds,
+            thresholds=",".join(str(p) for p in policy.thresholds(metric)), pause_on=",".join(policy.pause_on),
+            started_at=created,
+        )
+        cal = sla.calendar(target.calendar)
+        cancelled = status == "cancelled" or merged is not None
+        if end is not None:
+            clock.elapsed = cal.between(created, end)
+            clock.stopped_at = end
+        elif cancelled or status == "closed":
+            clock.elapsed = cal.between(created, updated)
+            clock.stopped_at = updated
+        elif status in policy.pause_on:
+            clock.elapsed = cal.between(created, updated)
+            clock.paused_since = updated
+        else:
+            clock.elapsed = cal.between(created, now)
+            clock.counted_to = now
+        _verdict(cal, clock, created, cancelled and end is None)
+        made.append(clock)
+    return made
 
 
 class _Clock:

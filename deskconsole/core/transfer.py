@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
 from deskconsole.core import sla_history, validate
+from deskconsole.core.import_clocks import ImportClocks
 from deskconsole.core.bulk import insert_dicts, insert_rows
 from deskconsole.core.errors import DeskError, NotFound, ValidationError
 from deskconsole.core.identity import Actor
@@ -33,7 +34,7 @@ from deskconsole.core.txn import unit_of_work
 from deskconsole.db import refresh_statistics
 from peewee import fn
 
-from deskconsole.models import Entry, Link, Ticket
+from deskconsole.models import Entry, Link, SlaClock, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -261,9 +262,6 @@ def _import(desk, actor, make_batches, *, origin, progress, total, action, size=
                 raise ImportError_(f"{origin}: line {line}: merged_into {ticket_key(target)} is neither on the desk nor in the file")
             Ticket.update(merged_into=target).where(Ticket.id == tid).execute()
         _insert_children(unit, origin, deferred_children)
-        # Imported tickets run on this desk's service levels from now on: their
-        # clocks are rebuilt from their timestamps, in the same transaction.
-        sla_history.missing(desk, (ticket_id(key) for key in keys))
         if not desk.is_sqlite and keys:
             desk.db.execute_sql("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT MAX(id) FROM ticket))")
         # One audit event for the whole import (an event per ticket would cost
@@ -349,8 +347,9 @@ def _batches_from_reader(desk, path, fmt, now, actor) -> Iterator[tuple[int, lis
 
 
 # One checked row: (line, ticket values in _COLUMNS order with the id first (None:
-# number it), merged_into id or None, {"entries": [...], "links": [...]} or None).
-_Row = tuple[int, list, int | None, dict | None]
+# number it), merged_into id or None, {"entries": [...], "links": [...]} or None,
+# its SLA clock rows in sla_history.COLUMNS order with the ticket id to fill in, or None).
+_Row = tuple[int, list, int | None, dict | None, list | None]
 
 
 def _converted_batches(checker: _Checker, batches: Iterator[_Batch], now, actor, origin,
@@ -374,7 +373,7 @@ class _Numbering:
     def claim(self, batch: list[_Row]) -> None:
         """Fill in each row's id (its first value)."""
         used = self.used
-        for line, values, _, _ in batch:
+        for line, values, *_ in batch:
             tid = values[0]
             if tid is None:
                 while self.next in used:
@@ -387,7 +386,7 @@ class _Numbering:
 
 
 def _flush(unit, origin, numbering, batch: list[_Row], keys, deferred_merges, deferred_children) -> int:
-    explicit = [values[0] for _, values, _, _ in batch if values[0] is not None]
+    explicit = [values[0] for _, values, *_ in batch if values[0] is not None]
     # Keys from the file must be free on the desk (those above its highest
     # number are; the numbering checks them against this import's own).
     if explicit and min(explicit) < numbering.first_new:
@@ -395,21 +394,28 @@ def _flush(unit, origin, numbering, batch: list[_Row], keys, deferred_merges, de
         in_range = Ticket.select(Ticket.id).where(Ticket.id.between(min(explicit), max(explicit))).tuples()
         taken = sorted(tid for (tid,) in in_range if tid in wanted)
         if taken:
-            line = next(line for line, values, _, _ in batch if values[0] in taken)
+            line = next(line for line, values, *_ in batch if values[0] in taken)
             raise ImportError_(
                 f"{origin}: line {line}: {ticket_key(taken[0])} already exists on this desk; import into an empty desk, "
                 f"or drop the key column to import these as new tickets"
             )
     numbering.claim(batch)
-    rows = []
-    for line, values, merged, children in batch:
+    rows, clock_rows = [], []
+    for line, values, merged, children, clocks in batch:
         tid = values[0]
         if merged:
             deferred_merges.append((line, tid, merged))
         if children:
             deferred_children.append((line, tid, children))
+        if clocks:
+            for clock in clocks:
+                clock[0] = tid
+            clock_rows += clocks
         rows.append(values)
+    # Imported tickets run on this desk's service levels from now on: their
+    # clocks (and the sla / sla_due summary in their rows) come with them.
     insert_rows(Ticket, _COLUMNS, rows, db_values=True)
+    insert_rows(SlaClock, sla_history.COLUMNS, clock_rows, db_values=True)
     keys.extend([ticket_key(values[0]) for values in rows])
     # Entries only need their own ticket: write them now and keep memory flat.
     # Links may point further down the file: those wait for the end.
@@ -451,7 +457,8 @@ def _insert_children(unit, origin: str, deferred, *, entries: bool = False) -> N
 _ALLOWED = frozenset(FIELDS) | {"entries", "links"}
 # The ticket columns an import writes, in the model's order (the rows then go to
 # the database as they are); merged_into is set at the end, when every target exists.
-_COLUMNS = ("id", *(name for name in FIELDS[1:] if name != "merged_into"))
+# The SLA summary (sla, sla_due) is filled in from the ticket's clocks.
+_COLUMNS = ("id", *(name for name in FIELDS[1:] if name != "merged_into"), "sla", "sla_due")
 # column -> (the directory's name -> id map, its lookup that lists the known names)
 _FK = {"category": ("category_ids", "category"), "service": ("service_ids", "service"),
        "team": ("team_ids", "team"), "assignee": ("agent_ids", "agent")}
@@ -468,9 +475,11 @@ def _batch_converter(checker: _Checker, now: datetime, actor: Actor, origin: str
     with what is wrong there, exactly as a one-row batch would.
     """
     convert = _columns_converter(checker, now, actor)
+    clocks = ImportClocks(checker.config.sla, checker.directory, now, checker.sqlite, _COLUMNS)
 
     def converted(lines: list[int], table: dict[str, Sequence]) -> list[_Row]:
         values, merged = convert(table, len(lines))
+        planned = clocks.plan(values, merged)
         # The writer needs a row's own text only for its conversation and links.
         entries, links = table.get("entries"), table.get("links")
         if entries is None and links is None:
@@ -479,7 +488,7 @@ def _batch_converter(checker: _Checker, now: datetime, actor: Actor, origin: str
             absent = [None] * len(lines)
             children = [{k: v for k, v in (("entries", e), ("links", ln)) if v} or None
                         for e, ln in zip(entries or absent, links or absent)]
-        return list(zip(lines, values, merged, children))
+        return list(zip(lines, values, merged, children, planned))
 
     def convert_batch(lines: list[int], header: list[str] | None, rows: list) -> list[_Row]:
         if header is not None:  # a CSV file: transposed in C
@@ -575,7 +584,7 @@ def _columns_converter(checker: _Checker, now: datetime, actor: Actor) -> Callab
             shared(urgencies), shared(priorities), category, service, team, assignee, shared(created_by),
             shared(created_at), shared(updated_at), shared(acknowledged_at), shared(acknowledged_by),
             shared(first_response_at), shared(resolved_at), shared(closed_at), shared(resolution_codes),
-            resolution_notes, reopen_counts, shared(sources), external_refs, versions,
+            resolution_notes, reopen_counts, shared(sources), external_refs, versions, absent, absent,  # sla, sla_due
         )))
         return values, merged
 
