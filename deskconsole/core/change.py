@@ -133,10 +133,18 @@ def change_ticket(
 
 
 def conflict_error(desk: "Desk", tid: int, seen: int, current: int | None = None) -> Conflict:
-    last = FeedEntry.select().where(FeedEntry.ticket == tid).order_by(FeedEntry.seq.desc()).first()
     key = ticket_key(tid)
     if current is None:
         current = Ticket.get_by_id(tid).version
+    # Who made the version the ticket is at: not simply the newest feed row,
+    # which may be the SLA sweep refreshing the ticket's summary (action
+    # "sla", no new version) or a link from another ticket.
+    mine = FeedEntry.ticket == tid
+    last = (
+        FeedEntry.select().where(mine & (FeedEntry.version == current) & (FeedEntry.action != "sla"))
+        .order_by(FeedEntry.seq.desc()).first()
+        or FeedEntry.select().where(mine).order_by(FeedEntry.seq.desc()).first()
+    )
     who = last.actor if last else "someone"
     when = f" {ago(last.at, desk.now())} ago" if last else ""
     return Conflict(

@@ -5,8 +5,16 @@ It reads only what crosses — two index ranges (``warn_at <= now``; running
 and ``due_at < now``) — so its cost follows the number of crossings, not the
 number of open tickets. Any number of consoles and daemons may sweep one
 desk: on SQLite the write lock serialises them and the second finds nothing
-left; on PostgreSQL rows another sweeper holds are skipped; and the unique
-(clock, threshold) key is the last word on who recorded a crossing.
+left; on PostgreSQL tickets another sweeper (or a write) holds are skipped;
+and the unique (clock, threshold) key is the last word on who recorded a
+crossing.
+
+Lock order on PostgreSQL: a ticket's row before its clocks, as every ticket
+write takes them (``change_ticket`` locks the ticket, then the clocks follow
+the change). A sweep that locked clocks first and then updated their tickets
+deadlocked against writes doing the opposite, and a write that had read a
+clock before such a sweep committed could save its stale copy over the
+crossing the sweep had just recorded.
 """
 
 from __future__ import annotations
@@ -59,14 +67,27 @@ def pending(now: datetime) -> bool:
     return SlaClock.select(SlaClock.id).where(_crossing(now)).limit(1).exists()
 
 
-def due_clocks(desk: "Desk", now: datetime, limit: int):
-    """The clocks a sweep at ``now`` moves on: two index ranges, no scan."""
+def due_clocks(desk: "Desk", now: datetime, limit: int, held: list[int] | None = None):
+    """The clocks a sweep at ``now`` moves on: two index ranges, no scan.
+    ``held``: on PostgreSQL, only the clocks of these tickets (the ones
+    :func:`hold_due_tickets` locked)."""
     # No ORDER BY: ordering by id would make SQLite walk the whole table in id
     # order instead of reading the two index ranges.
     query = SlaClock.select().where(_crossing(now)).limit(limit)
-    if not desk.is_sqlite:
-        query = query.for_update("FOR UPDATE SKIP LOCKED")  # rows another sweeper holds are its own
+    if held is not None:
+        query = query.where(SlaClock.ticket.in_(held)).for_update()
     return query
+
+
+def hold_due_tickets(desk: "Desk", now: datetime, limit: int) -> list[int] | None:
+    """PostgreSQL: lock the tickets that have a clock due, skipping those another
+    sweeper or a write holds (theirs for now; the next sweep gets them). None on
+    SQLite, where the write lock already holds everything."""
+    if desk.is_sqlite:
+        return None
+    due = SlaClock.select(SlaClock.ticket).where(_crossing(now))
+    query = Ticket.select(Ticket.id).where(Ticket.id.in_(due)).limit(limit).for_update("FOR UPDATE SKIP LOCKED")
+    return [tid for (tid,) in query.tuples()]
 
 
 def sweep(desk: "Desk", *, batch: int = BATCH) -> SweepReport:
@@ -82,7 +103,8 @@ def sweep(desk: "Desk", *, batch: int = BATCH) -> SweepReport:
 
 def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
     now = unit.now
-    rows = list(due_clocks(desk, now, batch + 1))
+    held = hold_due_tickets(desk, now, batch + 1)  # the ticket rows first, then their clocks
+    rows = list(due_clocks(desk, now, batch + 1, held))
     report.more = len(rows) > batch
     fired = []
     moved = rows[:batch]
