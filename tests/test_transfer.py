@@ -829,3 +829,44 @@ def test_imported_clocks_are_the_live_clocks_of_the_same_new_tickets(tmp_path, c
     assert len(live) == 19 and {c[7] for c in live} == {"running"}  # "outages": no first response; P4 ops: no policy
     assert imported == live
     assert imported_summaries == live_summaries
+
+
+def test_a_big_import_into_an_empty_desk_builds_its_indexes_at_the_end(tmp_path, monkeypatch, config_text):
+    """Into a desk without tickets, a big import drops the plain indexes of the
+    tables it fills and builds them once at the end, in its own transaction:
+    afterwards (and after a failed import) the schema is exactly as before,
+    the planner has statistics for them, and the connection's page cache is
+    its own again. A desk with tickets keeps its indexes throughout."""
+    from deskconsole.core.identity import SYSTEM
+
+    monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)  # every file is a big one
+    set_aside = []
+    real = transfer._indexes_set_aside
+    monkeypatch.setattr(transfer, "_indexes_set_aside", lambda desk: set_aside.append(real(desk)) or set_aside[-1])
+    config = parse_config(config_text + IMPORT_SLA, "test.toml")
+    rows = _varied_tickets(600)
+    good = _jsonl(tmp_path / "good.jsonl", rows)
+    bad = _jsonl(tmp_path / "bad.jsonl", [*rows[:500], {"title": "x", "status": "sleeping"}])
+    desk = open_desk(f"sqlite:///{tmp_path / 'desk.db'}", config, ManualClock(CLOCK_NOW))
+
+    def schema():
+        return desk.db.execute_sql("SELECT type, name, tbl_name, sql FROM sqlite_master"
+                                   " WHERE name NOT LIKE 'sqlite_stat%' ORDER BY name").fetchall()
+
+    def cache_size():
+        return desk.db.execute_sql("PRAGMA cache_size").fetchone()[0]
+
+    try:
+        before, cache = schema(), cache_size()
+        with pytest.raises(transfer.ImportError_, match="line 501"):
+            transfer.import_file(desk, SYSTEM, str(bad))
+        assert schema() == before and Ticket.select().count() == 0 and cache_size() == cache
+        assert len(transfer.import_file(desk, SYSTEM, str(good))) == 600
+        assert schema() == before and cache_size() == cache
+        assert len(set_aside[0]) == len(set_aside[1]) == 15  # 13 on ticket, 2 on sla_clock; the unique ones stay
+        analysed = {name for (name,) in desk.db.execute_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'ticket'")}
+        assert {"ticket_sla_due", "ticket_team_id_status_priority_created_at"} <= analysed
+        transfer.import_file(desk, SYSTEM, str(_jsonl(tmp_path / "more.jsonl", [{"title": "One more"}])))
+        assert set_aside[2] == [] and schema() == before
+    finally:
+        desk.close()
