@@ -140,8 +140,16 @@ _V5 = [
         FOR EACH STATEMENT EXECUTE FUNCTION deskconsole_feed_notify()"""),
 ]
 
+# v6 (PostgreSQL only; SQLite's INTEGER is 64-bit already): a clock's elapsed
+# and paused business seconds as BIGINT. INTEGER held 68 years' worth, and an
+# import of tickets dated 0001-01-01 (a common "no date" placeholder) failed
+# with "integer out of range" where SQLite took it.
+_V6 = [
+    ("postgresql", "ALTER TABLE sla_clock ALTER COLUMN elapsed TYPE BIGINT, ALTER COLUMN paused TYPE BIGINT"),
+]
+
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 LATEST = len(MIGRATIONS)
 
 
@@ -175,6 +183,8 @@ def migrate(db: Database, target: int = LATEST, on_step: Callable[[int], None] |
     if target > LATEST:
         raise ValueError(f"no migration {target}; the latest is {LATEST}")
     types = _TYPES[_backend(db)]
+    if (now := current_version(db)) == target:
+        return now  # up to date: a read, no write lock (every CLI command opens the desk)
     with db.atomic():
         if _backend(db) == "postgresql":
             db.execute_sql("SELECT pg_advisory_xact_lock(7311029)")
