@@ -66,8 +66,8 @@ def main() -> None:
     with open(csv_path, encoding="utf-8", newline="") as handle:
         rows = sum(1 for _ in csv.reader(handle)) - 1
     rates = []
-    for i in range(max(3, args.runs // 2)):
-        target = work / f"import{i}.db"
+    for i in range(args.runs):
+        target = work / f"import{i % 3}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{target}"
@@ -75,8 +75,16 @@ def main() -> None:
         elapsed, _ = run([*exe, "--config", str(config), "--db", url, "import", str(csv_path)], env)
         rates.append(rows / elapsed)
     figures["import_tickets_per_s"] = statistics.median(rates)
-    print(f"import: {rows:,} tickets (CSV), median {figures['import_tickets_per_s']:,.0f} tickets/s "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
+    import sqlite3
+
+    con = sqlite3.connect(target)  # an import must give its tickets their SLA clocks, or it is not the figure
+    clocks, summaries = con.execute("SELECT (SELECT COUNT(*) FROM sla_clock), COUNT(sla) FROM ticket").fetchone()
+    con.close()
+    if not clocks:
+        sys.exit(f"the import wrote no SLA clocks into {target}")
+    print(f"import: {rows:,} tickets (CSV, with SLA clocks), median {figures['import_tickets_per_s']:,.0f} tickets/s, "
+          f"{min(rates):,.0f} .. {max(rates):,.0f} (runs: {', '.join(f'{r:,.0f}' for r in rates)})")
+    print(f"  {clocks:,} clocks, {summaries:,} tickets with an SLA summary")
     if args.only == "import":
         print(json.dumps({k: round(v, 4) for k, v in figures.items()}))
         return
