@@ -16,6 +16,7 @@ from deskconsole.cli.context import Context
 from deskconsole.cli.console import cmd_console
 from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.cli import wallboard as wb
+from deskconsole.cli import backup as bk
 from deskconsole.core.errors import DeskError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*")
     p.add_argument("--format", choices=["csv", "jsonl"])
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    bk.add_commands(command)  # backup, restore, take-next
     return parser
 
 
