@@ -308,8 +308,8 @@ def restore(desk: "Desk", actor: Actor, path, *, progress: Progress | None = Non
     """Replace every row of the desk with the backup at ``path``; audited afterwards.
     Refuses (changing nothing) anything :func:`inspect_backup` refuses."""
     require(actor, "restore", desk.config.path)
-    info = _fit_backup(desk, path)
     started = time.monotonic()
+    info = _fit_backup(desk, path)
     feed_before = _newest_feed(desk)
     desk.close()  # our own connection must not hold the live tables while they are replaced
     try:
