@@ -189,3 +189,31 @@ def pg_proxy(postgres_url):
     proxy.desk_url = proxy.url(target.path.lstrip("/"))
     yield proxy
     proxy.down()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A SQLite desk file (not yet created) in the test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'desk.db'}"
+
+
+class _PgTestDatabase:
+    """The PostgreSQL test database: ``bare()`` leaves no desk tables in it,
+    ``empty()`` leaves it for the next open_desk to make a current desk."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def bare(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {DESK_TABLES} CASCADE")
+
+    empty = bare
+
+
+@pytest.fixture
+def pg_database(postgres_url):
+    """The run's PostgreSQL test database (skipped, with the reason, where none answers)."""
+    return _PgTestDatabase(postgres_url)
