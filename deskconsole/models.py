@@ -244,8 +244,11 @@ class SlaClock(BaseModel):
     state = CharField(max_length=10)  # running | paused | met | breached | cancelled
     started_at = UTCDateTimeField()
     counted_to = UTCDateTimeField(null=True)
-    elapsed = IntegerField(default=0)
-    paused = IntegerField(default=0)  # business seconds spent paused or resolved
+    # 64-bit, as SQLite's integers are: a ticket imported with a placeholder
+    # date such as 0001-01-01 has used billions of seconds (PostgreSQL's
+    # INTEGER ends at 68 years' worth; schema 6)
+    elapsed = BigIntegerField(default=0)
+    paused = BigIntegerField(default=0)  # business seconds spent paused or resolved
     paused_since = UTCDateTimeField(null=True)
     due_at = UTCDateTimeField(null=True)
     warn_at = UTCDateTimeField(null=True)

@@ -28,7 +28,11 @@ sqlite3.register_adapter(type(None), lambda value: value)
 
 
 @lru_cache(maxsize=64)
-def _statement(model: type[Model], names: tuple[str, ...], db_id: int):
+def _statement(model: type[Model], names: tuple[str, ...], dialect: type):
+    # Cached per kind of database (its class decides placeholders and
+    # quoting), not per database object: an id() is reused once an object is
+    # gone, and a statement made for a closed PostgreSQL desk then met a
+    # SQLite desk opened later in the same process ("near '%': syntax error").
     wanted = set(names)
     # Peewee writes the columns in model order: read the values in that order.
     fields = tuple(f for f in model._meta.sorted_fields if f.name in wanted)
@@ -47,7 +51,7 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequenc
     the driver as they are, with no Python work per row.
     """
     db = model._meta.database
-    sql, order, converted, in_order = _statement(model, tuple(names), id(getattr(db, "obj", db)))
+    sql, order, converted, in_order = _statement(model, tuple(names), type(getattr(db, "obj", db)))
     if db_values:
         if in_order:  # nothing to reorder or convert
             db.cursor().executemany(sql, rows)

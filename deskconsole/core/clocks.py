@@ -159,7 +159,7 @@ def record_crossing(clock: SlaClock, pct: int, at: datetime, now: datetime) -> i
     the sweep records hundreds of these in a burst.
     """
     db = SlaCrossing._meta.database
-    sql, returning = _crossing_sql(id(getattr(db, "obj", db)))
+    sql, returning = _crossing_sql(type(getattr(db, "obj", db)))
     ts = SlaCrossing.at.db_value
     cursor = db.execute_sql(sql, (clock.id, clock.ticket_id, clock.metric, pct, ts(at), ts(now), WHO))
     if returning:
@@ -169,7 +169,8 @@ def record_crossing(clock: SlaClock, pct: int, at: datetime, now: datetime) -> i
 
 
 @lru_cache(maxsize=8)
-def _crossing_sql(db_id: int) -> tuple[str, bool]:
+def _crossing_sql(dialect: type) -> tuple[str, bool]:
+    # per kind of database, not per object: an id() is reused once its object is gone
     fields = (SlaCrossing.clock, SlaCrossing.ticket, SlaCrossing.metric, SlaCrossing.threshold, SlaCrossing.at,
               SlaCrossing.recorded_at, SlaCrossing.recorded_by)
     query = SlaCrossing.insert({f: None for f in fields}).on_conflict_ignore()
