@@ -1,8 +1,9 @@
 """The ``deskconsole`` command line, driven for real.
 
 Most tests call :func:`deskconsole.cli.main.main` in-process (fast) against a
-real SQLite file in ``tmp_path``; a few run ``python -m deskconsole`` as a
-subprocess to check exit codes and stderr end to end. Identity is the OS
+real desk on each backend (a SQLite file in ``tmp_path``, the PostgreSQL test
+database); a few run ``python -m deskconsole`` as a subprocess to check exit
+codes and stderr end to end. Identity is the OS
 login, chosen per call through LOGNAME/USER/LNAME/USERNAME.
 """
 
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from deskconsole import migrations
 from deskconsole.cli.main import main
+from deskconsole.db import connect
 
 LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 HOSTILE_TITLE = "VPN \x1b[31mRED\x07 down \u202eevil"
@@ -101,9 +104,9 @@ class CLI:
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, capsys, write_config):
+def cli(tmp_path, monkeypatch, capsys, write_config, db_url):
     _isolate(monkeypatch, tmp_path)
-    return CLI(capsys, monkeypatch, write_config(), f"sqlite:///{tmp_path}/d.db")
+    return CLI(capsys, monkeypatch, write_config(), db_url)
 
 
 @pytest.fixture
@@ -702,10 +705,10 @@ def test_usage_errors_exit_2(cli, argv):
     assert "Traceback" not in r.err
 
 
-def test_version_and_help(cli):
-    r = cli("--version", desk=False)
+def test_version_and_help(bare_cli):
+    r = bare_cli("--version", desk=False)
     assert r.code == 0 and r.out.startswith("deskconsole ")
-    r = cli("--help", desk=False)
+    r = bare_cli("--help", desk=False)
     assert r.code == 0 and "exit codes" in r.out
 
 
@@ -724,13 +727,19 @@ def test_env_vars_choose_config_and_db(cli, monkeypatch, tmp_path):
 
 
 # ---------------------------------------------------------------- init
-def test_init_writes_a_config_and_creates_the_desk(cli, tmp_path):
+def test_init_writes_a_config_and_creates_the_desk(bare_cli, tmp_path, bare_db_url):
+    cli = bare_cli
     cfg = tmp_path / "conf" / "desk.toml"
-    db_file = tmp_path / "data" / "desk.db"
-    cli.config, cli.db = cfg, f"sqlite:///{db_file}"
+    db_file = tmp_path / "data" / "desk.db"  # SQLite: the file and its folder are made
+    cli.config, cli.db = cfg, f"sqlite:///{db_file}" if bare_db_url.startswith("sqlite") else bare_db_url
     r = cli.ok("init", user="zed")
     assert f"wrote {cfg}" in r.out and "zed is its admin" in r.out
-    assert db_file.exists()
+    if bare_db_url.startswith("sqlite"):
+        assert db_file.exists()
+    else:
+        db = connect(cli.db)
+        assert migrations.current_version(db) == migrations.LATEST
+        db.close()
     data = tomllib.loads(cfg.read_text(encoding="utf-8"))
     assert data["agents"]["zed"]["role"] == "admin"
     assert data["desk"]["database"] == cli.db
@@ -797,65 +806,80 @@ def test_demo_builds_reuses_and_rebuilds(bare_cli, tmp_path):
 
 
 def test_demo_with_explicit_config_and_db(cli, tmp_path):
-    cli.config, cli.db = tmp_path / "mine" / "demo.toml", f"sqlite:///{tmp_path}/mine/demo.db"
+    """The demo builds (and with --fresh, deletes and rebuilds) a SQLite desk
+    of its own: a PostgreSQL URL, which may well be a team's shared desk, is
+    refused with what to give instead, and nothing is written there."""
+    demo_cfg = tmp_path / "mine" / "demo.toml"
+    if not cli.db.startswith("sqlite"):
+        cli.new("Shared desk's own ticket")
+        r = cli.fails(1, "--config", str(demo_cfg), "--db", cli.db, "demo", "--tickets", "10", "--no-console",
+                      desk=False, user="zed")
+        assert "the demo builds an embedded SQLite desk" in r.err and "--db sqlite:///PATH" in r.err
+        assert not demo_cfg.exists() and cli.keys() == ["INC-1"]
+        return
+    cli.config = demo_cfg
     cli.ok("demo", "--tickets", "10", "--no-console", user="zed")
     assert cli.config.exists()
     assert len(cli.keys()) == 10
 
 
 # ---------------------------------------------------------------- end to end, as a real process
-def _run(tmp_path: Path, *argv: str, user: str = "ada", stdin: str | None = None) -> subprocess.CompletedProcess:
+def _run(tmp_path: Path, db_url: str, *argv: str, user: str = "ada", stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCONSOLE_")}
     env.update({var: user for var in LOGIN_VARS})
     env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
                XDG_STATE_HOME=str(tmp_path / "xdg-state"), PYTHONIOENCODING="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "deskconsole", "--config", str(tmp_path / "config.toml"),
-         "--db", f"sqlite:///{tmp_path}/d.db", *argv],
+         "--db", db_url, *argv],
         input=stdin, capture_output=True, text=True, encoding="utf-8", env=env, timeout=60, cwd=tmp_path,
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
 
-def test_subprocess_exit_codes_end_to_end(tmp_path, write_config):
+def test_subprocess_exit_codes_end_to_end(tmp_path, write_config, db_url):
     write_config()
-    p = _run(tmp_path, "new", HOSTILE_TITLE, "-d", "-", "--priority", "P2", stdin=HOSTILE_DESCRIPTION)
+
+    def run(*argv, **kw):
+        return _run(tmp_path, db_url, *argv, **kw)
+
+    p = run("new", HOSTILE_TITLE, "-d", "-", "--priority", "P2", stdin=HOSTILE_DESCRIPTION)
     assert (p.returncode, p.stdout, p.stderr) == (0, "INC-1\n", "")
 
-    p = _run(tmp_path, "show", "INC-1")
+    p = run("show", "INC-1")
     assert p.returncode == 0
     assert "\x1b" not in p.stdout and "\x07" not in p.stdout and "\u202e" not in p.stdout
     assert "\\x1b[31mRED\\x07" in p.stdout
 
-    p = _run(tmp_path, "take", "INC-1", user="vic")
+    p = run("take", "INC-1", user="vic")
     assert p.returncode == 4
     assert p.stdout == ""
     assert p.stderr.startswith("deskconsole: vic is a viewer") and "agent role" in p.stderr
     assert p.stderr.count("\n") == 1
 
-    p = _run(tmp_path, "--as", "ada", "take", "INC-1", user="al")
+    p = run("--as", "ada", "take", "INC-1", user="al")
     assert p.returncode == 4 and "--as is for desk admins" in p.stderr
 
-    p = _run(tmp_path, "note", "INC-1", "done", "--expect-version", "1", user="al")
+    p = run("note", "INC-1", "done", "--expect-version", "1", user="al")
     assert p.returncode == 0
-    p = _run(tmp_path, "note", "INC-1", "late", "--expect-version", "1", user="nia")
+    p = run("note", "INC-1", "late", "--expect-version", "1", user="nia")
     assert p.returncode == 3
     assert "INC-1 was changed by al" in p.stderr and p.stderr.count("\n") == 1
 
-    p = _run(tmp_path, "status", "INC-1", "closed", user="al")
+    p = run("status", "INC-1", "closed", user="al")
     assert p.returncode == 1 and "cannot go from new to closed" in p.stderr
 
-    p = _run(tmp_path, "show", "INC-404")
+    p = run("show", "INC-404")
     assert p.returncode == 1 and p.stderr == "deskconsole: INC-404 does not exist; 'deskconsole ls' lists tickets\n"
 
-    p = _run(tmp_path, "ls", "prio:P9")
+    p = run("ls", "prio:P9")
     assert p.returncode == 1 and "P9" in p.stderr and p.stderr.count("\n") == 3  # message, query, caret
 
-    p = _run(tmp_path, "frobnicate")
+    p = run("frobnicate")
     assert p.returncode == 2 and "usage:" in p.stderr
 
-    p = _run(tmp_path, "show", "INC-1", "--format", "json")
+    p = run("show", "INC-1", "--format", "json")
     t = json.loads(p.stdout)
     assert t["title"] == HOSTILE_TITLE and t["description"] == HOSTILE_DESCRIPTION
     assert t["version"] == 2
@@ -904,7 +928,7 @@ def test_text_that_is_not_utf8_is_refused_cleanly(cli):
 
 def _real_desk(cli, tmp_path, monkeypatch):
     """A production desk chosen through the environment, as a user's shell profile would."""
-    config, db = tmp_path / "prod.toml", f"sqlite:///{tmp_path}/prod.db"
+    config, db = tmp_path / "prod.toml", cli.db
     monkeypatch.setenv("DESKCONSOLE_CONFIG", str(config))
     monkeypatch.setenv("DESKCONSOLE_DB", db)
     assert cli("init", user="zed", desk=False).code == 0

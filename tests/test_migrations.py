@@ -1,10 +1,11 @@
-"""Schema versions: a fresh desk is at the latest version, an older desk file
-is migrated on open without losing data, a newer one is refused, and the
-migrations produce exactly the schema the models describe."""
+"""Schema versions, on both backends: a fresh desk is at the latest version,
+an older desk is migrated on open without losing data, a newer one is
+refused, a foreign database is left alone, and the migrations produce
+exactly the schema the models describe."""
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 
 import pytest
 
@@ -20,61 +21,91 @@ def test_fresh_desk_is_at_latest_version(desk):
     assert migrations.current_version(desk.db) == migrations.LATEST
 
 
-def test_older_desk_file_is_migrated_on_open(tmp_path, config, clock):
-    path = tmp_path / "old.db"
-    db = connect(f"sqlite:///{path}")
+def test_older_desk_is_migrated_on_open(bare_db_url, config, clock):
+    db = connect(bare_db_url)
     migrations.migrate(db, target=1)
-    db.close()
-    # Fill the version-1 file the way version 1 wrote tickets, with raw SQL.
-    con = sqlite3.connect(path)
-    con.execute("INSERT INTO team (id, name, title, email, active) VALUES (1, 'ops', 'Operations', NULL, 1)")
-    con.execute(
+    # Fill the version-1 desk the way version 1 wrote tickets, with plain SQL.
+    db.execute_sql("INSERT INTO team (name, title, email, active) VALUES ('ops', 'Operations', NULL, TRUE)")
+    db.execute_sql(
         "INSERT INTO ticket (id, title, description, status, priority, team_id, created_by, created_at, updated_at,"
-        " reopen_count, version) VALUES (7, 'Legacy outage', 'from v1', 'new', 'P2', 1, 'ada',"
+        " reopen_count, version) VALUES (7, 'Legacy outage', 'from v1', 'new', 'P2',"
+        " (SELECT id FROM team WHERE name = 'ops'), 'ada',"
         " '2026-01-02 03:04:05.000000', '2026-01-02 03:04:05.000000', 0, 3)"
     )
-    con.commit()
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version")] == [1]
-    con.close()
+    assert [r[0] for r in db.execute_sql("SELECT version FROM schema_version")] == [1]
+    db.close()
 
-    desk = open_desk(f"sqlite:///{path}", config, clock)
-    assert migrations.current_version(desk.db) == migrations.LATEST
-    t = detail(desk, "INC-7")
-    assert (t.title, t.description, t.priority, t.team, t.version) == ("Legacy outage", "from v1", "P2", "ops", 3)
-    assert t.source == "cli" and t.external_ref is None  # the columns v2 added, with their defaults
-    assert t.created_at.isoformat() == "2026-01-02T03:04:05+00:00"
-    desk.close()
+    desk = open_desk(bare_db_url, config, clock)
+    try:
+        assert migrations.current_version(desk.db) == migrations.LATEST
+        t = detail(desk, "INC-7")
+        assert (t.title, t.description, t.priority, t.team, t.version) == ("Legacy outage", "from v1", "P2", "ops", 3)
+        assert t.source == "cli" and t.external_ref is None  # the columns v2 added, with their defaults
+        assert t.created_at.isoformat() == "2026-01-02T03:04:05+00:00"
+    finally:
+        desk.close()
 
 
-def test_newer_schema_is_refused_with_a_clear_message(tmp_path, config):
-    path = tmp_path / "future.db"
-    db = connect(f"sqlite:///{path}")
+def test_newer_schema_is_refused_with_a_clear_message(bare_db_url, config):
+    db = connect(bare_db_url)
     migrations.migrate(db)
-    db.execute_sql("INSERT INTO schema_version (version, applied_at) VALUES (?, '2030-01-01 00:00:00.000000')",
+    db.execute_sql(f"INSERT INTO schema_version (version, applied_at) VALUES ({db.param}, '2030-01-01 00:00:00.000000')",
                    (migrations.LATEST + 1,))
     db.close()
     with pytest.raises(SchemaError, match=r"newer than this deskconsole understands .*upgrade deskconsole"):
-        open_desk(f"sqlite:///{path}", config)
+        open_desk(bare_db_url, config)
 
 
-def test_a_foreign_database_is_not_touched(tmp_path, config):
-    path = tmp_path / "other.db"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE ticket (id INTEGER PRIMARY KEY, body TEXT)")
-    con.commit()
-    con.close()
+def test_a_foreign_database_is_not_touched(bare_db_url, config):
+    db = connect(bare_db_url)
+    db.execute_sql("CREATE TABLE ticket (id INTEGER PRIMARY KEY, body TEXT)")
+    db.close()
     with pytest.raises(SchemaError, match="not made by deskconsole"):
-        open_desk(f"sqlite:///{path}", config)
+        open_desk(bare_db_url, config)
+    db = connect(bare_db_url)
+    assert db.get_tables() == ["ticket"]
+    db.close()
 
 
-def test_opening_is_idempotent_and_concurrent_safe(tmp_path, config):
-    url = f"sqlite:///{tmp_path / 'twice.db'}"
-    for _ in range(2):
-        open_desk(url, config).close()
-    db = connect(url)
+def test_opening_is_idempotent(bare_db_url, config):
+    for _ in range(2):  # the second time there is nothing to do
+        open_desk(bare_db_url, config).close()
+    db = connect(bare_db_url)
     assert [r[0] for r in db.execute_sql("SELECT version FROM schema_version ORDER BY version")] == list(
         range(1, migrations.LATEST + 1)
     )
+    db.close()
+
+
+def test_migrating_at_once_from_several_connections_migrates_once(bare_db_url):
+    """Consoles started together on a new desk: one of them migrates, the
+    others wait for it and find nothing to do (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: an advisory lock)."""
+    errors, starts = [], []
+    go = threading.Barrier(4)
+
+    def migrate(url: str) -> None:
+        db = connect(url)
+        try:
+            go.wait()
+            starts.append(migrations.migrate(db))
+        except Exception as exc:  # pragma: no cover - the failure this test is about
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=migrate, args=(bare_db_url,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(starts) == [0] + [migrations.LATEST] * 3
+    db = connect(bare_db_url)
+    assert [r[0] for r in db.execute_sql("SELECT version FROM schema_version ORDER BY version")] == list(
+        range(1, migrations.LATEST + 1)
+    )
+    db.close()
 
 
 def test_migrations_match_the_models(desk):
@@ -89,7 +120,11 @@ def test_migrations_match_the_models(desk):
         assert set(columns) == set(fields), table
         for name, field in fields.items():
             assert columns[name].null == field.null or field.primary_key, f"{table}.{name} nullability"
-        indexes = {tuple(i.columns): i.unique for i in db.get_indexes(table)}
+            if not desk.is_sqlite and field.field_type in ("BIGINT", "BIGAUTO"):  # SQLite's are all 64-bit
+                assert columns[name].data_type == "bigint", f"{table}.{name} is {columns[name].data_type}"
+        primary_key = tuple(f.column_name for f in model._meta.get_primary_keys())
+        # PostgreSQL lists the primary key's own index (SQLite keeps an INTEGER PRIMARY KEY in the rowid)
+        indexes = {tuple(i.columns): i.unique for i in db.get_indexes(table) if tuple(i.columns) != primary_key}
         wanted = {}
         for f in model._meta.sorted_fields:
             if (f.index or f.unique) and not f.primary_key:

@@ -417,10 +417,10 @@ def test_warning_then_met(desk, actors, clock):
 
 
 class _Cli:
-    def __init__(self, tmp_path, monkeypatch, capsys, clock: ManualClock, config_text: str):
+    def __init__(self, tmp_path, db_url, monkeypatch, capsys, clock: ManualClock, config_text: str):
         config = tmp_path / "config.toml"
         config.write_text(config_text, encoding="utf-8")
-        self.base = ["--config", str(config), "--db", f"sqlite:///{tmp_path}/desk.db"]
+        self.base = ["--config", str(config), "--db", db_url]
         self.monkeypatch, self.capsys = monkeypatch, capsys
         for var in ("DESKCONSOLE_CONFIG", "DESKCONSOLE_DB"):
             monkeypatch.delenv(var, raising=False)
@@ -441,9 +441,9 @@ class _Cli:
         return out
 
 
-def test_cli_end_to_end(tmp_path, monkeypatch, capsys, config_text):
+def test_cli_end_to_end(tmp_path, db_url, monkeypatch, capsys, config_text):
     clock = ManualClock(START)
-    cli = _Cli(tmp_path, monkeypatch, capsys, clock, config_text + SLA_TOML)
+    cli = _Cli(tmp_path, db_url, monkeypatch, capsys, clock, config_text + SLA_TOML)
     assert cli.ok("new", "Checkout down", "--priority", "P1").strip() == "INC-1"
     assert cli.ok("new", "Printer jammed").strip() == "INC-2"  # P3: the business-hours policy
     clock.advance(5 * 60)

@@ -1,5 +1,7 @@
 """Import and export: CSV and JSON Lines round trips through the real CLI,
-all-or-nothing imports with the file and line of the first bad row."""
+all-or-nothing imports with the file and line of the first bad row. The
+source desk is a SQLite file built once; the desks imported into are on each
+backend in turn."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,9 +56,17 @@ class Setup:
     config: object
     source_url: str
     keys: dict
+    target: str = "sqlite"  # the backend under test: db_url
+    targets: dict = field(default_factory=dict)
 
     def url(self, name: str) -> str:
-        return f"sqlite:///{self.tmp / name}.db"
+        """A fresh desk to import into, one per name: on the backend under
+        test, except that on PostgreSQL (one database per run) a second name
+        in one test gets a SQLite file."""
+        if name not in self.targets:
+            on_sqlite = self.target.startswith("sqlite") or self.targets
+            self.targets[name] = f"sqlite:///{self.tmp / name}.db" if on_sqlite else self.target
+        return self.targets[name]
 
     def open(self, url: str):
         return open_desk(url, self.config, ManualClock(START))
@@ -149,18 +159,30 @@ def built(tmp_path_factory):
     return _build_source(tmp_path_factory.mktemp("transfer"))
 
 
-@pytest.fixture
-def setup(built, tmp_path, monkeypatch):
+def _setup(built, tmp_path, monkeypatch, target: str) -> Setup:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("DESKCONSOLE_CONFIG", raising=False)
     monkeypatch.delenv("DESKCONSOLE_DB", raising=False)
     _login(monkeypatch, "ada")
-    return Setup(tmp_path, built.config_path, built.config, built.source_url, built.keys)
+    return Setup(tmp_path, built.config_path, built.config, built.source_url, built.keys, target)
+
+
+@pytest.fixture
+def setup(built, tmp_path, monkeypatch, db_url):
+    """The source desk, and fresh desks to import into on each backend."""
+    return _setup(built, tmp_path, monkeypatch, db_url)
+
+
+@pytest.fixture
+def source(built, tmp_path, monkeypatch):
+    """The source desk alone, for tests that only read it (it is a SQLite file)."""
+    return _setup(built, tmp_path, monkeypatch, "sqlite")
 
 
 # ---------------------------------------------------------------- the source desk is what we think it is
-def test_source_desk_has_everything_worth_round_tripping(setup):
+def test_source_desk_has_everything_worth_round_tripping(source):
+    setup = source
     rows = rows_of(setup, setup.source_url, with_conversation=True)
     assert len(rows) == DEMO_TICKETS + len(HOSTILE)
     statuses = {r["status"] for r in rows}
@@ -228,7 +250,8 @@ def test_csv_round_trip_is_exact(setup, capsys):
     assert count(setup, target)[1:] == (0, 0)
 
 
-def test_export_to_stdout_and_with_a_query(setup, capsys):
+def test_export_to_stdout_and_with_a_query(source, capsys):
+    setup = source
     code, out, err = run(capsys, setup.config_path, setup.source_url, "export", "status:cancelled", "--format", "csv")
     assert code == 0, err
     table = list(csv.DictReader(io.StringIO(out)))
@@ -246,7 +269,8 @@ def test_export_to_stdout_and_with_a_query(setup, capsys):
     assert code == 1 and "P9" in err
 
 
-def test_export_is_allowed_to_viewers(setup, capsys, monkeypatch):
+def test_export_is_allowed_to_viewers(source, capsys, monkeypatch):
+    setup = source
     _login(monkeypatch, "ivo")  # a viewer in the demo config
     code, out, err = run(capsys, setup.config_path, setup.source_url, "export", "--format", "csv", "key:INC-1")
     assert code == 0, err
@@ -764,7 +788,7 @@ def _clocks_and_summaries() -> tuple[list, list]:
     return clocks, list(Ticket.select(Ticket.id, Ticket.sla, Ticket.sla_due).order_by(Ticket.id).tuples())
 
 
-@pytest.mark.parametrize("way", ["in process", "reader process", "postgresql"])
+@pytest.mark.parametrize("way", ["in process", "reader process", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def test_imported_clocks_are_the_clocks_the_desk_rebuilds(request, tmp_path, monkeypatch, config_text, way):
     """An import computes its tickets' clocks from the rows it reads (in the
     reader process, for a big file): every clock row, and each ticket's sla and

@@ -1,8 +1,7 @@
-"""Clocks rebuilt from timestamps: a desk from before SLA clocks, and the demo."""
+"""Clocks rebuilt from timestamps: a desk from before SLA clocks, and the demo (on both backends)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 
 from deskconsole import migrations
@@ -15,13 +14,11 @@ from deskconsole.models import SlaClock, Ticket
 UTC = timezone.utc
 
 
-def test_a_desk_from_before_clocks_gets_them_on_open(tmp_path, sla_config, clock):
-    path = tmp_path / "v2.db"
-    db = connect(f"sqlite:///{path}")
+def test_a_desk_from_before_clocks_gets_them_on_open(bare_db_url, sla_config, clock):
+    db = connect(bare_db_url)
     migrations.migrate(db, target=2)
-    db.close()
-    con = sqlite3.connect(path)
-    con.execute("INSERT INTO team (id, name, title, email, active) VALUES (1, 'ops', 'Operations', NULL, 1)")
+    # a version-2 desk, filled the way version 2 wrote tickets, with plain SQL
+    db.execute_sql("INSERT INTO team (name, title, email, active) VALUES ('ops', 'Operations', NULL, TRUE)")
     rows = [  # id, status, priority, created, acknowledged, resolved, updated
         (1, "new", "P1", "2026-11-23 08:00:00.000000", None, None, "2026-11-23 08:00:00.000000"),
         (2, "in_progress", "P1", "2026-11-23 08:50:00.000000", "2026-11-23 08:55:00.000000", None,
@@ -32,17 +29,18 @@ def test_a_desk_from_before_clocks_gets_them_on_open(tmp_path, sla_config, clock
          "2026-11-23 08:00:00.000000"),
         (5, "cancelled", "P1", "2026-11-20 08:00:00.000000", None, None, "2026-11-20 08:05:00.000000"),
     ]
+    p = db.param
     for tid, status, prio, created, acked, resolved, updated in rows:
-        con.execute(
+        db.execute_sql(
             "INSERT INTO ticket (id, title, description, status, priority, team_id, created_by, created_at,"
             " updated_at, acknowledged_at, resolved_at, reopen_count, version, source)"
-            " VALUES (?, 'old', '', ?, ?, 1, 'ada', ?, ?, ?, ?, 0, 1, 'cli')",
+            f" VALUES ({p}, 'old', '', {p}, {p}, (SELECT id FROM team WHERE name = 'ops'), 'ada', {p}, {p}, {p}, {p},"
+            " 0, 1, 'cli')",
             (tid, status, prio, created, updated, acked, resolved),
         )
-    con.commit()
-    con.close()
+    db.close()
 
-    desk = open_desk(f"sqlite:///{path}", sla_config, clock)  # now 2026-11-23 09:00 UTC
+    desk = open_desk(bare_db_url, sla_config, clock)  # now 2026-11-23 09:00 UTC
     state = {(c.ticket_id, c.metric): (c.state, c.elapsed) for c in SlaClock.select()}
     assert state == {
         (1, "first_response"): ("breached", 3600), (1, "resolution"): ("running", 3600),
@@ -56,14 +54,14 @@ def test_a_desk_from_before_clocks_gets_them_on_open(tmp_path, sla_config, clock
                                                        datetime(2026, 11, 23, 10, tzinfo=UTC))
     assert {t.id: t.sla for t in Ticket.select()} == {1: "breached", 2: "ok", 3: "met", 4: "paused", 5: None}
     desk.close()
-    again = open_desk(f"sqlite:///{path}", sla_config, clock)  # nothing is rebuilt twice
+    again = open_desk(bare_db_url, sla_config, clock)  # nothing is rebuilt twice
     assert SlaClock.select().count() == 10
     again.close()
 
 
-def test_the_demo_desk_has_every_kind_of_clock(tmp_path, clock):
-    config = parse_config(demo_config_text("ada", f"sqlite:///{tmp_path / 'demo.db'}"), tmp_path / "demo.toml")
-    desk = open_desk(f"sqlite:///{tmp_path / 'demo.db'}", config, clock)
+def test_the_demo_desk_has_every_kind_of_clock(db_url, tmp_path, clock):
+    config = parse_config(demo_config_text("ada", db_url), tmp_path / "demo.toml")
+    desk = open_desk(db_url, config, clock)
     build(desk, 1500)
     open_states = {t.sla for t in Ticket.select(Ticket.sla).where(Ticket.status.in_(["new", "assigned", "in_progress", "pending"]))}
     assert {"ok", "warning", "breached", "paused"} <= open_states

@@ -1,17 +1,17 @@
-"""The wallboard app, driven by Textual's pilot on a real SQLite desk with a
-manual clock: figures and lists on screen, ticking without relayout,
+"""The wallboard app, driven by Textual's pilot on a real desk (SQLite and
+PostgreSQL) with a manual clock: figures and lists on screen, ticking without relayout,
 rotation and its keys, live changes, stale data and recovery, hostile
 text, help, and a long simulated run that stays flat."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
 from textual.widgets import Digits
 
 from deskconsole.core import board, tickets
+from deskconsole.db import connect
 from deskconsole.models import AuditEvent, FeedEntry, Ticket
 from deskconsole.ui.wallboard.widgets import BoardHelp, TicketBoard
 
@@ -169,15 +169,13 @@ async def test_a_change_on_the_desk_shows_without_a_key(built, new_app, settle, 
 async def test_unreadable_database_keeps_the_last_data_marks_it_stale_and_recovers(built, new_app, settle, clock,
                                                                                    db_url):
     app = new_app(rotate=0)
-    path = db_url.removeprefix("sqlite:///")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await app.poll_feed()
         await settle(app, pilot)
         # a restore in progress elsewhere: the ticket table is not there for a while
-        other = sqlite3.connect(path)
-        other.execute("ALTER TABLE ticket RENAME TO ticket_restoring")
-        other.commit()
+        other = connect(db_url)
+        other.execute_sql("ALTER TABLE ticket RENAME TO ticket_restoring")
         app.reload()
         await settle(app, pilot)
         assert app.trouble is not None and "ticket" in app.trouble
@@ -191,8 +189,7 @@ async def test_unreadable_database_keeps_the_last_data_marks_it_stale_and_recove
         await app.poll_feed()  # still broken: stays stale, no crash
         await settle(app, pilot)
         assert app.trouble is not None
-        other.execute("ALTER TABLE ticket_restoring RENAME TO ticket")
-        other.commit()
+        other.execute_sql("ALTER TABLE ticket_restoring RENAME TO ticket")
         other.close()
         await app.poll_feed()  # the next poll finds the desk again and re-reads it
         await settle(app, pilot)

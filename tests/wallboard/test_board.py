@@ -142,20 +142,16 @@ def test_every_core_write_refuses_the_board_actor(built, board_config, name, wri
     assert (Ticket.select().count(), [t.version for t in Ticket.select(Ticket.version).order_by(Ticket.id)]) == before
 
 
-def _plan(desk, query) -> str:
-    sql, params = query.sql()
-    return " | ".join(r[-1] for r in desk.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
-
-
-def test_the_figures_are_index_reads(built, clock):
-    """No figure scans the ticket table: on SQLite every query of a refresh
-    searches an index (the plans are SQLite's own words)."""
-    seen = []
+def test_the_figures_are_index_reads(built, clock, query_plan):
+    """No figure scans the ticket table: every query of a refresh searches an
+    index (SQLite's plans in its own words; PostgreSQL's with table scans
+    priced out, so a "Seq Scan" means no index could answer)."""
+    queries = []
     real = built.db.execute_sql
 
     def spy(sql, params=None, *args, **kwargs):
         if sql.lstrip().upper().startswith("SELECT") and "ticket" in sql:
-            seen.append(" | ".join(r[-1] for r in real("EXPLAIN QUERY PLAN " + sql, params)))
+            queries.append((sql, params))
         return real(sql, params, *args, **kwargs)
 
     built.db.execute_sql = spy
@@ -164,9 +160,12 @@ def test_the_figures_are_index_reads(built, clock):
             board.snapshot(built, page, "vic", clock())
     finally:
         del built.db.execute_sql
+    seen = [" | ".join(query_plan(built.db, sql, params)) for sql, params in queries]
     assert seen
     for plan in seen:
-        assert "SCAN t1" not in plan and "SCAN ticket" not in plan, plan
+        assert "SCAN t1" not in plan and "SCAN ticket" not in plan and "Seq Scan" not in plan, plan
+    if not built.is_sqlite:
+        return  # which index PostgreSQL's planner picks for a handful of rows is its own cost call
     joined = "\n".join(seen)
     for index in ("ticket_status_priority_sla_sla_due_assignee_id", "ticket_acknowledged_at_created_at",
                   "ticket_resolved_at_created_at", "ticket_sla_due"):

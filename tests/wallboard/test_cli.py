@@ -10,7 +10,7 @@ from deskconsole.cli.wallboard import is_loopback, parse_web
 
 
 @pytest.fixture
-def run(tmp_path, write_config, board_text, monkeypatch, capsys):
+def run(tmp_path, db_url, write_config, board_text, monkeypatch, capsys):
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
     monkeypatch.delenv("DESKCONSOLE_CONFIG", raising=False)
@@ -18,7 +18,7 @@ def run(tmp_path, write_config, board_text, monkeypatch, capsys):
     monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
     monkeypatch.delenv("DESKCONSOLE_FORCE_CONSOLE", raising=False)
     config = write_config(board_text)
-    db = f"sqlite:///{tmp_path / 'desk.db'}"
+    db = db_url
 
     def call(*argv):
         capsys.readouterr()

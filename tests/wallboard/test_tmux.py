@@ -45,10 +45,10 @@ class Tmux:
 
 
 @pytest.mark.parametrize("no_color", [False, True], ids=["colour", "no-colour"])
-def test_the_board_in_tmux(tmp_path, board_text, actors, no_color):
+def test_the_board_in_tmux(tmp_path, db_url, board_text, actors, no_color):
     config = tmp_path / "config.toml"
     config.write_text(board_text, encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    url = db_url
     desk = open_desk(url, parse_config(board_text, config))
     tickets.create(desk, actors["al"], title="Checkout returns 502", priority="P1")
     tickets.create(desk, actors["nia"], title="VPN drops", priority="P2", team="network")
