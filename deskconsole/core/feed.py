@@ -140,6 +140,8 @@ class FeedListener:
             finally:
                 self.connected.clear()
                 self._close()
+            if not self._stop.is_set():
+                self._nudge()  # the view looks at once: its own connections may have gone the same way
 
     def _nudge(self) -> None:
         try:
