@@ -957,3 +957,25 @@ def test_demo_fresh_never_wipes_the_desk_named_in_the_environment(cli, tmp_path,
     r = cli("demo", "--fresh", "--tickets", "5", "--no-console", user="zed", desk=False)
     assert r.code == 0, r.err  # it built its own demo desk instead
     _real_desk_is_intact(cli, config, text)
+
+
+def test_commands_close_the_connections_they_opened(postgres_url, tmp_path, monkeypatch, capsys, write_config):
+    """Each command closes its desk when it is done: a process that runs many
+    (a script calling main(), the daemon's intake) leaves no connection behind.
+    (Counted on PostgreSQL, where a connection is a server session.)"""
+    import psycopg
+
+    _isolate(monkeypatch, tmp_path)
+    cli = CLI(capsys, monkeypatch, write_config(), postgres_url)
+
+    def sessions() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                 " AND pid <> pg_backend_pid()").fetchone()[0]
+
+    key = cli.new("Printer on fire")
+    before = sessions()
+    for _ in range(5):
+        cli.show(key)
+        cli.ok("note", key, "toner everywhere")
+    assert sessions() == before

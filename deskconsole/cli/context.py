@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deskconsole.config import Config, load_config
@@ -20,6 +20,7 @@ class Context:
     as_login: str | None
     login: str
     explicit_config: bool = False  # --config or DESKCONSOLE_CONFIG was given
+    opened: list[Desk] = field(default_factory=list)  # closed by close(), when the command is over
 
     @classmethod
     def from_args(cls, args) -> "Context":
@@ -36,4 +37,13 @@ class Context:
         config = load_config(self.config_path)
         actor = resolve_actor(config, self.login, self.as_login)
         desk = open_desk(self.url_for(config), config, system_clock)
+        self.opened.append(desk)
         return desk, actor
+
+    def close(self) -> None:
+        """Close every desk this command opened (its database connections)."""
+        while self.opened:
+            try:
+                self.opened.pop().close()
+            except Exception:  # a connection already broken is closed enough
+                pass

@@ -158,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         args.func = cmd_console
+    ctx = Context.from_args(args)
     try:
-        return args.func(Context.from_args(args), args)
+        return args.func(ctx, args)
     except DeskError as exc:
         render = getattr(exc, "render", None)  # a query error marks the offending term
         print(f"deskconsole: {render() if render else exc}", file=sys.stderr)
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # e.g. `deskconsole ls | head`: not an error
         return 0
+    finally:
+        ctx.close()
 
 
 if __name__ == "__main__":
