@@ -95,6 +95,7 @@ async def test_a_conflict_is_shown_and_nothing_is_overwritten(ui_desk, actors, w
     app = app_for(ui_desk, actors["al"])  # the feed is slow here: the queue still shows version 1
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
+        app.feed_watch.stop()  # and on PostgreSQL no LISTEN/NOTIFY nudge may refresh it first
         cli(db_url, path, "--as", "lee", "assign", key, "nia")
         await pilot.press("t")
         await settle(app, pilot)
