@@ -806,21 +806,46 @@ def test_demo_builds_reuses_and_rebuilds(bare_cli, tmp_path):
 
 
 def test_demo_with_explicit_config_and_db(cli, tmp_path):
-    """The demo builds (and with --fresh, deletes and rebuilds) a SQLite desk
-    of its own: a PostgreSQL URL, which may well be a team's shared desk, is
-    refused with what to give instead, and nothing is written there."""
+    """The demo builds its desk where --db says. A SQLite file is replaced by
+    --fresh only when it is the demo's own; a PostgreSQL database with tickets
+    in it (which may well be a team's shared desk) is refused with what to do
+    instead, and nothing is written there."""
     demo_cfg = tmp_path / "mine" / "demo.toml"
-    if not cli.db.startswith("sqlite"):
+    if cli.db.startswith("postgresql"):
         cli.new("Shared desk's own ticket")
         r = cli.fails(1, "--config", str(demo_cfg), "--db", cli.db, "demo", "--tickets", "10", "--no-console",
                       desk=False, user="zed")
-        assert "the demo builds an embedded SQLite desk" in r.err and "--db sqlite:///PATH" in r.err
+        assert "already holds 1 ticket" in r.err and "createdb" in r.err and "PostgreSQL database" in r.err
         assert not demo_cfg.exists() and cli.keys() == ["INC-1"]
         return
     cli.config = demo_cfg
     cli.ok("demo", "--tickets", "10", "--no-console", user="zed")
     assert cli.config.exists()
     assert len(cli.keys()) == 10
+    other = tmp_path / "not-the-demo.db"
+    other.write_bytes(b"someone's data")
+    r = cli.fails(1, "--config", str(demo_cfg), "--db", f"sqlite:///{other}", "demo", "--fresh", "--no-console",
+                  desk=False, user="zed")
+    assert "is not this demo's desk" in r.err and other.read_bytes() == b"someone's data"
+
+
+def test_demo_goes_into_an_empty_postgresql_database_and_never_empties_one(pg_database, tmp_path, monkeypatch,
+                                                                          capsys):
+    pg_database.bare()  # a database just made with createdb: no desk in it yet
+    _isolate(monkeypatch, tmp_path)
+    cli = CLI(capsys, monkeypatch, None, None)
+    demo_cfg = tmp_path / "demo.toml"
+    url = pg_database.url
+    r = cli.ok("--config", str(demo_cfg), "--db", url, "demo", "--tickets", "40", "--no-console", desk=False, user="zed")
+    assert "demo desk: 40 tickets" in r.err
+    assert _demo_count(cli, demo_cfg) == 40
+    r = cli.ok("--config", str(demo_cfg), "demo", "--no-console", desk=False, user="zed")  # its own: reused
+    assert "using the demo desk" in r.err and "40 tickets" in r.err
+    r = cli.fails(1, "--config", str(demo_cfg), "demo", "--fresh", "--no-console", desk=False, user="zed")
+    assert "already holds 40 tickets" in r.err and "never empties one" in r.err
+    assert _demo_count(cli, demo_cfg) == 40
+    r = cli.ok("--config", str(demo_cfg), "new", "Works like any desk", desk=False, user="zed")
+    assert r.out.strip() == "INC-41"
 
 
 # ---------------------------------------------------------------- end to end, as a real process

@@ -36,9 +36,12 @@ class Context:
     def open(self) -> tuple[Desk, Actor]:
         config = load_config(self.config_path)
         actor = resolve_actor(config, self.login, self.as_login)
-        desk = open_desk(self.url_for(config), config, system_clock)
+        return self.track(open_desk(self.url_for(config), config, system_clock)), actor
+
+    def track(self, desk: Desk) -> Desk:
+        """``desk``, to be closed with the others when the command is over."""
         self.opened.append(desk)
-        return desk, actor
+        return desk
 
     def close(self) -> None:
         """Close every desk this command opened (its database connections)."""

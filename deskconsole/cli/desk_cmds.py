@@ -11,6 +11,7 @@ from deskconsole.cli.progress import ProgressBar
 from deskconsole.config import load_config, parse_config
 from deskconsole.core import demo, transfer
 from deskconsole.core.desk import open_desk
+from deskconsole.db import connect, parse_url
 from deskconsole.core.errors import DeskError, ValidationError
 from deskconsole.core.query import select_tickets
 from deskconsole.paths import config_dir, data_dir
@@ -48,19 +49,26 @@ def cmd_demo(ctx: Context, args) -> int:
     """Build (or reuse) the demo desk and show its queue.
 
     The demo never touches the desk named by DESKCONSOLE_DB/DESKCONSOLE_CONFIG:
-    only an explicit --db/--config on this command line moves it, and it
-    only ever replaces files that are its own demo desk.
+    only an explicit --db/--config on this command line moves it. It only
+    ever replaces SQLite files that are its own demo desk, and goes into a
+    PostgreSQL database only while that holds no tickets.
     """
     if args.tickets < 0 or args.tickets > 5_000_000:
         raise ValidationError("--tickets takes a number from 0 to 5,000,000")
     config_path = Path(args.config).expanduser() if getattr(args, "config", None) else config_dir() / "demo.toml"
     default_db = data_dir() / "demo.db"
-    url = getattr(args, "db", None) or f"sqlite:///{default_db}"
+    given_db = getattr(args, "db", None)
+    url = given_db or f"sqlite:///{default_db}"
     existing = 0
-    if config_path.exists() and not args.fresh:
+    config = None
+    if config_path.exists():
+        _check_demo_config(config_path)
         config = load_config(config_path)
-        url = getattr(args, "db", None) or config.database or url
-        desk = open_desk(url, config)
+        url = given_db or config.database or url  # --fresh rebuilds it where it is
+        if args.fresh or given_db not in (None, config.database):  # (or somewhere else: built anew there)
+            config = None
+    if config is not None:
+        desk = ctx.track(open_desk(url, config))
         from deskconsole.models import Ticket
 
         existing = Ticket.select().count()
@@ -72,7 +80,7 @@ def cmd_demo(ctx: Context, args) -> int:
             _remove_sqlite(Path(url[len("sqlite:///"):]))
         _write_new(config_path, demo.demo_config_text(ctx.login, url), force=True)
         config = load_config(config_path)
-        desk = open_desk(url, config)
+        desk = ctx.track(open_desk(url, config))
     if not existing and args.tickets:
         bar = ProgressBar("building demo desk")
         keys = demo.build(desk, args.tickets, seed=args.seed, progress=bar)
@@ -88,11 +96,18 @@ def cmd_demo(ctx: Context, args) -> int:
     return 0
 
 
+def _check_demo_config(config_path: Path) -> None:
+    if not config_path.read_text(encoding="utf-8", errors="replace").startswith(DEMO_MARKER):
+        raise DeskError(f"{config_path} is not a demo config; give the demo its own: --config demo.toml")
+
+
 def _check_replaceable(config_path: Path, url: str, default_db: Path) -> None:
-    """Refuse to overwrite anything that is not a demo desk."""
+    """Refuse to overwrite anything that is not a demo desk. A SQLite file is
+    replaced only when it is the demo's own; a PostgreSQL database (which may
+    well be a team's shared desk) is never emptied: the demo goes only into
+    one that holds no tickets."""
     if config_path.exists():
-        if not config_path.read_text(encoding="utf-8", errors="replace").startswith(DEMO_MARKER):
-            raise DeskError(f"{config_path} is not a demo config; give the demo its own: --config demo.toml")
+        _check_demo_config(config_path)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         ours = path == default_db or (
@@ -100,8 +115,24 @@ def _check_replaceable(config_path: Path, url: str, default_db: Path) -> None:
         )
         if path.exists() and path.stat().st_size and not ours:
             raise DeskError(f"{path} exists and is not this demo's desk; give the demo another --db")
+    elif url.startswith("postgresql"):
+        held = _tickets_in(url)
+        if held:
+            raise DeskError(f"{parse_url(url).describe()} already holds {_plural(held, 'ticket')}: the demo is built only in an empty"
+                            " database and never empties one; create one for it (createdb deskconsole_demo) and give"
+                            " --db postgresql://HOST/deskconsole_demo")
     elif not url.startswith("sqlite"):
-        raise DeskError("the demo builds an embedded SQLite desk; give --db sqlite:///PATH (or no --db)")
+        raise DeskError("the demo builds a SQLite desk (--db sqlite:///PATH, or no --db) or goes into an empty"
+                        " PostgreSQL database (--db postgresql://...)")
+
+
+def _tickets_in(url: str) -> int:
+    """Tickets in the database at ``url`` (0 when it has no desk in it yet)."""
+    db = connect(url)
+    try:
+        return db.execute_sql("SELECT COUNT(*) FROM ticket").fetchone()[0] if db.table_exists("ticket") else 0
+    finally:
+        db.close()
 
 
 def _plural(count: int, noun: str) -> str:
