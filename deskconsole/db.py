@@ -28,6 +28,27 @@ class DatabaseURLError(DeskError):
     """The database URL cannot be understood or reached."""
 
 
+class DamagedDatabase(DeskError):
+    """A SQLite desk file that SQLite cannot read: damaged, or not a database at all."""
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"the desk {path} cannot be read ({reason}): the file is damaged or not a desk; an admin can put the"
+            f" last backup in its place with: deskconsole restore BACKUP --yes (the damaged file is kept beside it)"
+        )
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying a file is not a (sound) database — not a
+    lock, a full disk or a missing folder, which are OperationalErrors."""
+    import sqlite3
+
+    from peewee import DatabaseError
+
+    return type(exc) in (DatabaseError, sqlite3.DatabaseError)
+
+
 @dataclass(frozen=True)
 class DatabaseURL:
     backend: str  # "sqlite" | "postgresql"
@@ -106,6 +127,10 @@ def connect(url: str) -> Database:
         raise DatabaseURLError(
             f"PostgreSQL needs the psycopg driver: pip install 'deskconsole[postgres]' ({exc})"
         ) from None
+    except Exception as exc:
+        if info.backend == "sqlite" and damaged(exc):
+            raise DamagedDatabase(info.path, first_line(exc)) from None
+        raise
     return db
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from deskconsole import migrations
 from deskconsole.cli.context import Context
 from deskconsole.cli.progress import ProgressBar
 from deskconsole.core import backup as core_backup
+from deskconsole.core import restore_damaged as damaged_restore
 from deskconsole.core.claim import take_next
 from deskconsole.core.errors import NotFound, ValidationError
+from deskconsole.db import DamagedDatabase
 
 SHOW_PROGRESS_AFTER = 0.5  # seconds: a small desk is done before a bar would be worth drawing
 
@@ -64,7 +67,10 @@ def cmd_backup(ctx: Context, args) -> int:
 
 
 def cmd_restore(ctx: Context, args) -> int:
-    desk, actor = ctx.open()
+    try:
+        desk, actor = ctx.open()
+    except DamagedDatabase as exc:
+        return _restore_damaged(ctx, args, exc)
     try:
         if not args.yes:
             plan = core_backup.plan_restore(desk, actor, args.path)
@@ -87,6 +93,36 @@ def cmd_restore(ctx: Context, args) -> int:
                 if result.migrated_from else "")
     print(f"restored {result.path}: {_size(result.size)}{_tickets(result.tickets)}, schema {result.schema}"
           f"{migrated}, in {result.seconds:.1f} s")
+    return 0
+
+
+def _restore_damaged(ctx: Context, args, damage: DamagedDatabase) -> int:
+    """The SQLite desk cannot be opened: put the backup in its place, keeping the damaged file."""
+    from deskconsole.config import load_config
+    from deskconsole.core.identity import resolve_actor
+
+    config = load_config(ctx.config_path)
+    actor = resolve_actor(config, ctx.login, ctx.as_login)
+    if not args.yes:
+        b = damaged_restore.plan(damage.path, config, actor, args.path)
+        made = f", made {b.made_at:%Y-%m-%d %H:%M UTC}" if b.made_at else ""
+        raise ValidationError(
+            f"the desk {damage.path} cannot be read ({damage.reason}); restore would move it aside (kept as"
+            f" {Path(damage.path).name}.damaged-TIME) and put the backup {b.path} ({_size(b.size)}{_tickets(b.tickets)},"
+            f" schema {b.schema}{made}) in its place; run again with --yes to restore"
+        )
+    progress = _Progress("restoring (pages)")
+    try:
+        done = damaged_restore.restore_damaged(ctx.url_for(config), damage.path, config, actor, args.path,
+                                               progress=progress)
+    finally:
+        progress.close()
+    result = done.result
+    migrated = (f", brought forward from schema {result.migrated_from} to {migrations.LATEST}"
+                if result.migrated_from else "")
+    kept = f"; the damaged desk is kept as {done.kept[0]}" if done.kept else ""
+    print(f"restored {result.path}: {_size(result.size)}{_tickets(result.tickets)}, schema {result.schema}"
+          f"{migrated}, in {result.seconds:.1f} s{kept}")
     return 0
 
 

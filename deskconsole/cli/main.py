@@ -18,6 +18,8 @@ from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.cli import wallboard as wb
 from deskconsole.cli import backup as bk
 from deskconsole.core.errors import DeskError
+from deskconsole.db import DamagedDatabase, damaged, first_line
+from peewee import DatabaseError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 
 EPILOG = """\
@@ -171,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # e.g. `deskconsole ls | head`: not an error
         return 0
+    except DatabaseError as exc:  # the database failed under a command that had opened it
+        desk = ctx.opened[-1] if ctx.opened else None
+        if desk is not None and desk.is_sqlite and damaged(exc):
+            print(f"deskconsole: {DamagedDatabase(desk.db.database, first_line(exc))}", file=sys.stderr)
+        else:
+            print(f"deskconsole: the database failed ({first_line(exc)}); nothing half-written was kept — check that"
+                  f" it is reachable (--db, DESKCONSOLE_DB) and has room, then run the command again", file=sys.stderr)
+        return 1
     finally:
         ctx.close()
 

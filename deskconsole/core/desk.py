@@ -15,7 +15,7 @@ from deskconsole import migrations
 from deskconsole.config import Config
 from deskconsole.core.clock import Clock, system_clock
 from deskconsole.core.directory import Directory, sync_directory
-from deskconsole.db import connect, is_sqlite
+from deskconsole.db import DamagedDatabase, connect, damaged, first_line, is_sqlite
 from deskconsole.models import MODELS, database
 
 
@@ -48,6 +48,16 @@ class Desk:
 
 def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate: bool = True, sync: bool = True) -> Desk:
     db = connect(url)
+    try:
+        return _open(db, url, config, clock, migrate, sync)
+    except Exception as exc:
+        if is_sqlite(db) and damaged(exc):  # it opened, but its pages do not read
+            db.close()
+            raise DamagedDatabase(db.database, first_line(exc)) from None
+        raise
+
+
+def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, sync: bool) -> Desk:
     database.initialize(db)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)
     before = migrations.LATEST

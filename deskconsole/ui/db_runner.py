@@ -12,7 +12,9 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from peewee import InterfaceError, OperationalError
+from peewee import DatabaseError, InterfaceError, OperationalError
+
+from deskconsole.db import damaged
 
 
 class DbRunner:
@@ -36,6 +38,10 @@ class DbRunner:
             # The connection may be dead (server restarted, file replaced):
             # drop it, so the next call on this thread connects afresh.
             self._close_connection()
+            raise
+        except DatabaseError as exc:
+            if damaged(exc):  # the file went bad: the next call opens what is at the path (a restored desk)
+                self._close_connection()
             raise
 
     def _close_connection(self) -> None:

@@ -58,7 +58,6 @@ import pytest  # noqa: E402
 
 from deskconsole import migrations  # noqa: E402
 from deskconsole.cli import backup as cli_backup  # noqa: E402
-from deskconsole.cli.main import main  # noqa: E402
 from deskconsole.config import parse_config  # noqa: E402
 from deskconsole.core import backup as core_backup  # noqa: E402
 from deskconsole.core import links, tickets  # noqa: E402
@@ -68,18 +67,6 @@ from deskconsole.core.identity import actor_for  # noqa: E402
 from deskconsole.db import connect, parse_url  # noqa: E402
 from deskconsole.models import MODELS  # noqa: E402
 
-SLA = """
-[[sla.policy]]
-name = "p1"
-priority = "P1"
-first_response = "15m"
-resolution = "4h"
-
-[[sla.policy]]
-name = "rest"
-first_response = "1h"
-resolution = "8h"
-"""
 TABLES = [m._meta.table_name for m in MODELS]
 WROTE = re.compile(r"^wrote (?P<path>.+): (?P<size>[\d.,]+ (?:bytes|KB|MB|GB)), (?P<tickets>[\d,]+) tickets?, "
                    r"schema (?P<schema>\d+), in \d+\.\d s$")
@@ -88,17 +75,6 @@ RESTORED = re.compile(r"^restored (?P<path>.+): (?P<size>[\d.,]+ (?:bytes|KB|MB|
 
 
 # ---------------------------------------------------------------- helpers
-@pytest.fixture
-def desk_text(config_text):
-    return config_text + SLA
-
-
-@pytest.fixture
-def desk_config(desk_text, write_config):
-    path = write_config(desk_text)
-    return parse_config(desk_text, str(path)), path
-
-
 @pytest.fixture
 def live(backend_url, desk_config):
     """The desk under test (system clock: subprocesses share it)."""
@@ -115,41 +91,10 @@ def _env(tmp_path: Path, login: str) -> dict:
     return env
 
 
-def _default_url(request) -> str | None:
-    """The test's backend, if it runs on each (a test about one backend names its URL per call)."""
-    return request.getfixturevalue("backend_url") if "backend_url" in request.fixturenames else None
-
-
 @pytest.fixture
-def cli(request, desk_config, monkeypatch, capsys, tmp_path):
-    """``cli("backup", path, user="ada")`` -> (code, out, err), in this process."""
-    backend_url = _default_url(request)
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("DESKCONSOLE_CONFIG", raising=False)
-    monkeypatch.delenv("DESKCONSOLE_DB", raising=False)
-
-    def run(*argv: str, user: str = "ada", url: str | None = None) -> tuple[int, str, str]:
-        for var in LOGIN_VARS:
-            monkeypatch.setenv(var, user)
-        capsys.readouterr()
-        try:
-            code = main(["--config", str(desk_config[1]), "--db", url or backend_url, *argv])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        assert "Traceback" not in err, err
-        if code != 0:  # a refusal: one line on stderr, nothing on stdout
-            assert out == "" and err.startswith("deskconsole: ") and err.count("\n") == 1, (code, out, err)
-        return code, out, err
-
-    return run
-
-
-@pytest.fixture
-def run(request, desk_config, tmp_path):
+def run(default_url, desk_config, tmp_path):
     """``run("restore", path, "--yes")``: the real command in its own process."""
-    backend_url = _default_url(request)
+    backend_url = default_url
 
     def call(*argv: str, user: str = "ada") -> subprocess.CompletedProcess:
         proc = subprocess.run(
