@@ -38,6 +38,7 @@ class SlaLoop:
         self.on_sweep = on_sweep
         self.sweeps = 0
         self.failures = 0
+        self.failing = False  # the last sweep failed (the database is away); the next one tries again
         self._scheduler: BackgroundScheduler | None = None
 
     @property
@@ -63,6 +64,9 @@ class SlaLoop:
         with self.desk.db.connection_context():
             report = sweep(self.desk)
         self.sweeps += 1
+        if self.failing:
+            log.info("sweeping again after %d failure(s)", self.failures)
+        self.failing = False
         if report.crossings or report.clocks:
             log.info("sweep: %s in %.1f ms", report, report.seconds * 1000)
         if self.on_sweep:
@@ -72,6 +76,7 @@ class SlaLoop:
     def _trouble(self, event) -> None:
         if getattr(event, "exception", None) is not None:
             self.failures += 1
+            self.failing = True
             log.error("sweep failed: %r", event.exception, exc_info=event.exception)
         else:
             log.warning("sweep skipped: the previous one was still running at %s", event.scheduled_run_time)

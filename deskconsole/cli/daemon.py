@@ -36,5 +36,10 @@ def cmd_daemon(ctx: Context, args) -> int:
         stop.wait()
     finally:
         loop.stop()
-    print(f"deskconsole daemon: stopped after {loop.sweeps} sweep(s), {loop.failures} failure(s)", file=sys.stderr)
-    return 0 if loop.failures == 0 else 1
+    state = ""
+    if loop.failures:  # an outage it rode out is no failure of the daemon's; one still going on at the end is
+        state = (" — the last sweep failed too: see the log" if loop.failing
+                 else " — sweeping again since the database came back")
+    print(f"deskconsole daemon: stopped after {loop.sweeps} sweep(s), {loop.failures} failure(s){state}",
+          file=sys.stderr)
+    return 1 if loop.failing else 0

@@ -94,3 +94,38 @@ def test_daemon_runs_until_sigterm_and_stops_cleanly(db_url, sla_config, sla_tex
         assert bad not in err
     log = (tmp_path / "daemon.log").read_text()
     assert "4 crossing(s)" in log and "SLA loop stopped" in log
+
+
+def test_daemon_rides_out_a_postgresql_restart(pg_proxy, postgres_url, sla_config, sla_text, actors, write_config,
+                                                tmp_path):
+    """The server goes away under a running daemon and comes back: its sweeps
+    fail meanwhile (logged, not fatal), and then it sweeps again by itself —
+    a ticket that became overdue during the outage gets its crossings."""
+    path = write_config(sla_text)
+    env = {**os.environ, "DESKCONSOLE_LOG": str(tmp_path / "daemon.log")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskconsole", "--db", pg_proxy.desk_url, "--config", str(path), "daemon",
+         "--interval", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    log = tmp_path / "daemon.log"
+    try:
+        assert wait_for(lambda: log.exists() and "SLA loop started" in log.read_text())
+        time.sleep(0.5)
+        pg_proxy.down()
+        assert wait_for(lambda: "sweep failed" in log.read_text()), "the daemon never noticed the outage"
+        _overdue_desk(postgres_url, sla_config, actors)  # (straight to the server, not through the proxy)
+        time.sleep(0.5)
+        assert proc.poll() is None  # still running
+        pg_proxy.up()
+        check = open_desk(postgres_url, sla_config)
+        try:
+            assert wait_for(lambda: SlaCrossing.select().count() == 4), "the daemon never swept again"
+        finally:
+            check.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "sweeping again since the database came back" in err and "Traceback" not in err
+    assert "sweeping again after" in log.read_text()
