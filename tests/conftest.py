@@ -86,10 +86,31 @@ team = "ops"
 START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 
 
+# Two SLA policies, P1 and the rest: what the console, wallboard and backup tests run with.
+TWO_POLICIES = """
+[[sla.policy]]
+name = "p1"
+priority = "P1"
+first_response = "15m"
+resolution = "4h"
+
+[[sla.policy]]
+name = "rest"
+first_response = "1h"
+resolution = "8h"
+"""
+
+
 @pytest.fixture
 def config_text():
     """The test desk's config as TOML text (to extend with more sections)."""
     return TEST_CONFIG
+
+
+@pytest.fixture
+def two_policies_text(config_text):
+    """The test desk's config with :data:`TWO_POLICIES`."""
+    return config_text + TWO_POLICIES
 
 
 @pytest.fixture

@@ -10,23 +10,10 @@ from deskconsole.config import parse_config
 
 LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
-SLA = """
-[[sla.policy]]
-name = "p1"
-priority = "P1"
-first_response = "15m"
-resolution = "4h"
-
-[[sla.policy]]
-name = "rest"
-first_response = "1h"
-resolution = "8h"
-"""
-
 
 @pytest.fixture
-def desk_text(config_text):
-    return config_text + SLA
+def desk_text(two_policies_text):
+    return two_policies_text
 
 
 @pytest.fixture

@@ -7,23 +7,10 @@ import pytest
 from deskconsole.config import parse_config
 from deskconsole.core.desk import open_desk
 
-SLA = """
-[[sla.policy]]
-name = "p1"
-priority = "P1"
-first_response = "15m"
-resolution = "4h"
-
-[[sla.policy]]
-name = "rest"
-first_response = "1h"
-resolution = "8h"
-"""
-
 
 @pytest.fixture
-def ui_text(config_text):
-    return config_text + SLA
+def ui_text(two_policies_text):
+    return two_policies_text
 
 
 @pytest.fixture

@@ -11,25 +11,12 @@ from deskconsole.core import board, tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.sweep import sweep
 
-SLA = """
-[[sla.policy]]
-name = "p1"
-priority = "P1"
-first_response = "15m"
-resolution = "4h"
-
-[[sla.policy]]
-name = "rest"
-first_response = "1h"
-resolution = "8h"
-"""
-
 HOSTILE = "Disk \x1b[31mfull\x1b[0m [bold red]NOW[/] \x07bell\u202eevil"
 
 
 @pytest.fixture
-def board_text(config_text):
-    return config_text + SLA
+def board_text(two_policies_text):
+    return two_policies_text
 
 
 @pytest.fixture
