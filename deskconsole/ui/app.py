@@ -28,6 +28,7 @@ from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
 from deskconsole.ui.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
+from deskconsole.db import damaged, first_line
 from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
@@ -170,9 +171,10 @@ class DeskApp(TriageActions, App):
             result = await self.runner.read(fn, *args)
         except DeskError:
             raise
-        except Exception as exc:  # database gone, locked for long, server down
-            self.show_trouble(f"database trouble: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                              " — retrying; nothing you typed is lost")
+        except Exception as exc:  # database gone, locked for long, server down, file damaged
+            then = ("the desk file is damaged — an admin can put the last backup in its place"
+                    " (deskconsole restore BACKUP --yes); retrying" if damaged(exc) else "retrying")
+            self.show_trouble(f"database trouble: {first_line(exc)} — {then}; nothing you typed is lost")
             return None
         self.clear_trouble()
         return result

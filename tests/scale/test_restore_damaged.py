@@ -142,3 +142,28 @@ async def test_a_console_on_the_damaged_desk_reads_the_restored_one(backed_up, d
         assert count == 3
     finally:
         runner.close()
+
+
+async def test_the_console_banner_names_a_damaged_file_and_the_way_back(backed_up, desk_config, settle):
+    from deskconsole.ui.app import DeskApp
+
+    url, path, _ = backed_up
+    config = desk_config[0]
+    desk = open_desk(url, config)
+    try:
+        app = DeskApp(desk, actor_for(config, "al"), sweep=False, feed_poll=60)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            _damage(path)
+
+            def reconnect_and_read():  # what the reader does after any failed read; no page comes from its cache
+                desk.db.close()
+                desk.db.connect()
+                return desk.db.execute_sql("SELECT COUNT(*) FROM entry").fetchone()
+
+            assert await app._safe_read(reconnect_and_read) is None
+            banner = str(app.query_one("#banner").render())
+            assert "database trouble: database disk image is malformed" in banner
+            assert "deskconsole restore BACKUP --yes" in banner and "nothing you typed is lost" in banner
+    finally:
+        desk.close()
