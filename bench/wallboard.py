@@ -2,6 +2,7 @@
 memory stays flat over a long run.
 
     python bench/wallboard.py [--idle 30] [--runs 3] [--hours 48] [--step 30]
+                              [--trace] [--cache-mb MB]
                               [--big-config PATH.toml] [--workdir DIR]
 
 1. Idle traffic. The real command (`python -m deskconsole wallboard`) runs
@@ -21,8 +22,12 @@ memory stays flat over a long run.
    --hours of simulated time in --step second steps; each step moves the
    clock, ticks the board and polls the feed; every simulated minute an
    agent opens a ticket and resolves an older one (through the core), and
-   the pages turn every 60 simulated seconds. VmRSS is read every simulated
-   hour; the figure is its growth after the first hour (warm-up).
+   the pages turn every 60 simulated seconds. VmRSS and SQLite's own memory
+   (sqlite3_memory_used) are read every simulated hour, and with --trace the
+   Python heap (tracemalloc, one frame); the figures are their growth after
+   the first hour (warm-up). --cache-mb caps SQLite's page cache, which
+   otherwise fills (up to the desk's 32 MB a connection) as the file grows.
+   --idle 0 skips part 1.
 3. With --big-config (a 1,000,000-ticket demo desk, see bench/README.md):
    one refresh (core.board.snapshot) of each page, median of 5.
 
@@ -159,6 +164,20 @@ def rss_mb() -> float:
     return 0.0
 
 
+def sqlite_mb() -> float | None:
+    """Memory SQLite itself holds (page caches, statements), MB: sqlite3_memory_used()
+    of the library Python's sqlite3 module is linked with."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("sqlite3")
+    if not name:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lib.sqlite3_memory_used() / 1e6
+
+
 async def long_run(work: Path, hours: float, step: float, trace: bool = False, cache_mb: float | None = None) -> dict:
     import gc
     import tracemalloc
@@ -187,10 +206,11 @@ async def long_run(work: Path, hours: float, step: float, trace: bool = False, c
     app = WallboardApp(desk, board.board_actor(cfg, "ada"), board.pages(cfg), rotate=60, sweep=False,
                        ticking=False, min_refresh=0)
     samples: list[tuple[float, float]] = []
+    sqlite_samples: list[tuple[float, float]] = []
     heap: list[tuple[float, float]] = []  # Python objects only (tracemalloc), MB: SQLite's own memory is not in it
     first_snapshot = last_snapshot = None
     if trace:
-        tracemalloc.start(10)
+        tracemalloc.start(1)  # one frame: cheap enough for a day of simulated time
     created = resolved = 0
     started = time.perf_counter()
     steps = int(hours * 3600 / step)
@@ -219,6 +239,9 @@ async def long_run(work: Path, hours: float, step: float, trace: bool = False, c
                 await app.workers.wait_for_complete()
                 gc.collect()
                 samples.append((n * step / 3600, rss_mb()))
+                held = sqlite_mb()
+                if held is not None:
+                    sqlite_samples.append((n * step / 3600, held))
                 if trace:
                     heap.append((n * step / 3600, tracemalloc.get_traced_memory()[0] / 1e6))
                     if n // per_hour == 1:
@@ -245,6 +268,9 @@ async def long_run(work: Path, hours: float, step: float, trace: bool = False, c
         "rss_growth_after_1h_mb": (after_warmup[-1] - after_warmup[0]) if after_warmup else None,
         "rss_max_after_1h_mb": max(after_warmup) if after_warmup else None,
         "cache_mb": cache_mb,
+        "sqlite_mb_by_hour": [(round(h, 1), round(mb, 1)) for h, mb in sqlite_samples],
+        "sqlite_growth_after_1h_mb": (sqlite_samples[-1][1] - [mb for h, mb in sqlite_samples if h >= 1][0])
+        if [mb for h, mb in sqlite_samples if h >= 1] else None,
         "heap_mb_by_hour": [(round(h, 1), round(mb, 2)) for h, mb in heap],
         "heap_growth_after_1h_mb": (heap_after[-1] - heap_after[0]) if heap_after else None,
         "heap_top_growth": growth,
@@ -275,7 +301,7 @@ def big_refresh(config_path: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle traffic to count per run")
+    ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle traffic to count per run (0 = skip)")
     ap.add_argument("--runs", type=int, default=3, help="fresh board processes per desk")
     ap.add_argument("--hours", type=float, default=48.0, help="simulated hours of the long run (0 = skip)")
     ap.add_argument("--trace", action="store_true",
@@ -295,7 +321,7 @@ def main() -> None:
     env["DESKCONSOLE_LOG"] = str(work / "wallboard.log")
     figures: dict = {"cols": COLS, "rows": ROWS}
 
-    desks = {"demo": demo_desk(work, env), "busy hour": busy_desk(work)}
+    desks = {"demo": demo_desk(work, env), "busy hour": busy_desk(work)} if args.idle > 0 else {}
     for name, (config, db) in desks.items():
         runs = [idle_traffic(config, db, env, work, args.idle, rotate=0) for _ in range(args.runs)]
         rates = [r["bytes_per_s"] for r in runs]
@@ -311,11 +337,12 @@ def main() -> None:
               f"{figures[f'idle_{tag}_frames_per_s']} frames/s, median {figures[f'idle_{tag}_bytes_per_frame']:,.0f} "
               f"bytes a frame; VmRSS {figures[f'idle_{tag}_rss_mb']} MB")
         (work / f"screen_{tag}.txt").write_text(runs[-1]["screen"] + "\n", encoding="utf-8")
-    config, db = desks["busy hour"]
-    r = idle_traffic(config, db, env, work, max(args.idle, 60), rotate=20)
-    figures["rotating_busy_hour_bytes_per_s"] = round(r["bytes_per_s"], 1)
-    print(f"busy hour desk, pages turning every 20 s: {r['bytes_per_s']:,.0f} bytes/s = "
-          f"{r['bytes_per_s'] / 1024:.2f} KB/s over {r['seconds']:.0f} s (a page turn repaints the screen)")
+    if desks:
+        config, db = desks["busy hour"]
+        r = idle_traffic(config, db, env, work, max(args.idle, 60), rotate=20)
+        figures["rotating_busy_hour_bytes_per_s"] = round(r["bytes_per_s"], 1)
+        print(f"busy hour desk, pages turning every 20 s: {r['bytes_per_s']:,.0f} bytes/s = "
+              f"{r['bytes_per_s'] / 1024:.2f} KB/s over {r['seconds']:.0f} s (a page turn repaints the screen)")
 
     if args.hours > 0:
         lr = asyncio.run(long_run(work, args.hours, args.step, trace=args.trace, cache_mb=args.cache_mb))
@@ -327,6 +354,9 @@ def main() -> None:
               f"{lr['rss_max_after_1h_mb']:.1f} MB); {lr['snapshots_kept']} snapshots kept for {lr['pages']} pages")
         print(f"  VmRSS by simulated hour: {lr['rss_mb_by_hour']}"
               + (f" (SQLite page cache {lr['cache_mb']:g} MB a connection)" if lr["cache_mb"] is not None else ""))
+        if lr["sqlite_mb_by_hour"]:
+            print(f"  SQLite's own memory (sqlite3_memory_used) by simulated hour: {lr['sqlite_mb_by_hour']}; growth "
+                  f"after the first hour {lr['sqlite_growth_after_1h_mb']:+.1f} MB")
         if lr["heap_mb_by_hour"]:
             print(f"  Python heap (tracemalloc) by simulated hour: {lr['heap_mb_by_hour']}; growth after the first "
                   f"hour {lr['heap_growth_after_1h_mb']:+.2f} MB; most grown: {lr['heap_top_growth']}")
