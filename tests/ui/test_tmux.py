@@ -169,7 +169,9 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
                       "the filter bar, holding the current filter")
         tmux.keys("C-u")  # clear what the bar holds (the current filter)
         tmux.keys("prio:P1", literal=True)
-        screen = tmux.wait_for(lambda s: total(s) == 1, "the total to follow the filter")
+        # (the total comes first, the rows a moment later: wait for the rows)
+        screen = tmux.wait_for(lambda s: total(s) == 1 and queue_keys(s) == ["INC-1"] and detail_key(s) == "INC-1",
+                               "the total and the queue to follow the filter")
         assert "Checkout returns 502" in screen and "VPN drops" not in screen
         tmux.keys("Enter")
         screen = tmux.wait_for(lambda s: "filter: prio:P1" in s, "the filter to be kept")
