@@ -7,11 +7,12 @@ select the embedded SQLite backend; ``postgresql://user@host:port/db`` (or
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, DatabaseError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from deskconsole.core.errors import DeskError
 
@@ -42,10 +43,6 @@ class DamagedDatabase(DeskError):
 def damaged(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite saying a file is not a (sound) database — not a
     lock, a full disk or a missing folder, which are OperationalErrors."""
-    import sqlite3
-
-    from peewee import DatabaseError
-
     return type(exc) in (DatabaseError, sqlite3.DatabaseError)
 
 

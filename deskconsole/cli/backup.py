@@ -60,10 +60,21 @@ def cmd_backup(ctx: Context, args) -> int:
         result = core_backup.backup(desk, actor, args.path, force=args.force, progress=progress)
     finally:
         progress.close()
-        desk.close()
     print(f"wrote {result.path}: {_size(result.size)}{_tickets(result.tickets)}, schema {result.schema}, "
           f"in {result.seconds:.1f} s")
     return 0
+
+
+def _described(b: core_backup.BackupInfo) -> str:
+    made = f", made {b.made_at:%Y-%m-%d %H:%M UTC}" if b.made_at else ""
+    return f"{b.path} ({_size(b.size)}{_tickets(b.tickets)}, schema {b.schema}{made})"
+
+
+def _print_restored(result: core_backup.BackupResult, after: str = "") -> None:
+    migrated = (f", brought forward from schema {result.migrated_from} to {migrations.LATEST}"
+                if result.migrated_from else "")
+    print(f"restored {result.path}: {_size(result.size)}{_tickets(result.tickets)}, schema {result.schema}"
+          f"{migrated}, in {result.seconds:.1f} s{after}")
 
 
 def cmd_restore(ctx: Context, args) -> int:
@@ -71,45 +82,32 @@ def cmd_restore(ctx: Context, args) -> int:
         desk, actor = ctx.open()
     except DamagedDatabase as exc:
         return _restore_damaged(ctx, args, exc)
+    if not args.yes:
+        plan = core_backup.plan_restore(desk, actor, args.path)
+        raise ValidationError(
+            f"restore would replace everything on the desk ({plan.desk}, {plan.tickets_now:,} tickets now) "
+            f"with the backup {_described(plan.backup)}; changes made since that backup are lost; "
+            f"run again with --yes to restore"
+        )
+    unit = "pages" if desk.is_sqlite else "tables"
+    progress = _Progress(f"restoring ({unit})")
     try:
-        if not args.yes:
-            plan = core_backup.plan_restore(desk, actor, args.path)
-            b = plan.backup
-            made = f", made {b.made_at:%Y-%m-%d %H:%M UTC}" if b.made_at else ""
-            raise ValidationError(
-                f"restore would replace everything on the desk ({plan.desk}, {plan.tickets_now:,} tickets now) "
-                f"with the backup {b.path} ({_size(b.size)}{_tickets(b.tickets)}, schema {b.schema}{made}); "
-                f"changes made since that backup are lost; run again with --yes to restore"
-            )
-        unit = "pages" if desk.is_sqlite else "tables"
-        progress = _Progress(f"restoring ({unit})")
-        try:
-            result = core_backup.restore(desk, actor, args.path, progress=progress)
-        finally:
-            progress.close()
+        result = core_backup.restore(desk, actor, args.path, progress=progress)
     finally:
-        desk.close()
-    migrated = (f", brought forward from schema {result.migrated_from} to {migrations.LATEST}"
-                if result.migrated_from else "")
-    print(f"restored {result.path}: {_size(result.size)}{_tickets(result.tickets)}, schema {result.schema}"
-          f"{migrated}, in {result.seconds:.1f} s")
+        progress.close()
+    _print_restored(result)
     return 0
 
 
 def _restore_damaged(ctx: Context, args, damage: DamagedDatabase) -> int:
     """The SQLite desk cannot be opened: put the backup in its place, keeping the damaged file."""
-    from deskconsole.config import load_config
-    from deskconsole.core.identity import resolve_actor
-
-    config = load_config(ctx.config_path)
-    actor = resolve_actor(config, ctx.login, ctx.as_login)
+    config, actor = ctx.load()
     if not args.yes:
-        b = damaged_restore.plan(damage.path, config, actor, args.path)
-        made = f", made {b.made_at:%Y-%m-%d %H:%M UTC}" if b.made_at else ""
+        backup = damaged_restore.plan(damage.path, config, actor, args.path)
         raise ValidationError(
             f"the desk {damage.path} cannot be read ({damage.reason}); restore would move it aside (kept as"
-            f" {Path(damage.path).name}.damaged-TIME) and put the backup {b.path} ({_size(b.size)}{_tickets(b.tickets)},"
-            f" schema {b.schema}{made}) in its place; run again with --yes to restore"
+            f" {Path(damage.path).name}.damaged-TIME) and put the backup {_described(backup)} in its place;"
+            f" run again with --yes to restore"
         )
     progress = _Progress("restoring (pages)")
     try:
@@ -117,22 +115,14 @@ def _restore_damaged(ctx: Context, args, damage: DamagedDatabase) -> int:
                                                progress=progress)
     finally:
         progress.close()
-    result = done.result
-    migrated = (f", brought forward from schema {result.migrated_from} to {migrations.LATEST}"
-                if result.migrated_from else "")
-    kept = f"; the damaged desk is kept as {done.kept[0]}" if done.kept else ""
-    print(f"restored {result.path}: {_size(result.size)}{_tickets(result.tickets)}, schema {result.schema}"
-          f"{migrated}, in {result.seconds:.1f} s{kept}")
+    _print_restored(done.result, f"; the damaged desk is kept as {done.kept[0]}" if done.kept else "")
     return 0
 
 
 def cmd_take_next(ctx: Context, args) -> int:
     desk, actor = ctx.open()
     text = " ".join(args.query)
-    try:
-        key = take_next(desk, actor, text)
-    finally:
-        desk.close()
+    key = take_next(desk, actor, text)
     if key is None:
         matching = f" matches {text!r}" if text else " is on the desk"
         raise NotFound(f"nothing left to take: no open, unassigned ticket{matching}")

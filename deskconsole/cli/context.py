@@ -33,9 +33,13 @@ class Context:
     def url_for(self, config: Config) -> str:
         return self.db_url or config.database or default_db_url()
 
-    def open(self) -> tuple[Desk, Actor]:
+    def load(self) -> tuple[Config, Actor]:
+        """The config and who is acting, without opening the database."""
         config = load_config(self.config_path)
-        actor = resolve_actor(config, self.login, self.as_login)
+        return config, resolve_actor(config, self.login, self.as_login)
+
+    def open(self) -> tuple[Desk, Actor]:
+        config, actor = self.load()
         return self.track(open_desk(self.url_for(config), config, system_clock)), actor
 
     def track(self, desk: Desk) -> Desk:

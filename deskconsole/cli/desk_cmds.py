@@ -11,9 +11,9 @@ from deskconsole.cli.progress import ProgressBar
 from deskconsole.config import load_config, parse_config
 from deskconsole.core import demo, transfer
 from deskconsole.core.desk import open_desk
-from deskconsole.db import connect, parse_url
 from deskconsole.core.errors import DeskError, ValidationError
 from deskconsole.core.query import select_tickets
+from deskconsole.db import connect, parse_url
 from deskconsole.paths import config_dir, data_dir
 from deskconsole.starter import starter_config
 
@@ -115,12 +115,12 @@ def _check_replaceable(config_path: Path, url: str, default_db: Path) -> None:
         )
         if path.exists() and path.stat().st_size and not ours:
             raise DeskError(f"{path} exists and is not this demo's desk; give the demo another --db")
-    elif url.startswith("postgresql"):
+    elif parse_url(url).backend == "postgresql":  # (postgres:// and postgresql:// alike)
         held = _tickets_in(url)
         if held:
-            raise DeskError(f"{parse_url(url).describe()} already holds {_plural(held, 'ticket')}: the demo is built only in an empty"
-                            " database and never empties one; create one for it (createdb deskconsole_demo) and give"
-                            " --db postgresql://HOST/deskconsole_demo")
+            raise DeskError(f"{parse_url(url).describe()} already holds {_plural(held, 'ticket')}: the demo is built"
+                            " only in an empty database and never empties one; create one for it (createdb"
+                            " deskconsole_demo) and give --db postgresql://HOST/deskconsole_demo")
     elif not url.startswith("sqlite"):
         raise DeskError("the demo builds a SQLite desk (--db sqlite:///PATH, or no --db) or goes into an empty"
                         " PostgreSQL database (--db postgresql://...)")

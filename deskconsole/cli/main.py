@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from peewee import DatabaseError
+
 from deskconsole import __version__
 from deskconsole.cli import commands as c
 from deskconsole.cli import desk_cmds as d
@@ -18,9 +20,8 @@ from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.cli import wallboard as wb
 from deskconsole.cli import backup as bk
 from deskconsole.core.errors import DeskError
-from deskconsole.db import DamagedDatabase, damaged, first_line
-from peewee import DatabaseError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
+from deskconsole.db import DamagedDatabase, damaged, first_line
 
 EPILOG = """\
 queries (ls, export): field:value[,value] terms are ANDed, values ORed, -term negates;

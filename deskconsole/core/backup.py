@@ -95,7 +95,7 @@ def backup(desk: "Desk", actor: Actor, path, *, force: bool = False, progress: P
     if not target.parent.is_dir():
         raise ValidationError(f"cannot write {target}: folder {target.parent} does not exist")
     if desk.is_sqlite:
-        _refuse_live_file(desk, target, "back up into")
+        _refuse_live_file(Path(_sqlite_path(desk)), target, "back up into")
     started = time.monotonic()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -326,20 +326,27 @@ def restore(desk: "Desk", actor: Actor, path, *, progress: Progress | None = Non
 
 
 def _fit_backup(desk: "Desk", path) -> BackupInfo:
-    source = Path(path).expanduser()
-    if desk.is_sqlite and source.exists():
-        _refuse_live_file(desk, source, "restore from")
-    source, kind, _, _ = _sniff(source)
-    if desk.is_sqlite and kind != "sqlite":
-        raise ValidationError(f"{source} is a pg_dump archive and this desk is SQLite: it restores onto a PostgreSQL "
-                              f"desk (to move tickets between backends use deskconsole export and import); "
-                              f"nothing was changed")
-    if not desk.is_sqlite and kind != "postgresql":
+    if desk.is_sqlite:
+        return fit_sqlite_backup(Path(_sqlite_path(desk)), path)
+    source, kind, _, _ = _sniff(Path(path).expanduser())
+    if kind != "postgresql":
         raise ValidationError(f"{source} is a SQLite file and this desk is PostgreSQL: a SQLite desk backup restores "
                               f"onto a SQLite desk (to move tickets between backends use deskconsole export and "
                               f"import); nothing was changed")
-    if not desk.is_sqlite:
-        _require_pg_restore_tools(desk, source)
+    _require_pg_restore_tools(desk, source)
+    return inspect_backup(source)
+
+
+def fit_sqlite_backup(live: Path, path) -> BackupInfo:
+    """The backup at ``path``, checked to restore onto the SQLite desk file ``live``."""
+    source = Path(path).expanduser()
+    if source.exists():
+        _refuse_live_file(live, source, "restore from")
+    source, kind, _, _ = _sniff(source)
+    if kind != "sqlite":
+        raise ValidationError(f"{source} is a pg_dump archive and this desk is SQLite: it restores onto a PostgreSQL "
+                              f"desk (to move tickets between backends use deskconsole export and import); "
+                              f"nothing was changed")
     return inspect_backup(source)
 
 
@@ -563,8 +570,7 @@ def _sqlite_path(desk: "Desk") -> str:
     return path
 
 
-def _refuse_live_file(desk: "Desk", other: Path, what: str) -> None:
-    live = Path(_sqlite_path(desk))
+def _refuse_live_file(live: Path, other: Path, what: str) -> None:
     candidates = [live] + [live.with_name(live.name + s) for s in ("-wal", "-shm", "-journal")]
     for c in candidates:
         try:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from deskconsole import migrations
 from deskconsole.config import Config
-from deskconsole.core.backup import (BackupResult, Progress, _after_restore, _durable_replace, _sniff,
-                                     _sqlite_backup, inspect_backup)
+from deskconsole.core.backup import (BackupInfo, BackupResult, Progress, _after_restore, _durable_replace,
+                                     _sqlite_backup, fit_sqlite_backup)
 from deskconsole.core.clock import Clock, system_clock
-from deskconsole.core.errors import DeskError, ValidationError
+from deskconsole.core.errors import DeskError
 from deskconsole.core.identity import Actor
 from deskconsole.core.permissions import require
 
@@ -38,10 +38,10 @@ class DamagedRestore:
     kept: list[Path]  # the damaged file (and its -wal/-shm), moved aside
 
 
-def plan(desk_path: str, config: Config, actor: Actor, backup_path):
+def plan(desk_path: str, config: Config, actor: Actor, backup_path) -> BackupInfo:
     """Check ``actor`` may restore and the backup is fit, changing nothing."""
     require(actor, "restore", config.path)
-    return _fit(Path(desk_path), backup_path)
+    return fit_sqlite_backup(Path(desk_path), backup_path)
 
 
 def restore_damaged(url: str, desk_path: str, config: Config, actor: Actor, backup_path, *,
@@ -53,7 +53,7 @@ def restore_damaged(url: str, desk_path: str, config: Config, actor: Actor, back
     require(actor, "restore", config.path)
     started = time.monotonic()
     live = Path(desk_path)
-    info = _fit(live, backup_path)
+    info = fit_sqlite_backup(live, backup_path)
     tmp = live.with_name(f".{live.name}.{os.getpid()}.restore")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     aside = live.with_name(f"{live.name}.damaged-{stamp}")
@@ -82,13 +82,3 @@ def restore_damaged(url: str, desk_path: str, config: Config, actor: Actor, back
     return DamagedRestore(BackupResult(info.path, tickets, info.size, time.monotonic() - started, info.schema,
                                        migrated), kept)
 
-
-def _fit(live: Path, backup_path):
-    source = Path(backup_path).expanduser()
-    if source.exists() and live.exists() and os.path.samefile(source, live):
-        raise ValidationError(f"{source} is the damaged desk itself; give a backup file")
-    source, kind, _, _ = _sniff(source)
-    if kind != "sqlite":
-        raise ValidationError(f"{source} is a pg_dump archive and this desk is SQLite: it restores onto a PostgreSQL "
-                              f"desk; nothing was changed")
-    return inspect_backup(source)

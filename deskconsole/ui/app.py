@@ -26,9 +26,9 @@ from deskconsole.core.identity import Actor
 from deskconsole.core.query import QueryError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
+from deskconsole.db import damaged, first_line
 from deskconsole.ui.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
-from deskconsole.db import damaged, first_line
 from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView

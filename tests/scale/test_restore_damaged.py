@@ -114,7 +114,7 @@ def test_restore_refuses_a_bad_backup_and_leaves_the_damaged_desk_alone(damaged,
     half.write_bytes(backup.read_bytes()[: backup.stat().st_size // 2])
     for candidate in (half, tmp_path / "missing.backup", path):
         code, _, err = cli("restore", str(candidate), "--yes", url=url)
-        assert code == 1 and ("nothing was changed" in err or "no such file" in err or "damaged desk itself" in err), err
+        assert code == 1 and ("nothing was changed" in err or "no such file" in err or "is the live desk's own file" in err), err
     assert path.read_bytes() == broken and not list(path.parent.glob("*.damaged-*"))
 
 
