@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 import tomllib
@@ -21,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from desk_env import LOGIN_VARS, child_env
 from deskconsole import migrations
 from deskconsole.cli.main import main
 from deskconsole.db import connect
 
-LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 HOSTILE_TITLE = "VPN \x1b[31mRED\x07 down \u202eevil"
 HOSTILE_DESCRIPTION = "first line\n\x1b[31mred text\x1b[0m and a bell \x07\nright-to-left \u202edrow"
 
@@ -850,10 +849,7 @@ def test_demo_goes_into_an_empty_postgresql_database_and_never_empties_one(pg_da
 
 # ---------------------------------------------------------------- end to end, as a real process
 def _run(tmp_path: Path, db_url: str, *argv: str, user: str = "ada", stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCONSOLE_")}
-    env.update({var: user for var in LOGIN_VARS})
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-               XDG_STATE_HOME=str(tmp_path / "xdg-state"), PYTHONIOENCODING="utf-8")
+    env = child_env(tmp_path, user)
     proc = subprocess.run(
         [sys.executable, "-m", "deskconsole", "--config", str(tmp_path / "config.toml"),
          "--db", db_url, *argv],

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from desk_env import LOGIN_VARS
 from deskconsole.cli.main import main
 from deskconsole.config import parse_config
-
-LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
 
 @pytest.fixture

@@ -38,14 +38,12 @@ import os
 import random
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import time
 import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

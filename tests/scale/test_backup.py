@@ -24,7 +24,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
-LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
 
 def _writer(url: str, config_path: str, ready: str, stop: str) -> int:
@@ -55,10 +54,10 @@ if __name__ == "__main__":
 
 # ---------------------------------------------------------------- the tests
 import pytest  # noqa: E402
+from desk_env import child_env  # noqa: E402
 
 from deskconsole import migrations  # noqa: E402
 from deskconsole.cli import backup as cli_backup  # noqa: E402
-from deskconsole.config import parse_config  # noqa: E402
 from deskconsole.core import backup as core_backup  # noqa: E402
 from deskconsole.core import links, tickets  # noqa: E402
 from deskconsole.core.desk import open_desk  # noqa: E402
@@ -83,14 +82,6 @@ def live(backend_url, desk_config):
     desk.close()
 
 
-def _env(tmp_path: Path, login: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCONSOLE_")}
-    env.update({var: login for var in LOGIN_VARS})
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-               XDG_STATE_HOME=str(tmp_path / "xdg-state"), PYTHONIOENCODING="utf-8")
-    return env
-
-
 @pytest.fixture
 def run(default_url, desk_config, tmp_path):
     """``run("restore", path, "--yes")``: the real command in its own process."""
@@ -99,7 +90,7 @@ def run(default_url, desk_config, tmp_path):
     def call(*argv: str, user: str = "ada") -> subprocess.CompletedProcess:
         proc = subprocess.run(
             [sys.executable, "-m", "deskconsole", "--config", str(desk_config[1]), "--db", backend_url, *argv],
-            capture_output=True, text=True, env=_env(tmp_path, user), cwd=tmp_path, timeout=120)
+            capture_output=True, text=True, env=child_env(tmp_path, user), cwd=tmp_path, timeout=120)
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
@@ -180,7 +171,7 @@ def _newest_seq(url: str) -> int:
 def _start_writer(url: str, config_path: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     ready, stop = tmp_path / "writer-ready", tmp_path / "writer-stop"
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), url, str(config_path), str(ready), str(stop)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, "al"))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, "al"))
     deadline = time.monotonic() + 60
     while not ready.exists():
         assert proc.poll() is None, proc.communicate()
@@ -347,7 +338,7 @@ async def test_a_console_open_during_a_restore_shows_the_restored_desk(backend_u
             command = [sys.executable, "-m", "deskconsole", "--config", str(config_path), "--db", backend_url,
                        "restore", str(path), "--yes"]
             proc = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True,
-                                           env=_env(tmp_path, "ada"), timeout=120)
+                                           env=child_env(tmp_path, "ada"), timeout=120)
             assert proc.returncode == 0, proc.stderr
             deadline = time.monotonic() + 15
             while app.queue.total != 3:

@@ -24,7 +24,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
 WORKERS = [f"w{i}" for i in range(1, 7)]  # six engineers, six processes
-LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
 
 def _worker(url: str, config_path: str, login: str, ready: str, go: str) -> int:
@@ -61,6 +60,7 @@ if __name__ == "__main__":
 
 # ---------------------------------------------------------------- the tests
 import pytest  # noqa: E402
+from desk_env import LOGIN_VARS, child_env  # noqa: E402
 
 from deskconsole.cli.main import main  # noqa: E402
 from deskconsole.config import parse_config  # noqa: E402
@@ -85,14 +85,6 @@ def race_desk(backend_url, race_text, write_config):
     desk.config_file = path
     yield desk
     desk.close()
-
-
-def _env(tmp_path: Path, login: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCONSOLE_")}
-    env.update({var: login for var in LOGIN_VARS})
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-               XDG_STATE_HOME=str(tmp_path / "xdg-state"), PYTHONIOENCODING="utf-8")
-    return env
 
 
 def _fill(desk, actors, open_unassigned: int) -> tuple[list[str], list[str]]:
@@ -147,7 +139,7 @@ def test_six_processes_race_and_every_ticket_is_taken_exactly_once(race_desk, ac
         login: subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), race_desk.url, str(race_desk.config_file), login,
              str(ready_dir / login), str(go)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, login), cwd=tmp_path)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, login), cwd=tmp_path)
         for login in WORKERS
     }
     deadline = time.monotonic() + 60
@@ -206,7 +198,7 @@ def test_six_cli_processes_race_end_to_end(race_desk, actors, tmp_path):
     base = [sys.executable, "-m", "deskconsole", "--config", str(race_desk.config_file), "--db", race_desk.url,
             "take-next"]
     running = {login: subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                       env=_env(tmp_path, login), cwd=PROJECT) for login in WORKERS}
+                                       env=child_env(tmp_path, login), cwd=PROJECT) for login in WORKERS}
     claims: list[tuple[str, str]] = []
     finished: dict[str, str] = {}
     deadline = time.monotonic() + 240
@@ -221,7 +213,7 @@ def test_six_cli_processes_race_end_to_end(race_desk, actors, tmp_path):
                 assert err == "" and out.count("\n") == 1, (out, err)
                 claims.append((out.strip(), login))
                 running[login] = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                                  env=_env(tmp_path, login), cwd=PROJECT)
+                                                  env=child_env(tmp_path, login), cwd=PROJECT)
             else:
                 assert proc.returncode == 1 and out == "", (login, proc.returncode, out, err)
                 finished[login] = err
