@@ -166,15 +166,21 @@ class DeskApp(TriageActions, App):
 
     # ------------------------------------------------------------ reading
     async def _safe_read(self, fn, *args):
-        """A read that reports trouble in the banner instead of dying; None on failure."""
+        """A read that reports trouble in the banner instead of dying; None on failure, and
+        when the console closed while it ran (its widgets are gone then)."""
         try:
             result = await self.runner.read(fn, *args)
-        except DeskError:
-            raise
-        except Exception as exc:  # database gone, locked for long, server down, file damaged
+        except Exception as exc:
+            if not self.is_running:  # the console closed while the read ran: no widget is left to tell
+                return None
+            if isinstance(exc, DeskError):
+                raise
+            # database gone, locked for long, server down, file damaged
             then = ("the desk file is damaged — an admin can put the last backup in its place"
                     " (deskconsole restore BACKUP --yes); retrying" if damaged(exc) else "retrying")
             self.show_trouble(f"database trouble: {first_line(exc)} — {then}; nothing you typed is lost")
+            return None
+        if not self.is_running:
             return None
         self.clear_trouble()
         return result
