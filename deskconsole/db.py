@@ -7,6 +7,7 @@ select the embedded SQLite backend; ``postgresql://user@host:port/db`` (or
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from peewee import Database, DatabaseError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from deskconsole.core.errors import DeskError
+from deskconsole.paths import create_file, make_dirs
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -27,6 +29,17 @@ SQLITE_PRAGMAS = (
 
 class DatabaseURLError(DeskError):
     """The database URL cannot be understood or reached."""
+
+
+class DeskNotFound(DeskError):
+    """There is no SQLite desk file where the URL points (and a read never makes one)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        super().__init__(
+            f"no desk at {path}; create one with 'deskconsole init' (or try 'deskconsole demo'),"
+            f" or point --db / DESKCONSOLE_DB at an existing desk"
+        )
 
 
 class DamagedDatabase(DeskError):
@@ -99,17 +112,16 @@ def parse_url(url: str) -> DatabaseURL:
     )
 
 
-def connect(url: str) -> Database:
-    """Open (and for SQLite, create) the database named by ``url``."""
+def connect(url: str, *, create: bool = True) -> Database:
+    """Open the database named by ``url``. A SQLite file that does not exist is
+    created (0600, or 0660 in a desk group's folder; its folders 0700) — or,
+    with ``create=False``, :class:`DeskNotFound` is raised and nothing is
+    made. On PostgreSQL the database itself must exist either way (there
+    ``create`` is about the desk's schema, which :func:`connect` leaves alone)."""
     info = parse_url(url)
     if info.backend == "sqlite":
         if info.path != ":memory:":
-            parent = Path(info.path).parent
-            if not parent.exists():
-                try:
-                    parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise DatabaseURLError(f"cannot create the folder for {info.path}: {exc.strerror}") from None
+            _sqlite_file(info.path, create)
         # Every transaction the desk opens is a write transaction: take the
         # write lock up front (BEGIN IMMEDIATE) so read-then-write never fails
         # half-way with "database is locked".
@@ -129,6 +141,25 @@ def connect(url: str) -> Database:
             raise DamagedDatabase(info.path, first_line(exc)) from None
         raise
     return db
+
+
+def _sqlite_file(path: str, create: bool) -> None:
+    """Make sure the desk file exists; we create it ourselves so that its mode
+    is ours and not SQLite's 0644 (its -wal and -shm take the file's mode)."""
+    if os.path.exists(path):
+        return
+    if not create:
+        raise DeskNotFound(path)
+    try:
+        make_dirs(Path(path).parent)
+    except OSError as exc:
+        raise DatabaseURLError(f"cannot create the folder for {path}: {exc.strerror}") from None
+    try:
+        os.close(create_file(path))
+    except FileExistsError:  # another process made it meanwhile
+        pass
+    except OSError as exc:
+        raise DatabaseURLError(f"cannot create {path}: {exc.strerror}; choose another --db") from None
 
 
 def is_sqlite(db: Database) -> bool:

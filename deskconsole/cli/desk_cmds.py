@@ -14,19 +14,16 @@ from deskconsole.core.desk import open_desk
 from deskconsole.core.errors import DeskError, ValidationError
 from deskconsole.core.query import select_tickets
 from deskconsole.db import connect, parse_url
-from deskconsole.paths import config_dir, data_dir
+from deskconsole.paths import config_dir, data_dir, write_private
 from deskconsole.starter import starter_config
 
 
 def _write_new(path: Path, text: str, force: bool) -> None:
     if path.exists() and not force:
         raise DeskError(f"{path} already exists; keep it, or pass --force to replace it (the old one is kept as .bak)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.replace(path.with_name(path.name + ".bak"))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_private(path, text)  # 0600 (0660 in a desk group's folder), folders 0700, whatever the umask
 
 
 def cmd_init(ctx: Context, args) -> int:
@@ -51,7 +48,9 @@ def cmd_demo(ctx: Context, args) -> int:
     The demo never touches the desk named by DESKCONSOLE_DB/DESKCONSOLE_CONFIG:
     only an explicit --db/--config on this command line moves it. It only
     ever replaces SQLite files that are its own demo desk, and goes into a
-    PostgreSQL database only while that holds no tickets.
+    PostgreSQL database only while that holds no tickets. Its config says
+    when a build is under way: a build that was stopped (killed, a power cut)
+    is built again by the next demo, never shown as if it were whole.
     """
     if args.tickets < 0 or args.tickets > 5_000_000:
         raise ValidationError("--tickets takes a number from 0 to 5,000,000")
@@ -59,14 +58,20 @@ def cmd_demo(ctx: Context, args) -> int:
     default_db = data_dir() / "demo.db"
     given_db = getattr(args, "db", None)
     url = given_db or f"sqlite:///{default_db}"
+    building = (args.tickets, args.seed)
     existing = 0
     config = None
     if config_path.exists():
         _check_demo_config(config_path)
         config = load_config(config_path)
         url = given_db or config.database or url  # --fresh rebuilds it where it is
+        stopped = demo.unfinished(config_path.read_text(encoding="utf-8"))
         if args.fresh or given_db not in (None, config.database):  # (or somewhere else: built anew there)
             config = None
+        elif stopped:
+            building = stopped
+            if _rebuild_stopped(config_path, url, building):
+                config = None
     if config is not None:
         desk = ctx.track(open_desk(url, config))
         from deskconsole.models import Ticket
@@ -74,16 +79,20 @@ def cmd_demo(ctx: Context, args) -> int:
         existing = Ticket.select().count()
         if existing:
             print(f"using the demo desk at {url} ({existing:,} tickets); --fresh builds a new one", file=sys.stderr)
+        elif building[0]:
+            _mark_building(config_path, building)
     else:
         _check_replaceable(config_path, url, default_db)
+        text = demo.demo_config_text(ctx.login, url)
+        _write_new(config_path, demo.mark_unfinished(text, building if building[0] else None), force=True)
         if url.startswith("sqlite:///"):
             _remove_sqlite(Path(url[len("sqlite:///"):]))
-        _write_new(config_path, demo.demo_config_text(ctx.login, url), force=True)
         config = load_config(config_path)
         desk = ctx.track(open_desk(url, config))
-    if not existing and args.tickets:
+    if not existing and building[0]:
         bar = ProgressBar("building demo desk")
-        keys = demo.build(desk, args.tickets, seed=args.seed, progress=bar)
+        keys = demo.build(desk, building[0], seed=building[1], progress=bar)
+        _mark_building(config_path, None)  # only now: a build stopped before this is built again
         bar.finish(f"demo desk: {_plural(len(keys), 'ticket')} at {url}")
     print(f"config: {config_path}   (use it with: export DESKCONSOLE_CONFIG={config_path})", file=sys.stderr)
     if not args.no_console:
@@ -94,6 +103,32 @@ def cmd_demo(ctx: Context, args) -> int:
         args.filter, args.limit = ["is:open"], 40
         return cmd_console(ctx, args)
     return 0
+
+
+def _mark_building(config_path: Path, building: tuple[int, int] | None) -> None:
+    """Say in the demo's config that a build of ``building`` is under way (None: that it is done)."""
+    text = config_path.read_text(encoding="utf-8")
+    write_private(config_path, demo.mark_unfinished(text, building))
+
+
+def _rebuild_stopped(config_path: Path, url: str, building: tuple[int, int]) -> bool:
+    """The demo desk at ``url`` was being built when its build stopped: whether
+    to build it again (True), or the build had committed and only its mark was
+    left (False: the mark is taken off). The import is one transaction, so the
+    desk holds either no tickets or all of them; anything else is not what the
+    demo left there, and is refused."""
+    info = parse_url(url)
+    held = _tickets_in(url) if info.backend != "sqlite" or Path(info.path).exists() else 0
+    if held not in (0, building[0]):
+        raise DeskError(f"{info.describe()} holds {_plural(held, 'ticket')}, not the {building[0]:,} a stopped demo"
+                        f" build was making, so the demo leaves it alone; keep it, give the demo another --db, or"
+                        f" build a new demo desk in its place with: deskconsole demo --fresh")
+    if held and info.backend != "sqlite":  # a PostgreSQL database is never emptied: it is whole
+        _mark_building(config_path, None)
+        return False
+    print(f"the demo desk at {url} was left unfinished (a build of {_plural(building[0], 'ticket')} was stopped);"
+          f" building it again", file=sys.stderr)
+    return True
 
 
 def _check_demo_config(config_path: Path) -> None:
@@ -140,7 +175,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("-wal", "-shm", ""):  # the log first: never an old -wal beside a new file
         target = path.with_name(path.name + suffix)
         if target.exists():
             target.unlink()

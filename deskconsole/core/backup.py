@@ -48,6 +48,7 @@ from deskconsole.core.errors import DeskError, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.permissions import require
 from deskconsole.db import parse_url
+from deskconsole.paths import PRIVATE_FILE, create_file
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -99,6 +100,7 @@ def backup(desk: "Desk", actor: Actor, path, *, force: bool = False, progress: P
     started = time.monotonic()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        create_copy_file(tmp, _sqlite_path(desk) if desk.is_sqlite else None)
         if desk.is_sqlite:
             tickets, schema = _sqlite_backup(_sqlite_path(desk), tmp, progress)
         else:
@@ -111,6 +113,28 @@ def backup(desk: "Desk", actor: Actor, path, *, force: bool = False, progress: P
             if leftover.exists():
                 leftover.unlink()
     return BackupResult(target, tickets, target.stat().st_size, time.monotonic() - started, schema)
+
+
+def create_copy_file(path: Path, like: str | None) -> None:
+    """Create the empty file ``path`` for a copy of the desk file ``like``, never
+    readable by more people than the desk: the desk's group bits (at most 0660)
+    where the copy can have the desk's group, else 0600; a copy of a
+    PostgreSQL desk (``like`` None: the server decides who reads it) 0600."""
+    path.unlink(missing_ok=True)  # our own leftover (the name carries our pid)
+    fd = create_file(path, PRIVATE_FILE)
+    try:
+        if like is None or not os.path.exists(like):
+            return
+        desk = os.stat(like)
+        mode = PRIVATE_FILE | (desk.st_mode & 0o060)
+        if os.fstat(fd).st_gid != desk.st_gid:
+            try:
+                os.fchown(fd, -1, desk.st_gid)
+            except OSError:  # not a member of the desk's group: the owner alone
+                mode = PRIVATE_FILE
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_backup(live: str, tmp: Path, progress: Progress | None) -> tuple[int, int]:

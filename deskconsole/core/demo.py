@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Iterator
 
@@ -116,6 +117,29 @@ def demo_config_text(login: str, database: str) -> str:
     for name, (title, team) in SERVICES.items():
         lines += [f"[services.{name}]", f"name = {json.dumps(title)}", f'team = "{team}"', ""]
     return "\n".join(lines) + "\n" + DEFAULT_SLA_TOML
+
+
+# A line the demo's config carries while its desk is being built (written
+# before the build starts, taken out once it is done): a config with it names
+# a desk a killed build left half-made, which the next demo builds again.
+UNFINISHED = "# unfinished: a build of {count} tickets (seed {seed}) started here; 'deskconsole demo' builds it again"
+_UNFINISHED_RE = re.compile(r"^# unfinished: a build of (\d+) tickets \(seed (-?\d+)\)", re.M)
+
+
+def unfinished(config_text: str) -> tuple[int, int] | None:
+    """(tickets, seed) of the build a demo config says was started and never
+    finished; None for a finished demo desk."""
+    m = _UNFINISHED_RE.search(config_text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def mark_unfinished(config_text: str, building: tuple[int, int] | None) -> str:
+    """``config_text`` saying a build of ``building`` = (tickets, seed) is under
+    way (after its first line, which marks it as the demo's), or, with None, without that line."""
+    lines = [line for line in config_text.splitlines(keepends=True) if not _UNFINISHED_RE.match(line)]
+    if building:
+        lines.insert(1, UNFINISHED.format(count=building[0], seed=building[1]) + "\n")
+    return "".join(lines)
 
 
 def generate(desk: "Desk", count: int, *, seed: int = 7) -> Iterator[tuple[int, dict]]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from deskconsole import migrations
 from deskconsole.config import Config
 from deskconsole.core.backup import (BackupInfo, BackupResult, Progress, _after_restore, _durable_replace,
-                                     _sqlite_backup, fit_sqlite_backup)
+                                     _sqlite_backup, create_copy_file, fit_sqlite_backup)
 from deskconsole.core.clock import Clock, system_clock
 from deskconsole.core.errors import DeskError
 from deskconsole.core.identity import Actor
@@ -59,6 +59,7 @@ def restore_damaged(url: str, desk_path: str, config: Config, actor: Actor, back
     aside = live.with_name(f"{live.name}.damaged-{stamp}")
     kept: list[Path] = []
     try:
+        create_copy_file(tmp, desk_path)  # the restored desk is shared as the damaged one was
         _sqlite_backup(str(info.path), tmp, progress)  # a checked, self-contained copy beside the desk
         for suffix in ("", "-wal", "-shm"):  # the -wal goes with its file: it may hold the last commits
             part = live.with_name(live.name + suffix)
