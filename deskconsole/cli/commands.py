@@ -9,16 +9,22 @@ from deskconsole.cli.output import print_detail, print_tickets
 from deskconsole.core import links, tickets
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.query import select_tickets
+from deskconsole.core.text import utf8
 from deskconsole.core.views import SUMMARY_COLUMNS, detail, summary
 
 
 def _text(value: str) -> str:
-    """``-`` reads the text from standard input (for long replies and pipes)."""
-    if value == "-":
-        if sys.stdin.isatty():
-            print("Type the text; end with Ctrl-D on a line of its own:", file=sys.stderr)
-        return sys.stdin.read()
-    return value
+    """``-`` reads the text from standard input (for long replies and pipes).
+
+    Standard input is read as bytes and must be UTF-8, whatever the locale
+    says: a Latin-1 file piped in is refused with the offset of its first bad
+    byte instead of being stored as mojibake or failing later."""
+    if value != "-":
+        return value
+    if sys.stdin.isatty():
+        print("Type the text; end with Ctrl-D on a line of its own:", file=sys.stderr)
+    raw = getattr(sys.stdin, "buffer", None)
+    return utf8(raw.read()) if raw is not None else sys.stdin.read()
 
 
 def _done(outcome, verb: str) -> int:

@@ -15,6 +15,7 @@ from deskconsole import __version__
 from deskconsole.cli import commands as c
 from deskconsole.cli import desk_cmds as d
 from deskconsole.cli.context import Context
+from deskconsole.cli.output import ArgumentParser, error_text
 from deskconsole.cli.console import cmd_console
 from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.cli import wallboard as wb
@@ -45,7 +46,7 @@ def _globals(parser: argparse.ArgumentParser, default) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(  # usage errors escaped like any other
         prog="deskconsole", description="A keyboard-first service desk for the terminal.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -165,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(ctx, args)
     except DeskError as exc:
-        render = getattr(exc, "render", None)  # a query error marks the offending term
-        print(f"deskconsole: {render() if render else exc}", file=sys.stderr)
+        print(f"deskconsole: {error_text(exc)}", file=sys.stderr)  # escaped; a query error marks its term
         return exc.exit_code
     except KeyboardInterrupt:
         print("deskconsole: interrupted; nothing half-written was kept", file=sys.stderr)

@@ -6,6 +6,7 @@ Text that came from users is escaped before it reaches the terminal
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import shutil
@@ -22,6 +23,24 @@ LIST_COLUMNS = (
     "key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title", "sla", "sla_due",
 )
 SLA_WORDS = {"breached": "BREACH", "warning": "warn", "ok": "ok", "paused": "paused", "met": "met"}
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as the CLI prints it after ``deskconsole: ``, control characters
+    escaped: messages quote what the user typed (an argument, an option, an
+    environment variable), and an ESC in there must not act on the terminal.
+    A query error comes with its query excerpt and caret line (``render()``)."""
+    render = getattr(exc, "render", None)
+    text = render() if render else str(exc)
+    return "\n".join(terminal_safe(line, one_line=True) for line in text.split("\n"))
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its usage errors (which quote the arguments as given,
+    e.g. ``unrecognized arguments: ...``) escaped like every other error."""
+
+    def error(self, message: str):
+        super().error(terminal_safe(message, one_line=True))
 
 
 def _json_default(value):

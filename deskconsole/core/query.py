@@ -113,8 +113,9 @@ _NAMED_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
 class QueryError(ValidationError):
     """A mistake in a query, with the span of ``text`` it is about.
 
-    ``str(error)`` is the one-line message; ``render()`` adds the query and a
-    caret line under the offending span.
+    ``str(error)`` is the one-line message; ``render()`` adds the query (a
+    window of ``width`` columns around the span when it is longer) and a caret
+    line under the offending span.
     """
 
     def __init__(self, message: str, text: str = "", start: int = 0, end: int | None = None):
@@ -128,7 +129,7 @@ class QueryError(ValidationError):
     def __str__(self) -> str:
         return self.message
 
-    def render(self, width: int = 76) -> str:
+    def render(self, width: int = 60) -> str:
         line, carets = _excerpt(self.text, self.start, self.end, width)
         return f"{self.message}\n  {line}\n  {carets}"
 
@@ -146,28 +147,45 @@ def _cell(ch: str) -> tuple[str, int]:
 
 
 def _excerpt(text: str, start: int, end: int, width: int) -> tuple[str, str]:
-    lo, hi = 0, len(text)
-    if hi > width:  # show a window around the span
-        lo = max(0, min(start - width // 4, hi - width))
-        hi = min(len(text), lo + width)
-    line, carets = [], []
-    if lo > 0:
-        line.append("…")
-        carets.append(" ")
+    """The query as render() quotes it: at most ``width`` terminal columns of it
+    around the span (the span's start a third of the way in), ``…`` where text
+    is left out on either side, and the caret line under the span's columns.
+    Only the characters shown are looked at, so a huge query costs nothing."""
+    lo, cols = _window(text, start, width)
+    hi = lo + cols
+    line, carets = ["…"] if lo > 0 else [], [" "] if lo > 0 else []
     marked = 0
     for i in range(lo, hi):
-        shown, cols = _cell(text[i])
+        shown, cells = _cell(text[i])
         line.append(shown)
         if i < start:
-            carets.append(" " * cols)
+            carets.append(" " * cells)
         elif i < end:
-            carets.append("^" * cols)
-            marked += cols
+            carets.append("^" * cells)
+            marked += cells
     if hi < len(text):
         line.append("…")
     if not marked:
         carets.append("^")
     return "".join(line), "".join(carets).rstrip() or "^"
+
+
+def _window(text: str, start: int, width: int) -> tuple[int, int]:
+    """(first index, how many characters) of the part of ``text`` that fits in
+    ``width`` columns: up to a third of them before ``start``, the rest after,
+    and more before when the text ends early."""
+    lo, used = start, 0
+    while lo > 0 and used + _cell(text[lo - 1])[1] <= width // 3:
+        lo -= 1
+        used += _cell(text[lo])[1]
+    hi = start
+    while hi < len(text) and used + _cell(text[hi])[1] <= width:
+        used += _cell(text[hi])[1]
+        hi += 1
+    while hi == len(text) and lo > 0 and used + _cell(text[lo - 1])[1] <= width:
+        lo -= 1
+        used += _cell(text[lo])[1]
+    return lo, hi - lo
 
 
 def _q(value: str, limit: int = 40) -> str:

@@ -11,12 +11,30 @@ TITLE_MAX = 300
 TEXT_MAX = 4 * 1024 * 1024  # characters in a description, reply or note
 
 
+# Everything str.splitlines() breaks a line at: \n \r \v \f, the file/group/record
+# separators, NEL and the Unicode line and paragraph separators.
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
 def title(value: str) -> str:
+    """A ticket's title: one line of text, at most TITLE_MAX characters.
+
+    Whitespace around it is stripped; a title that is empty after that is
+    refused. A line break of any kind (``\\n``, ``\\r``, vertical tab, form feed,
+    NEL, U+2028/U+2029...) is refused too: a title is one line everywhere it
+    shows (a queue row, a mail subject), and the details belong in the
+    description. Other control characters — an ANSI escape, a bell, a
+    bidi override, as mail and alert intake deliver them — are kept as the
+    data they are and shown escaped (``\\x1b``) wherever a title is printed
+    (``terminal_safe``); a user typing one gets exactly what they sent back.
+    """
     text = (value or "").strip()
     if not text:
         raise ValidationError("a ticket needs a title; give a short summary of the problem")
-    if "\n" in text or "\r" in text:
-        raise ValidationError("a title is one line; put the details in the description")
+    brk = _LINE_BREAK.search(text)
+    if brk:
+        raise ValidationError(f"a title is one line, and this one has a line break (U+{ord(brk.group()):04X}"
+                              f" at character {brk.start() + 1}); put the details in the description")
     if len(text) > TITLE_MAX:
         raise ValidationError(f"the title is {len(text)} characters; keep it to {TITLE_MAX} and put the rest in the description")
     return no_nul(text, "the title")
