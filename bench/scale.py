@@ -81,7 +81,7 @@ def one_run(backend: str, mix: sw.Mix, seconds: float, seed: int, pg_url: str, h
                 raise RuntimeError(reason)
         run = sw.run_many(url, workdir, seconds, mix, seed=seed, hot=hot)
         f = sw.figures(run.records, seconds)
-        desk = open_desk(url, load_config(run.config_path), migrate=False, sync=False)
+        desk = open_desk(url, load_config(run.config_path), migrate=False, create=False)
         try:
             state = sw.load_state(desk)
             problems = sw.check_soak(desk, run.records, state) + sw.check_desk(desk, state)

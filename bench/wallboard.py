@@ -105,7 +105,7 @@ def busy_desk(work: Path) -> tuple[Path, Path]:
     cfg = parse_config(BUSY_CONFIG, config)
     clock = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=50))
     desk = open_desk(f"sqlite:///{db}", cfg, clock)
-    al = actor_for(cfg, "al")
+    al = actor_for(desk, "al")
     for i in range(40):
         tickets.create(desk, al, title=f"Busy-hour ticket {i + 1}", priority=("P1", "P2", "P3", "P4")[i % 4],
                        team=("ops", "network")[i % 2])
@@ -200,10 +200,10 @@ async def long_run(work: Path, hours: float, step: float, trace: bool = False, c
         desk.db._pragmas = [(k, -int(cache_mb * 1000) if k == "cache_size" else v) for k, v in desk.db._pragmas]
         desk.db.close()
         desk.db.connect()
-    al = actor_for(cfg, "al")
+    al = actor_for(desk, "al")
     for i in range(30):
         tickets.create(desk, al, title=f"Open at start {i + 1}", priority=("P1", "P2", "P3", "P4")[i % 4])
-    app = WallboardApp(desk, board.board_actor(cfg, "ada"), board.pages(cfg), rotate=60, sweep=False,
+    app = WallboardApp(desk, board.board_actor(desk, "ada"), board.pages(cfg), rotate=60, sweep=False,
                        ticking=False, min_refresh=0)
     samples: list[tuple[float, float]] = []
     sqlite_samples: list[tuple[float, float]] = []

@@ -28,7 +28,7 @@ from deskconsole.models import MODELS
 from deskconsole.config import parse_config
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
-from deskconsole.core.identity import actor_for
+from deskconsole.core.identity import Actor
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
@@ -346,7 +346,15 @@ def desk(db_url, config, clock):
 
 @pytest.fixture
 def actors(config):
-    return {login: actor_for(config, login) for login in ("ada", "lee", "al", "nia", "vic")}
+    """The test config's agents as the desk seeded from it knows them (each
+    write checks the role against the desk's directory again)."""
+    return {login: config_actor(config, login) for login in ("ada", "lee", "al", "nia", "vic")}
+
+
+def config_actor(config, login: str) -> Actor:
+    """``login`` as a desk created from ``config`` has it in its directory."""
+    agent = config.agents[login]
+    return Actor(login=login, name=agent.name, role=agent.role, team=agent.team)
 
 
 @pytest.fixture

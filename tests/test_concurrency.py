@@ -29,7 +29,7 @@ WORKER = textwrap.dedent(
     url, config_path, login, key, go, mode, count = sys.argv[1:8]
     config = load_config(config_path)
     desk = open_desk(url, config)
-    actor = actor_for(config, login)
+    actor = actor_for(desk, login)
     seen = detail(desk, key).version
     print("ready", flush=True)
     while not os.path.exists(go):

@@ -346,9 +346,9 @@ def test_broken_config_as_a_real_process(tmp_path, write_config):
 def test_init_refuses_nothing_when_the_config_is_broken_but_force_replaces_it(env, write_config, capsys):
     """A broken config does not stop 'init --force' from writing a good one."""
     path = write_config('[desks]\n')
-    assert main(["--config", str(path), "--db", f"sqlite:///{env}/d.db", "init"]) == 1
+    assert main(["--config", str(path), "--db", f"sqlite:///{env}/d.db", "init"], login="ada") == 1
     assert "already exists" in capsys.readouterr().err
-    assert main(["--config", str(path), "--db", f"sqlite:///{env}/d.db", "init", "--force"]) == 0
+    assert main(["--config", str(path), "--db", f"sqlite:///{env}/d.db", "init", "--force"], login="ada") == 0
     capsys.readouterr()
     assert load_config(path).agents["ada"].role == "admin"
     assert Path(str(path) + ".bak").read_text(encoding="utf-8") == "[desks]\n"

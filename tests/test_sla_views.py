@@ -420,6 +420,10 @@ class _Cli:
     def __init__(self, tmp_path, db_url, monkeypatch, capsys, clock: ManualClock, config_text: str):
         config = tmp_path / "config.toml"
         config.write_text(config_text, encoding="utf-8")
+        from deskconsole.config import parse_config
+        from deskconsole.core.desk import open_desk
+
+        open_desk(db_url, parse_config(config_text, config)).close()  # created by its admin
         self.base = ["--config", str(config), "--db", db_url]
         self.monkeypatch, self.capsys = monkeypatch, capsys
         for var in ("DESKCONSOLE_CONFIG", "DESKCONSOLE_DB"):
@@ -427,10 +431,8 @@ class _Cli:
         monkeypatch.setattr("deskconsole.cli.context.system_clock", clock)
 
     def __call__(self, *argv: str, user: str = "ada") -> tuple[int, str, str]:
-        for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-            self.monkeypatch.setenv(var, user)
         self.capsys.readouterr()
-        code = main([*self.base, *argv])
+        code = main([*self.base, *argv], login=user)
         out, err = self.capsys.readouterr()
         assert "Traceback" not in err
         return code, out, err

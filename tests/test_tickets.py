@@ -357,7 +357,7 @@ def test_viewers_and_unknown_logins_cannot_write(desk, actors, config, operation
     new(desk, actors["al"])
     key = new(desk, actors["al"])
     before = (Ticket.select().count(), AuditEvent.select().count(), Entry.select().count(), Link.select().count())
-    for who in (actors["vic"], actor_for(config, "stranger")):
+    for who in (actors["vic"], actor_for(desk, "stranger")):
         with pytest.raises(PermissionDenied, match=f"{who.login} is a viewer"):
             operation(desk, who, key)
     after = (Ticket.select().count(), AuditEvent.select().count(), Entry.select().count(), Link.select().count())
@@ -368,13 +368,13 @@ def test_as_login_is_for_admins_and_is_audited(desk, config):
     from deskconsole.core.identity import resolve_actor
 
     with pytest.raises(PermissionDenied, match="--as is for desk admins"):
-        resolve_actor(config, "al", "ada")
-    as_al = resolve_actor(config, "ada", "al")
+        resolve_actor(desk, "al", "ada")
+    as_al = resolve_actor(desk, "ada", "al")
     assert (as_al.login, as_al.role, as_al.via) == ("al", "agent", "ada")
     key = tickets.create(desk, as_al, title="raised on behalf").key
     row = AuditEvent.select().where(AuditEvent.ticket == int(key[4:])).first()
     assert (row.actor, row.via) == ("al", "ada")
-    assert resolve_actor(config, "nobody").role == "viewer"
+    assert resolve_actor(desk, "nobody").role == "viewer"
 
 
 def test_unknown_and_malformed_keys(desk, actors):

@@ -101,7 +101,9 @@ def cmd_restore(ctx: Context, args) -> int:
 
 def _restore_damaged(ctx: Context, args, damage: DamagedDatabase) -> int:
     """The SQLite desk cannot be opened: put the backup in its place, keeping the damaged file."""
-    config, actor = ctx.load()
+    if ctx.as_login:
+        raise ValidationError("--as needs the desk's directory, and this desk cannot be read; run restore as yourself")
+    config, actor = ctx.config(), damaged_restore.file_actor(damage.path, ctx.login)
     if not args.yes:
         backup = damaged_restore.plan(damage.path, config, actor, args.path)
         raise ValidationError(

@@ -12,6 +12,7 @@ from deskconsole.config import load_config, parse_config
 from deskconsole.core import demo, transfer
 from deskconsole.core.desk import open_desk
 from deskconsole.core.errors import DeskError, ValidationError
+from deskconsole.core.identity import article
 from deskconsole.core.query import select_tickets
 from deskconsole.db import connect, parse_url
 from deskconsole.paths import config_dir, data_dir, write_private
@@ -31,9 +32,12 @@ def cmd_init(ctx: Context, args) -> int:
     config = parse_config(text, ctx.config_path)  # the template itself must be valid
     _write_new(ctx.config_path, text, args.force)
     url = ctx.url_for(config)
-    desk = open_desk(url, load_config(ctx.config_path))
-    desk.close()
+    desk, actor = ctx.open(create=True)  # a new desk's directory is this config's: its writer is the admin
     print(f"wrote {ctx.config_path} ({ctx.login} is its admin)")
+    if actor.role != "admin":
+        print(f"the desk at {url} already existed, with its own directory, in which {ctx.login} is"
+              f" {article(actor.role)} {actor.role}; ask one of its admins to add you")
+        return 0
     print(f"desk ready: {url}")
     print("next: edit the config to add your teams and agents, then 'deskconsole new \"Title\"'")
     return 0

@@ -19,6 +19,7 @@ from deskconsole.cli.output import ArgumentParser, error_text
 from deskconsole.cli.console import cmd_console
 from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.cli import wallboard as wb
+from deskconsole.cli import admin
 from deskconsole.cli import backup as bk
 from deskconsole.core.errors import DeskError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
@@ -148,10 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "jsonl"])
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     bk.add_commands(command)  # backup, restore, take-next
+    admin.add_commands(command, lambda p: _globals(p, argparse.SUPPRESS))  # admin sync, admin pg-grants
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
+    """Run one command. The acting login is the process's real user; ``login``
+    is for programs that call this in-process on behalf of a login they have
+    already established (tests, a batch runner) — it is not reachable from
+    the command line or the environment."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -162,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         args.func = cmd_console
-    ctx = Context.from_args(args)
+    try:
+        ctx = Context.from_args(args, login)
+    except DeskError as exc:  # a uid with no login name
+        print(f"deskconsole: {exc}", file=sys.stderr)
+        return exc.exit_code
     try:
         return args.func(ctx, args)
     except DeskError as exc:

@@ -196,7 +196,7 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         lines += ["     " + line for line in terminal_safe(e.body).splitlines() or [""]]
     lines += ["", "History"]
     for a in t.audit:
-        via = f" (as {a.actor}, by {a.via})" if a.via else ""
+        via = f" (by {a.via})" if a.via else ""
         what = f"{a.field}: {s(a.old)} -> {s(a.new)}" if a.field else s(a.new)
         lines.append(f"  {a.at:%Y-%m-%d %H:%M:%S}  {a.actor}{via}  {a.action}  {_clip(what, 160)}")
     out.write("\n".join(lines) + "\n")

@@ -66,13 +66,14 @@ def _open(ctx: Context, args):
     from deskconsole.core import board
     from deskconsole.core.errors import DeskError
 
-    desk, _ = ctx.open()
+    desk, real = ctx.open()
     config = desk.config
     if args.team and args.team not in config.teams:
         names = ", ".join(sorted(config.teams)) or "(none defined)"
         desk.close()
         raise DeskError(f"--team {args.team!r} is not a team of this desk; teams: {names}")
-    actor = board.board_actor(config, ctx.login)
+    actor = board.board_actor(desk, ctx.login)
+    args.no_sweep = args.no_sweep or not real.is_agent  # the SLA loop writes: an agent's board runs it, a viewer's never
     pages = board.pages(config, team=args.team, query=args.query or "")
     try:
         for page in pages:

@@ -38,7 +38,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -401,11 +401,13 @@ def _newest_feed(desk: "Desk") -> int:
 
 def _after_restore(desk: "Desk", actor: Actor, info: BackupInfo, before: int, feed_before: int) -> int:
     from deskconsole.core.desk import CLOCKS_SINCE
-    from deskconsole.core.directory import sync_directory
+    from deskconsole.core.directory import seed_directory
     from deskconsole.core.txn import unit_of_work
     from deskconsole.models import FeedEntry, Ticket
 
-    sync_directory(desk)  # agents and teams the config has and the backup had not yet
+    seed_directory(desk)  # the backup's directory is in force now; one that had none gets the config's
+    # The restore was allowed by the directory it replaced; the backup's may not know the admin who restored it.
+    actor = replace(actor, internal=True)
     if 0 < before < CLOCKS_SINCE:  # a backup from before SLA clocks: give its tickets theirs
         from deskconsole.core import sla_history
         from deskconsole.core.escalation import SLA_ACTOR

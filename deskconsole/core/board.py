@@ -53,11 +53,11 @@ LIST_LIMIT = 60  # tickets fetched for a page's list (more than the tallest scre
 
 
 # --------------------------------------------------------------------------- who and when
-def board_actor(config: Config, login: str) -> Actor:
+def board_actor(desk: "Desk", login: str) -> Actor:
     """The board's identity: whoever runs it, always as a viewer. A lead who
     starts a wallboard on the ops-room screen does not leave a lead's
     session open on it; every write in the core refuses this actor."""
-    real = actor_for(config, login)
+    real = actor_for(desk, login)
     return replace(real, role="viewer", via=None)
 
 

@@ -1,8 +1,9 @@
 """The Desk: one open database, its config and its clock.
 
-Everything in the core takes a Desk. ``open_desk`` connects, migrates the
-schema and mirrors the config's teams, agents, categories and services into
-the database so tickets can refer to them.
+Everything in the core takes a Desk. ``open_desk`` connects and migrates the
+schema; a desk it creates gets its first directory (teams, agents and their
+roles, categories, services) from the creator's config. After that the
+directory is the database's: see ``core.directory``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from peewee import Database
 from deskconsole import migrations
 from deskconsole.config import Config
 from deskconsole.core.clock import Clock, system_clock
-from deskconsole.core.directory import Directory, sync_directory
-from deskconsole.db import DamagedDatabase, connect, damaged, first_line, is_sqlite
+from deskconsole.core.directory import Directory, seed_directory
+from deskconsole.db import DamagedDatabase, DeskNotFound, connect, damaged, first_line, is_sqlite, parse_url
 from deskconsole.models import MODELS, database
 
 
@@ -46,32 +47,39 @@ class Desk:
             self.db.close()
 
 
-def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate: bool = True, sync: bool = True) -> Desk:
-    db = connect(url)
+def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate: bool = True,
+              create: bool = True) -> Desk:
+    """Open the desk at ``url``. With ``create`` a missing desk is made (its
+    schema, and its first directory from ``config``); without it a missing
+    SQLite file or an empty PostgreSQL database is refused with what to run,
+    and opening never writes to the directory."""
+    db = connect(url, create=create)
     try:
-        return _open(db, url, config, clock, migrate, sync)
+        return _open(db, url, config, clock, migrate, create)
     except Exception as exc:
         if is_sqlite(db) and damaged(exc):  # it opened, but its pages do not read
             db.close()
             raise DamagedDatabase(db.database, first_line(exc)) from None
+        db.close()
         raise
 
 
-def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, sync: bool) -> Desk:
+def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, create: bool) -> Desk:
     database.initialize(db)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)
-    before = migrations.LATEST
+    version = migrations.current_version(db)
+    if version == 0 and not create:
+        raise DeskNotFound(parse_url(url).describe())  # an empty PostgreSQL database
+    before = version
     if migrate:
         before = migrations.migrate(db)
-    else:
-        version = migrations.current_version(db)
-        if version != migrations.LATEST:
-            from deskconsole.core.errors import SchemaError
+    elif version != migrations.LATEST:
+        from deskconsole.core.errors import SchemaError
 
-            raise SchemaError(f"the database is at schema version {version}, expected {migrations.LATEST}")
+        raise SchemaError(f"the database is at schema version {version}, expected {migrations.LATEST}")
     desk = Desk(db=db, config=config, clock=clock, url=url)
-    if sync:
-        sync_directory(desk)
+    if create:
+        seed_directory(desk)  # a new desk's first directory: its creator's config
     else:
         desk.directory.load()
     if 0 < before < CLOCKS_SINCE:  # a desk from before SLA clocks: give its tickets theirs

@@ -1,5 +1,12 @@
-"""Teams, agents, categories and services: mirrored from the config into the
-database (so tickets can reference them) and cached for name <-> id lookups."""
+"""The desk's directory: teams, agents (with their roles), categories and
+services, kept in the desk's own database.
+
+The database is where rights come from. The first directory comes from the
+config of whoever creates the desk (:func:`seed_directory`); after that only a
+desk admin changes it (:func:`apply_config`, audited as that admin's login).
+Anyone else's config changes nothing: :func:`differences` names what it would
+have changed, so the command can say so. Opening a desk never writes here.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from deskconsole.core.errors import NotFound
-from deskconsole.core.identity import SYSTEM
+from deskconsole.core.identity import SYSTEM, Actor
 from deskconsole.models import Agent, Category, Service, Team
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    login: str
+    name: str
+    role: str
+    team: str | None
+    active: bool
 
 
 @dataclass
@@ -21,25 +37,35 @@ class Directory:
     agent_ids: dict[str, int] = field(default_factory=dict)
     agent_logins: dict[int, str] = field(default_factory=dict)
     agent_teams: dict[int, int | None] = field(default_factory=dict)
+    agents: dict[str, AgentEntry] = field(default_factory=dict)
     category_ids: dict[str, int] = field(default_factory=dict)
     category_names: dict[int, str] = field(default_factory=dict)
     service_ids: dict[str, int] = field(default_factory=dict)
     service_names: dict[int, str] = field(default_factory=dict)
     service_teams: dict[int, int | None] = field(default_factory=dict)
+    rows: dict[str, dict[str, dict]] = field(default_factory=dict)  # label -> name -> the row's columns
 
     def load(self) -> None:
-        self.team_ids = {t.name: t.id for t in Team.select(Team.id, Team.name)}
+        self.rows = {label: {getattr(r, key): r.__data__ for r in model.select()}
+                     for model, key, label, _ in _SPECS}
+        teams, agents = self.rows["team"], self.rows["agent"]
+        self.team_ids = {name: r["id"] for name, r in teams.items()}
         self.team_names = {v: k for k, v in self.team_ids.items()}
-        agents = list(Agent.select(Agent.id, Agent.login, Agent.team))
-        self.agent_ids = {a.login: a.id for a in agents}
-        self.agent_logins = {a.id: a.login for a in agents}
-        self.agent_teams = {a.id: a.team_id for a in agents}
-        self.category_ids = {c.name: c.id for c in Category.select(Category.id, Category.name)}
+        self.agent_ids = {login: r["id"] for login, r in agents.items()}
+        self.agent_logins = {v: k for k, v in self.agent_ids.items()}
+        self.agent_teams = {r["id"]: r["team"] for r in agents.values()}
+        self.agents = {login: AgentEntry(login, r["name"], r["role"], self.team_names.get(r["team"]), r["active"])
+                       for login, r in agents.items()}
+        self.category_ids = {name: r["id"] for name, r in self.rows["category"].items()}
         self.category_names = {v: k for k, v in self.category_ids.items()}
-        services = list(Service.select(Service.id, Service.name, Service.team))
-        self.service_ids = {s.name: s.id for s in services}
-        self.service_names = {s.id: s.name for s in services}
-        self.service_teams = {s.id: s.team_id for s in services}
+        services = self.rows["service"]
+        self.service_ids = {name: r["id"] for name, r in services.items()}
+        self.service_names = {v: k for k, v in self.service_ids.items()}
+        self.service_teams = {r["id"]: r["team"] for r in services.values()}
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.rows.values())
 
     # name -> id, with messages that list what exists
     def team(self, name: str) -> int:
@@ -64,22 +90,60 @@ def _lookup(mapping: dict, name: str, what: str) -> int:
         raise NotFound(f"no {what} called {name!r}; known: {choices}{more}") from None
 
 
-def sync_directory(desk: "Desk") -> bool:
-    """Make the database's teams/agents/categories/services match the config.
+# ------------------------------------------------------------------ roles at the moment of a write
+def role_now(desk: "Desk", actor: Actor) -> Actor:
+    """``actor`` with the role the database gives its login now (inside a
+    write transaction): a console left open after an admin took a role away
+    loses it at its next write. With ``--as``, the admin behind it must still
+    be an admin too. The desk's own engines are not in the directory."""
+    if actor.internal:
+        return actor
+    logins = [actor.login] + ([actor.via] if actor.via else [])
+    roles = {a.login: a.role for a in Agent.select(Agent.login, Agent.role)
+             .where(Agent.login.in_(logins), Agent.active == True)}  # noqa: E712
+    if actor.via and roles.get(actor.via) != "admin":
+        return Actor(login=actor.login, name=actor.name, role="viewer", via=actor.via)
+    role = roles.get(actor.login, "viewer")
+    return actor if role == actor.role else Actor(actor.login, actor.name, role, actor.team, actor.via)
 
-    Reads first and writes only when something differs, so opening a desk is
-    normally read-only. Returns True when it changed anything.
-    """
+
+# ------------------------------------------------------------------ config -> database
+def seed_directory(desk: "Desk") -> bool:
+    """A new desk's first directory, from the config of whoever creates it.
+    Does nothing once the desk has a directory. Returns True when it wrote."""
+    desk.directory.load()
+    if not desk.directory.empty:
+        return False
+    _write(desk, SYSTEM)
+    return True
+
+
+def apply_config(desk: "Desk", actor: Actor) -> list[str]:
+    """Make the desk's directory match ``desk.config``: for desk admins only
+    (by the database), audited as ``actor``. Returns what changed."""
+    desk.directory.load()
+    changed = differences(desk)
+    if changed:
+        _write(desk, actor)
+    return changed
+
+
+def differences(desk: "Desk") -> list[str]:
+    """Where the config's directory and the desk's differ, as config keys:
+    ``agents.bob`` (new or absent) or ``agents.bob.role`` (a value)."""
+    out: list[str] = []
+    for spec in _SPECS:
+        out.extend(_changes(desk, spec))
+    return out
+
+
+def _write(desk: "Desk", actor: Actor) -> None:
     from deskconsole.core.txn import unit_of_work
 
-    desk.directory.load()
-    if not any(_apply(desk, spec, None) for spec in _SPECS):
-        return False
-    with unit_of_work(desk, SYSTEM, "config") as unit:
+    with unit_of_work(desk, actor, "config") as unit:
         for spec in _SPECS:  # teams first: agents and services point at them
             _apply(desk, spec, unit)
             desk.directory.load()
-    return True
 
 
 def _wanted_teams(desk):
@@ -89,7 +153,7 @@ def _wanted_teams(desk):
 def _wanted_agents(desk):
     ids = desk.directory.team_ids
     return {
-        login: {"name": c.name, "email": c.email, "role": c.role, "team_id": ids.get(c.team) if c.team else None}
+        login: {"name": c.name, "email": c.email, "role": c.role, "team": ids.get(c.team) if c.team else None}
         for login, c in desk.config.agents.items()
     }
 
@@ -100,48 +164,58 @@ def _wanted_categories(desk):
 
 def _wanted_services(desk):
     ids = desk.directory.team_ids
-    return {n: {"title": c.title, "team_id": ids.get(c.team) if c.team else None} for n, c in desk.config.services.items()}
+    return {n: {"title": c.title, "team": ids.get(c.team) if c.team else None} for n, c in desk.config.services.items()}
 
 
-# (model, key column, audit label, wanted rows)
+# (model, key column, audit label, wanted rows); the labels are also the config's section names less the "s"
 _SPECS = (
     (Team, "name", "team", _wanted_teams),
     (Agent, "login", "agent", _wanted_agents),
     (Category, "name", "category", _wanted_categories),
     (Service, "name", "service", _wanted_services),
 )
+_CONFIG_KEYS = {"title": "name"}  # a column's name in the config, where the two differ
 
 
-def _apply(desk: "Desk", spec, unit) -> int:
-    """Count (unit is None) or make (unit given) the changes for one kind of row."""
+def _changes(desk: "Desk", spec) -> list[str]:
+    """The config keys where the config's rows of one kind differ from the database's."""
+    _, _, label, wanted_fn = spec
+    rows = desk.directory.rows.get(label, {})
+    section = "categories" if label == "category" else f"{label}s"
+    wanted = wanted_fn(desk)
+    out = []
+    for name, values in wanted.items():
+        row = rows.get(name)
+        if row is None or not row["active"]:
+            out.append(f"{section}.{name}")
+            continue
+        out.extend(f"{section}.{name}.{_CONFIG_KEYS.get(k, k)}" for k, v in values.items() if row[k] != v)
+    out.extend(f"{section}.{name}" for name, row in rows.items() if row["active"] and name not in wanted)
+    return out
+
+
+def _apply(desk: "Desk", spec, unit) -> None:
     model, key, label, wanted_fn = spec
     wanted = wanted_fn(desk)
     column = getattr(model, key)
-    rows = {getattr(r, key): r for r in model.select()}
-    changes = 0
+    rows = desk.directory.rows.get(label, {})
     for name, values in wanted.items():
         values = {**values, "active": True}
         row = rows.get(name)
         if row is None:
-            changes += 1
-            if unit:
-                model.insert(**{key: name}, **values).execute()
-                unit.audit(None, "config", f"{label}:{name}", None, "added")
+            model.insert(**{key: name}, **values).execute()
+            unit.audit(None, "config", f"{label}:{name}", None, "added")
             continue
-        diff = {k: v for k, v in values.items() if getattr(row, k) != v}
+        diff = {k: v for k, v in values.items() if row[k] != v}
         if diff:
-            changes += 1
-            if unit:
-                model.update(**diff).where(column == name).execute()
-                unit.audit(None, "config", f"{label}:{name}", None, _describe(diff))
+            model.update(**diff).where(column == name).execute()
+            unit.audit(None, "config", f"{label}:{name}", None, _describe(diff, desk))
     for name, row in rows.items():
-        if name not in wanted and row.active:
-            changes += 1
-            if unit:
-                model.update(active=False).where(column == name).execute()
-                unit.audit(None, "config", f"{label}:{name}", "active", "removed from config")
-    return changes
+        if name not in wanted and row["active"]:
+            model.update(active=False).where(column == name).execute()
+            unit.audit(None, "config", f"{label}:{name}", "active", "removed from config")
 
 
-def _describe(diff: dict) -> str:
-    return ", ".join(f"{k.removesuffix('_id')}={v}" for k, v in sorted(diff.items()))
+def _describe(diff: dict, desk: "Desk") -> str:
+    names = desk.directory.team_names
+    return ", ".join(f"{k}={names.get(v, v) if k == 'team' else v}" for k, v in sorted(diff.items()))

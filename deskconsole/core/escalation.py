@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
     from deskconsole.core.txn import Unit
 
-SLA_ACTOR = Actor(login="sla", name="SLA engine", role="admin")
+SLA_ACTOR = Actor(login="sla", name="SLA engine", role="admin", internal=True)
 
 
 def escalate(desk: "Desk", unit: "Unit", clock: SlaClock, pct: int, crossing_id: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deskconsole.core.errors import PermissionDenied
-from deskconsole.core.identity import Actor
+from deskconsole.core.identity import Actor, article
 
 MIN_ROLE = {
     "create": "agent",
@@ -43,12 +43,8 @@ def require(actor: Actor, action: str, config_path=None) -> None:
     if actor.at_least(needed):
         return
     what = WHAT.get(action, f"{action} tickets" if action in ("create", "triage", "assign", "take") else action)
-    where = f" in {config_path}" if config_path else " in the desk config"
     raise PermissionDenied(
-        f"{actor.login} is {_article(actor.role)} {actor.role} and cannot {what}; that needs the {needed} role. "
-        f"Ask a desk admin to set agents.{actor.login}.role{where}."
+        f"{actor.login} is {article(actor.role)} {actor.role} on this desk and cannot {what}; that needs the"
+        f" {needed} role. Roles live in the desk's own directory: ask a desk admin to give {actor.login} the role"
+        f" (agents.{actor.login}.role in their config, then 'deskconsole admin sync')."
     )
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"

@@ -38,6 +38,16 @@ class DamagedRestore:
     kept: list[Path]  # the damaged file (and its -wal/-shm), moved aside
 
 
+def file_actor(desk_path: str, login: str) -> Actor:
+    """Who may restore a desk whose directory cannot be read: on SQLite the
+    file is the trust boundary, so a login that may write the desk file and
+    its folder (and so could replace it anyway) acts as an admin; anyone else
+    is a viewer and is refused."""
+    path = Path(desk_path)
+    may_write = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    return Actor(login=login, name=login, role="admin" if may_write else "viewer")
+
+
 def plan(desk_path: str, config: Config, actor: Actor, backup_path) -> BackupInfo:
     """Check ``actor`` may restore and the backup is fit, changing nothing."""
     require(actor, "restore", config.path)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
 from deskconsole.core.bulk import insert_rows
+from deskconsole.core.directory import role_now
 from deskconsole.core.identity import Actor
 from deskconsole.core.permissions import require
 from deskconsole.models import AuditEvent, FeedEntry
@@ -53,9 +54,14 @@ class Unit:
 
 @contextmanager
 def unit_of_work(desk: "Desk", actor: Actor, action: str, *, permission: str | None = None) -> Iterator[Unit]:
-    """Check ``actor`` may do ``action``, then run the body in one transaction."""
-    require(actor, permission or action, desk.config.path)
+    """Check ``actor`` may do ``action``, then run the body in one transaction.
+
+    The role is checked twice: as the actor came (a refusal needs no lock),
+    then as the desk's directory has it inside the transaction, so a role an
+    admin has just taken away no longer writes anything."""
+    require(actor, permission or action)
     with desk.transaction():
+        require(role_now(desk, actor), permission or action)
         unit = Unit(desk, actor, action, desk.now())
         yield unit
         unit.flush()

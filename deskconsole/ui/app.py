@@ -88,8 +88,9 @@ class DeskApp(TriageActions, App):
 
     def __init__(self, desk, actor: Actor, *, filter_text: str = q.DEFAULT_FILTER, sweep: bool = True,
                  sla_interval: float = DEFAULT_INTERVAL, feed_poll: float = FEED_POLL,
-                 keymap: dict[str, str] | None = None) -> None:
+                 keymap: dict[str, str] | None = None, notices: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.notices = notices  # said once the screen is up (e.g. a config that is not in force)
         self.desk = desk
         self.actor = actor
         self.spec = q.QueueSpec(filter_text, actor.login)
@@ -137,6 +138,8 @@ class DeskApp(TriageActions, App):
         self.set_interval(30, self.refresh_urgent)
         if self.sweep_enabled:
             self.start_sla_loop()
+        for notice in self.notices:
+            self.notify(notice, severity="warning", timeout=20, markup=False)
 
     def start_sla_loop(self) -> None:
         from deskconsole.scheduler import SlaLoop

@@ -191,7 +191,7 @@ def _open(url: str, config_path: str):
     from deskconsole.core.desk import open_desk
 
     config = load_config(Path(config_path))
-    return open_desk(url, config, migrate=False, sync=False), config
+    return open_desk(url, config, migrate=False, create=False), config
 
 
 def audit_text(desk, name: str, value):
@@ -272,7 +272,7 @@ def run_console(args, log: Log) -> None:
     from deskconsole.models import Ticket
 
     desk, config = _open(args.url, args.config)
-    actor = actor_for(config, args.login)
+    actor = actor_for(desk, args.login)
     rng = random.Random(args.seed)
     hot = [int(x) for x in args.hot.split(",")]
     theirs = set(hot) | set(cli_tickets(hot))
@@ -412,7 +412,7 @@ def run_intake(args, log: Log) -> None:
     from deskconsole.core.identity import actor_for
 
     desk, config = _open(args.url, args.config)
-    actor = actor_for(config, args.login)
+    actor = actor_for(desk, args.login)
     rng = random.Random(args.seed)
     _wait_for_go(args.go)
     end = time.monotonic() + args.seconds
@@ -589,7 +589,7 @@ def setup_desk(url: str, config_path: Path, hot: int = 6, background: int = 20, 
     config = load_config(config_path)
     desk = open_desk(url, config)
     log = Log(str(log_path), "setup", "ada") if log_path else None
-    ada = actor_for(config, "ada")
+    ada = actor_for(desk, "ada")
     ids = []
     try:
         for i in range(hot + background):

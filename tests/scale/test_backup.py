@@ -35,7 +35,7 @@ def _writer(url: str, config_path: str, ready: str, stop: str) -> int:
 
     config = load_config(Path(config_path))
     desk = open_desk(url, config)
-    al = actor_for(config, "al")
+    al = actor_for(desk, "al")
     rng = random.Random(7)
     writes = 0
     Path(ready).touch()
@@ -99,8 +99,7 @@ def run(default_url, desk_config, tmp_path):
 
 def _populate(desk, n: int) -> None:
     """Tickets with the desk's usual furniture: notes, replies, links, clocks, a resolved one."""
-    cfg = desk.config
-    al, lee = actor_for(cfg, "al"), actor_for(cfg, "lee")
+    al, lee = actor_for(desk, "al"), actor_for(desk, "lee")
     keys = [tickets.create(desk, al, title=f"Ticket {i}", description=f"body {i}", priority=f"P{i % 4 + 1}",
                            service=("vpn", "mail", None)[i % 3]).key for i in range(n)]
     for i, key in enumerate(keys):
@@ -221,7 +220,7 @@ def test_backup_while_another_process_keeps_writing(live, backend_url, desk_conf
             seen.append((done, total))
 
         target = tmp_path / "during.backup"
-        result = core_backup.backup(live, actor_for(live.config, "ada"), target, progress=progress)
+        result = core_backup.backup(live, actor_for(live, "ada"), target, progress=progress)
         after = _newest_seq(backend_url)
         assert seen and seen[-1][0] == seen[-1][1]
         if live.is_sqlite:
@@ -249,7 +248,7 @@ def test_backup_while_another_process_keeps_writing(live, backend_url, desk_conf
         else:  # read the archive back the only way there is: restore it (after the writer stopped)
             code = subprocess.run(["pg_restore", "--list", str(path)], capture_output=True).returncode
             assert code == 0
-            core_backup.restore(live, actor_for(live.config, "ada"), path)
+            core_backup.restore(live, actor_for(live, "ada"), path)
             rows = [r for r in _feed(live.db) if r[2] != "restore"]
             bad, count = _violations(live.db), _q(live.db, "SELECT COUNT(*) FROM ticket")[0][0]
         assert bad == [], (name, bad[:5])
@@ -323,7 +322,7 @@ async def test_a_console_open_during_a_restore_shows_the_restored_desk(backend_u
 
     config, config_path = desk_config
     desk = open_desk(backend_url, config)
-    ada, al = actor_for(config, "ada"), actor_for(config, "al")
+    ada, al = actor_for(desk, "ada"), actor_for(desk, "al")
     try:
         for i in range(3):
             tickets.create(desk, al, title=f"Kept {i}", priority="P2")

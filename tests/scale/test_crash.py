@@ -65,7 +65,7 @@ def test_writers_killed_at_random_never_leave_a_ticket_half_written(backend_url,
     config = sw.write_config(tmp_path)
     setup_log = tmp_path / "setup.jsonl"
     hot = sw.setup_desk(backend_url, config, hot=4, background=10, log_path=setup_log)
-    desk = open_desk(backend_url, load_config(config), migrate=False, sync=False)
+    desk = open_desk(backend_url, load_config(config), migrate=False, create=False)
     writers = [Writer(i, 0, backend_url, config, hot, tmp_path, rng.randrange(10**6)) for i in range(len(WRITERS))]
     logs = [setup_log] + [w.log for w in writers]
     killed: dict[str, int] = {}  # role -> kills
@@ -119,7 +119,7 @@ def test_writers_killed_at_random_never_leave_a_ticket_half_written(backend_url,
     desk = open_desk(backend_url, load_config(config))
     try:
         seen = tickets.load_ticket(desk, hot[0]).version
-        assert tickets.note(desk, actor_for(desk.config, "c03"), hot[0], "after", expected_version=seen).version == seen + 1
+        assert tickets.note(desk, actor_for(desk, "c03"), hot[0], "after", expected_version=seen).version == seen + 1
         assert sw.check_desk(desk) == []
     finally:
         desk.close()
@@ -155,9 +155,9 @@ def test_the_checks_find_every_kind_of_half_written_ticket(tmp_path):
     desk = open_desk(f"sqlite:///{tmp_path / 'desk.db'}", config, clock)
     log_path = tmp_path / "log.jsonl"
     log = sw.Log(str(log_path), "console", "c01")
-    c01 = actor_for(config, "c01")
+    c01 = actor_for(desk, "c01")
     for title in ("one", "two"):
-        out = tickets.create(desk, actor_for(config, "ada"), title=title, priority="P2")
+        out = tickets.create(desk, actor_for(desk, "ada"), title=title, priority="P2")
         sw.Log(str(log_path), "setup", "ada")("ok", op="create", action="create", ticket=int(out.key[4:]),
                                                expected=None, version=1, changes={"title": title}, entry=None)
     steps = [("take", {}), ("reply", {"text": "on it"}), ("note", {"text": "looking"}),

@@ -26,7 +26,7 @@ def backed_up(sqlite_url, desk_config, tmp_path):
     """A desk with three tickets backed up and a fourth added: (url, desk file, backup)."""
     config = desk_config[0]
     desk = open_desk(sqlite_url, config)
-    al, ada = actor_for(config, "al"), actor_for(config, "ada")
+    al, ada = actor_for(desk, "al"), actor_for(desk, "ada")
     for i in range(3):
         tickets.create(desk, al, title=f"Backed up {i}", priority="P2")
     backup = tmp_path / "desk.backup"
@@ -151,7 +151,7 @@ async def test_the_console_banner_names_a_damaged_file_and_the_way_back(backed_u
     config = desk_config[0]
     desk = open_desk(url, config)
     try:
-        app = DeskApp(desk, actor_for(config, "al"), sweep=False, feed_poll=60)
+        app = DeskApp(desk, actor_for(desk, "al"), sweep=False, feed_poll=60)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
             _damage(path)

@@ -48,7 +48,7 @@ def test_twenty_processes_on_one_desk_lose_nothing(backend_url, tmp_path):
         assert code == 0, f"{log.name} exited {code}: {err[-3000:]}"
     f = sw.figures(run.records, SECONDS)
     print(f"\n{backend_url.split(':')[0]}, 20 processes for {SECONDS:g} s: {f.line()}")
-    desk = open_desk(backend_url, load_config(run.config_path), migrate=False, sync=False)
+    desk = open_desk(backend_url, load_config(run.config_path), migrate=False, create=False)
     try:
         state = sw.load_state(desk)
         problems = sw.check_soak(desk, run.records, state) + sw.check_desk(desk, state)
@@ -84,7 +84,7 @@ def test_a_sweep_skips_a_ticket_a_write_holds_on_postgresql(postgres_url, tmp_pa
     clock = ManualClock(START)
     desk = open_desk(postgres_url, config, clock)
     try:
-        ada = actor_for(config, "ada")
+        ada = actor_for(desk, "ada")
         held = int(tickets.create(desk, ada, title="held by a write", priority="P1").key.split("-")[1])
         other = int(tickets.create(desk, ada, title="free", priority="P1").key.split("-")[1])
         clock.advance(2.5)  # past 50 % of the P1 first response (4 s): both tickets' clocks are due
@@ -120,13 +120,13 @@ def test_a_conflict_names_who_made_the_version_not_the_sweep(backend_url, tmp_pa
     clock = ManualClock(START)
     desk = open_desk(backend_url, config, clock)
     try:
-        key = tickets.create(desk, actor_for(config, "ada"), title="VPN down", priority="P1").key
+        key = tickets.create(desk, actor_for(desk, "ada"), title="VPN down", priority="P1").key
         clock.advance(1)
-        tickets.note(desk, actor_for(config, "c01"), key, "looking", expected_version=1)
+        tickets.note(desk, actor_for(desk, "c01"), key, "looking", expected_version=1)
         clock.advance(1.5)  # half of the 4 s first response: the sweep moves the clock and the summary
         assert sweep(desk).crossings == 1
         with pytest.raises(Conflict) as caught:
-            tickets.note(desk, actor_for(config, "c02"), key, "me too", expected_version=1)
+            tickets.note(desk, actor_for(desk, "c02"), key, "me too", expected_version=1)
         assert caught.value.changed_by == "c01"
         assert f"{key} was changed by c01 1 s ago (it is at version 2, you saw 1)" in str(caught.value)
     finally:

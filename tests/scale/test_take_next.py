@@ -35,7 +35,7 @@ def _worker(url: str, config_path: str, login: str, ready: str, go: str) -> int:
 
     config = load_config(Path(config_path))
     desk = open_desk(url, config)
-    actor = actor_for(config, login)
+    actor = actor_for(desk, login)
     Path(ready).touch()
     while not os.path.exists(go):
         time.sleep(0.002)
@@ -187,7 +187,7 @@ def test_six_processes_race_and_every_ticket_is_taken_exactly_once(race_desk, ac
     assert sorted(_takes_in_audit(race_desk)) == sorted(claims)
     assert sorted(_takes_in_feed(race_desk)) == sorted(keys)
     assert _state(race_desk, keep) == before_keep  # held, resolved and cancelled tickets were not touched
-    assert take_next(race_desk, actor_for(race_desk.config, "w1")) is None
+    assert take_next(race_desk, actor_for(race_desk, "w1")) is None
 
 
 def test_six_cli_processes_race_end_to_end(race_desk, actors, tmp_path):

@@ -142,7 +142,7 @@ RACER = textwrap.dedent("""
     from deskconsole.core.desk import open_desk
     from deskconsole.core.sweep import sweep
     url, config, when, go = sys.argv[1:5]
-    desk = open_desk(url, load_config(config), ManualClock(datetime.fromisoformat(when)), sync=False)
+    desk = open_desk(url, load_config(config), ManualClock(datetime.fromisoformat(when)), create=False)
     while time.time() < float(go):
         time.sleep(0.001)
     crossings = actions = 0

@@ -121,7 +121,7 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
     path = write_config(ui_text)
     config = parse_config(ui_text, path)
     desk = open_desk(db_url, config)  # the system clock: the console runs on it too
-    ada = actor_for(config, ADMIN)
+    ada = actor_for(desk, ADMIN)
     try:
         for title, prio in zip(TITLES, ("P1", "P2", "P3", "P3")):
             tickets.create(desk, ada, title=title, priority=prio)

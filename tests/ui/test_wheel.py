@@ -57,7 +57,7 @@ from deskconsole.ui.styles import css_path
 here = Path(sys.argv[1])
 config = parse_config(Path(sys.argv[2]).read_text(encoding="utf-8"), sys.argv[2])
 desk = open_desk(f"sqlite:///{here / 'desk.db'}", config)
-ada = actor_for(config, "ada")
+ada = actor_for(desk, "ada")
 for title in ("Checkout returns 502", "VPN drops"):
     tickets.create(desk, ada, title=title, priority="P2")
 

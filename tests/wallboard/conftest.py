@@ -67,7 +67,7 @@ def make_app(desk, config, *, rotate: float = 20, pages=None, **kwargs):
     kwargs.setdefault("sweep", False)
     kwargs.setdefault("ticking", False)  # tests call app.tick() after moving the clock
     kwargs.setdefault("min_refresh", 0)
-    return WallboardApp(desk, board.board_actor(config, "ada"), pages or board.pages(config), rotate=rotate,
+    return WallboardApp(desk, board.board_actor(desk, "ada"), pages or board.pages(config), rotate=rotate,
                         **kwargs)
 
 

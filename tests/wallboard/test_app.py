@@ -396,7 +396,7 @@ def test_running_the_board_loads_no_editing_screen(tmp_path, board_text):
         config = load_config({str(tmp_path / 'config.toml')!r})
         desk = open_desk({'sqlite:///' + str(tmp_path / 'desk.db')!r}, config)
         async def main():
-            app = WallboardApp(desk, board.board_actor(config, "ada"), board.pages(config), sweep=False)
+            app = WallboardApp(desk, board.board_actor(desk, "ada"), board.pages(config), sweep=False)
             async with app.run_test() as pilot:
                 await pilot.press("question_mark", "escape", "n", "space")
                 await app.workers.wait_for_complete()

@@ -111,9 +111,9 @@ def test_a_bad_scope_is_refused_with_the_term_marked(board_desk):
         board.check_scope(board_desk, "stauts:new", "vic")
 
 
-def test_the_board_runs_as_a_viewer_whoever_starts_it(board_config):
+def test_the_board_runs_as_a_viewer_whoever_starts_it(board_desk):
     for login in ("ada", "lee", "al", "vic", "someone-else"):
-        actor = board.board_actor(board_config, login)
+        actor = board.board_actor(board_desk, login)
         assert actor.role == "viewer" and actor.login == login and actor.via is None
 
 
@@ -134,8 +134,8 @@ WRITES = [
 
 
 @pytest.mark.parametrize("name,write", WRITES, ids=[w[0] for w in WRITES])
-def test_every_core_write_refuses_the_board_actor(built, board_config, name, write):
-    actor = board.board_actor(board_config, "ada")  # an admin, on the board
+def test_every_core_write_refuses_the_board_actor(built, name, write):
+    actor = board.board_actor(built, "ada")  # an admin, on the board
     before = Ticket.select().count(), [t.version for t in Ticket.select(Ticket.version).order_by(Ticket.id)]
     with pytest.raises(PermissionDenied, match="viewer"):
         write(built, actor)

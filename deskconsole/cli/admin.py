@@ -1,0 +1,65 @@
+"""``deskconsole admin ...``: the desk's directory and its PostgreSQL roles (desk admins)."""
+
+from __future__ import annotations
+
+import sys
+
+from deskconsole.cli.context import Context
+from deskconsole.core import directory, pg_grants
+from deskconsole.core.errors import NoChange
+from deskconsole.core.permissions import require
+from deskconsole.db import parse_url
+
+
+def cmd_sync(ctx: Context, args) -> int:
+    desk, actor = ctx.open(say=False)  # the differences are this command's output, not a warning
+    if not (desk.config.agents or desk.config.teams):
+        raise NoChange(f"{ctx.config_path} names no teams and no agents, so it has nothing to apply to the desk's"
+                       " directory; pass the desk's own config with --config")
+    keys = directory.differences(desk)
+    if not keys:
+        print("the desk's directory already matches the config")
+        return 0
+    if args.dry_run:
+        print("would change: " + ", ".join(keys))
+        return 0
+    require(actor, "config")
+    directory.apply_config(desk, actor)
+    print("changed: " + ", ".join(keys))
+    return 0
+
+
+def cmd_pg_grants(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    require(actor, "config")
+    prefix = args.prefix or parse_url(desk.url).dbname or "desk"
+    if args.apply:
+        pg_grants.apply_grants(desk, actor, prefix)
+        names = ", ".join(pg_grants.group_names(prefix).values())
+        print(f"applied: group roles {names}; agents with a PostgreSQL role of their own are in their group",
+              file=sys.stderr)
+        return 0
+    sys.stdout.write(pg_grants.grants_sql(desk, prefix))
+    return 0
+
+
+def add_commands(command, globals_) -> None:
+    """Register ``admin`` and its subcommands; ``globals_(parser)`` adds --db/--config/--as."""
+    admin = command("admin", None, "the desk's directory and its database roles (desk admins)")
+    sub = admin.add_subparsers(dest="admin_command", metavar="SUBCOMMAND", required=True)
+
+    def sc(name, func, help):
+        p = sub.add_parser(name, help=help, description=help)
+        globals_(p)
+        p.set_defaults(func=func)
+        return p
+
+    p = sc("sync", cmd_sync, "make the desk's directory (teams, agents and roles, categories, services) match "
+                             "your config; audited as you")
+    p.add_argument("--dry-run", action="store_true", help="only say what would change")
+    p = sc("pg-grants", cmd_pg_grants,
+           "print (or --apply) the SQL giving PostgreSQL group roles the privileges of the desk's roles")
+    p.add_argument("--apply", action="store_true", help="run it on the desk's connection instead of printing it")
+    p.add_argument("--prefix", metavar="NAME",
+                   help="the group roles' names start with NAME_ (default: the database's name)")
+
