@@ -23,6 +23,7 @@ from deskconsole.core import queue as q
 from deskconsole.core.errors import DeskError
 from deskconsole.core.feed import FeedReader
 from deskconsole.core.identity import Actor
+from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.query import QueryError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
@@ -39,6 +40,7 @@ from deskconsole.ui.styles import css_path
 
 FEED_POLL = 0.5  # seconds between change-feed polls
 MARK_ALL_LIMIT = 1000  # V marks at most this many tickets of the view
+JUMP_SCAN = 10_000  # a jump looks this far down the view for its ticket
 
 
 class SweepDone(Message):
@@ -106,6 +108,7 @@ class DeskApp(TriageActions, App):
         self.selected_key: str | None = None
         self.db_trouble: str | None = None
         self.bar_mode: str | None = None  # "filter" | "command" while the bar is open
+        self.jump_return: str | None = None  # the filter a jump to a hidden ticket replaced (esc restores it)
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -313,10 +316,15 @@ class DeskApp(TriageActions, App):
             self.query_one(DetailPane).focus()
 
     def action_back(self) -> None:
+        """esc: closes the bar; from the detail, back to the queue; in the queue,
+        the filter a jump replaced comes back."""
         if self.bar_mode is not None:
             self.close_bar()
-        else:
-            self.queue.focus()
+            return
+        if self.queue.has_focus and self.jump_return is not None:
+            current = self.queue.current
+            self.set_filter(self.jump_return, keep_id=current.id if current else None)
+        self.queue.focus()
 
     def action_mark(self) -> None:
         self.queue.toggle_mark()
@@ -393,12 +401,44 @@ class DeskApp(TriageActions, App):
         if self.bar_mode == "filter" and self.query_one("#bar", Input).value == value:
             self.set_filter(value)
 
-    def set_filter(self, text: str) -> None:
+    def set_filter(self, text: str, *, keep_id: int | None = None) -> None:
         if text == self.spec.text:
             return
+        self.jump_return = None
         self.spec = q.QueueSpec(text, self.actor.login)
         self.queue.cursor = 0
-        self.reload_queue()
+        self.reload_queue(keep_id=keep_id)
+
+    # ------------------------------------------------------------ jumping to a key
+    def jump_to(self, key: str) -> None:
+        """``:INC-42`` and the palette's "Go to": make the ticket the current one,
+        so the detail shows it and every action applies to it. In the view, the
+        cursor moves to it, loaded or not. Hidden by the filter, the filter
+        becomes ``key:INC-42`` (esc in the queue brings the old one back).
+        A key with no ticket says so and moves nothing."""
+        for pos, row in self.queue.rows.items():
+            if row.key == key:
+                self.queue.move_to(pos)
+                return
+        self.locate(ticket_id(key), key)
+
+    @work(exclusive=True, group="jump")
+    async def locate(self, tid: int, key: str) -> None:
+        found = await self._safe_read(_locate, self.desk, self.spec, tid, self.desk.now())
+        if found is None:
+            return
+        exists, position, in_view = found
+        if not exists:
+            self.notify(f"{key} does not exist", severity="warning", timeout=4)
+        elif position is not None:
+            self.queue._keep_id = tid  # the cursor follows it should the view move meanwhile
+            self.queue.move_to(position)
+        else:
+            before = self.jump_return if self.jump_return is not None else self.spec.text
+            self.set_filter(f"key:{key}")
+            self.jump_return = before
+            where = f"far down this view (past the first {JUMP_SCAN:,})" if in_view else f"outside the filter {before!r}"
+            self.notify(f"{key} is {where}; showing it alone — esc brings the filter back", timeout=6, markup=False)
 
     @on(Input.Submitted, "#bar")
     def on_bar_submitted(self, event: Input.Submitted) -> None:
@@ -442,6 +482,18 @@ class DeskApp(TriageActions, App):
             keys.append(binding.key_display or self.get_key_display(binding))
         ranked = sorted(grouped.items(), key=lambda item: item[1][0])
         return [(", ".join(dict.fromkeys(keys)), description) for (_, description), (_, keys) in ranked]
+
+
+def _locate(desk, spec: q.QueueSpec, tid: int, now: datetime) -> tuple[bool, int | None, bool]:
+    """(the ticket exists, its position in the view if in its first JUMP_SCAN
+    rows, it is in the view further down). On the read thread."""
+    ids = q.ids(desk, spec, now, JUMP_SCAN)
+    if tid in ids:
+        return True, ids.index(tid), True
+    if not q.rows_by_id(desk, [tid]):
+        return False, None, False
+    in_view = len(ids) == JUMP_SCAN and q.count(desk, q.QueueSpec(f"{spec.text} key:{ticket_key(tid)}", spec.login), now) > 0
+    return True, None, in_view
 
 
 def css_file() -> Path:

@@ -59,7 +59,7 @@ class DeskCommands(Provider):
         if match:
             key = ticket_key(int(match.group(1)))
             yield Hit(1.0, Content(f"Go to {key}"), lambda: app.jump_to(key), text=f"Go to {key}",
-                      help="show it in the queue, or in the detail pane if the filter hides it")
+                      help="make it the current ticket (if the filter hides it, esc brings the filter back)")
             return
         words = query.strip()
         if len(words) < 2:

@@ -17,7 +17,7 @@ from textual import work
 from deskconsole.core import links, tickets
 from deskconsole.core import queue as q
 from deskconsole.core.errors import Conflict, DeskError, PermissionDenied
-from deskconsole.core.keys import ticket_id, ticket_key
+from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import OPEN
 from deskconsole.core.views import TicketSummary
 
@@ -334,12 +334,3 @@ class TriageActions:
         if len(targets) >= CONFIRM_FROM and not await self.confirm(f"{word} on {len(targets)} tickets?"):
             return
         await self.for_each(word, targets, fn)
-
-    def jump_to(self: "DeskApp", key: str) -> None:
-        for pos, row in self.queue.rows.items():
-            if row.key == key:
-                self.queue.move_to(pos)
-                return
-        ticket_id(key)
-        self.notify(f"{key} is not in this view; showing it in the detail pane", timeout=4)
-        self.load_detail(key)
