@@ -488,7 +488,7 @@ def test_csv_empty_optional_cells_round_trip_as_none(setup, capsys):
                 team="network", assignee="chen", created_by="intake", created_at="2026-11-01T10:00:00+00:00",
                 updated_at="2026-11-01T12:00:00.000001+00:00", acknowledged_at="2026-11-01T10:05:00Z",
                 acknowledged_by="chen", first_response_at="2026-11-01T10:05:00+00:00",
-                resolved_at="2026-11-01T11:00:00+02:00", resolution_code="fixed", resolution_note="done",
+                resolved_at="2026-11-01T13:00:00+02:00", resolution_code="fixed", resolution_note="done",
                 reopen_count="2", source="mail", external_ref="X-1", version="9", merged_into="")
     path = setup.tmp / "hand.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
@@ -509,7 +509,7 @@ def test_csv_empty_optional_cells_round_trip_as_none(setup, capsys):
     assert (s["status"], s["priority"], s["version"], s["reopen_count"]) == ("new", "P3", 1, 0)
     assert s["updated_at"] == s["created_at"] == "2026-11-01T10:00:00+00:00"
     f = rows["INC-2"]
-    assert f["resolved_at"] == "2026-11-01T09:00:00+00:00"  # stored in UTC
+    assert f["resolved_at"] == "2026-11-01T11:00:00+00:00"  # stored in UTC
     assert f["acknowledged_at"] == "2026-11-01T10:05:00+00:00"
     assert f["updated_at"] == "2026-11-01T12:00:00.000001+00:00"
     assert (f["reopen_count"], f["version"], f["assignee"], f["service"]) == (2, 9, "chen", "vpn")
@@ -575,7 +575,7 @@ def test_imported_timestamps_are_stored_as_the_model_stores_them(setup, monkeypa
     if parallel:
         monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
     forms = ["2026-11-01T10:00:00.123456+00:00", "2026-11-01T10:00:00+00:00", "2026-11-01T12:00:00.5+02:00",
-             "2026-11-01T10:00:00", "2026-11-01T10:00:00Z", "2026-11-01 10:00:00.000001+00:00", "0001-01-01T00:00:00.000000+00:00"]
+             "2026-11-01T10:00:00", "2026-11-01T10:00:00Z", "2026-11-01 10:00:00.000001+00:00", "1970-01-01T00:00:00.000000+00:00"]
     path = _jsonl(setup.tmp / "times.jsonl", [{"title": f"t{i}", "created_at": f, "closed_at": f} for i, f in enumerate(forms)])
     desk = setup.open(setup.url("times"))
     try:
@@ -754,8 +754,9 @@ def _varied_tickets(count: int, seed: int = 5) -> list[dict]:
         else:  # from impact and urgency, or the desk's default
             row["impact"], row["urgency"] = rng.choice((("high", "high"), ("low", "medium"), (None, None)))
 
-        def later():
-            return created + timedelta(seconds=rng.choice(steps) if rng.random() < 0.5 else rng.randint(0, 5 * 86400))
+        def later():  # up to a few days after creation, but not more than a day after now (import refuses that)
+            at = created + timedelta(seconds=rng.choice(steps) if rng.random() < 0.5 else rng.randint(0, 5 * 86400))
+            return min(at, CLOCK_NOW + timedelta(hours=23))
 
         if rng.random() < 0.9:
             row["updated_at"] = written(later())
@@ -764,6 +765,8 @@ def _varied_tickets(count: int, seed: int = 5) -> list[dict]:
                 row[field] = written(later())
         if status in ("resolved", "closed") and rng.random() < 0.9 or rng.random() < 0.1:  # closed unresolved too
             row["resolved_at"] = written(later())
+        if status in ("resolved", "closed"):
+            row["resolution_code"] = "fixed"
         if n > 10 and rng.random() < 0.04:
             row["merged_into"] = f"INC-{rng.randint(1, n - 1)}"
         rows.append(row)

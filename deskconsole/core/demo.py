@@ -203,11 +203,11 @@ def generate(desk: "Desk", count: int, *, seed: int = 7) -> Iterator[tuple[int, 
                                 "at": t.isoformat(), "body": rng.choice(NOTES)})
         if status in ("resolved", "closed"):
             t = t + timedelta(seconds=rng.randint(600, 86400))
-            row["resolved_at"], row["resolution_code"] = t.isoformat(), rng.choice(["fixed", "fixed", "workaround", "no_fault_found"])
+            row["resolved_at"], row["resolution_code"] = min(t, now).isoformat(), rng.choice(["fixed", "fixed", "workaround", "no_fault_found"])
             row["resolution_note"] = "Resolved: " + rng.choice(["config rolled back", "capacity added", "user guided", "patched"])
         if status == "closed":
             t = t + timedelta(days=rng.randint(1, 3))
-            row["closed_at"] = t.isoformat()
+            row["closed_at"] = min(t, now).isoformat()  # nothing is done in the future
         if status == "cancelled":
             t = t + timedelta(seconds=rng.randint(60, 7200))
             row["closed_at"] = t.isoformat()

@@ -17,8 +17,9 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from operator import itemgetter
+from datetime import datetime, timedelta, timezone
+from itertools import compress
+from operator import itemgetter, lt
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
@@ -30,6 +31,7 @@ from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.lifecycle import STATUSES
 from deskconsole.core.links import KINDS
+from deskconsole.core.text import terminal_safe
 from deskconsole.core.txn import unit_of_work
 from deskconsole.db import refresh_statistics
 from peewee import fn
@@ -51,8 +53,62 @@ TIMES = ("created_at", "updated_at", "acknowledged_at", "first_response_at", "re
 BATCH = 250  # rows read, checked, sent and written together: few enough to stay in the CPU's cache
 
 
+# What a file may hold. Anything beyond these is a damaged or hostile file, and
+# is refused with the line and field before anything is written.
+NESTING_MAX = 16  # levels of [ and { in a JSON line; an export nests 3 (row, entries, entry)
+# The longest CSV cell: the longest text a ticket holds (a description of
+# validate.TEXT_MAX characters, up to 16 MiB of UTF-8). The csv module's own
+# default (128 KiB) would refuse descriptions the desk stores and exports.
+CSV_CELL_MAX = validate.TEXT_MAX
+# Times a ticket may carry: none before the Unix epoch (no service desk ran
+# earlier; year 1 once cost seconds of SLA arithmetic per row), and none more
+# than a day after the desk's clock: enough for clocks that disagree and for a
+# local time written without its zone (at most 14 hours off), not for a
+# mistyped year (9999).
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+INT_MAX = 2**31 - 1  # the largest ticket number, version or reopen count a desk stores (PostgreSQL integer)
+# Text columns with a width in the schema (PostgreSQL enforces it; SQLite does not, and the
+# desk must be able to move from one to the other).
+_WIDTHS = {"requester_name": 255, "requester_email": 255, "created_by": 255, "acknowledged_by": 255,
+           "resolution_code": 32, "source": 16, "external_ref": 255}
+_MESSAGE_MAX = 600  # characters of an error message; a longer one keeps its start and end
+
+
 class ImportError_(ValidationError):
-    """A line of an import file is wrong; nothing was imported."""
+    """A line of an import file is wrong; nothing was imported.
+
+    The message is one line, safe on a terminal (a control character or escape
+    from the file shows as \\x1b, never acts) and short (a huge value is cut)."""
+
+    def __init__(self, message: str):
+        super().__init__(_safe_message(message))
+
+
+def _safe_message(message: str) -> str:
+    message = terminal_safe(str(message), one_line=True)
+    if len(message) > _MESSAGE_MAX:
+        cut = len(message) - _MESSAGE_MAX + 200
+        message = f"{message[:_MESSAGE_MAX - 200]} [... {cut:,} characters left out ...] {message[-200:]}"
+    return message
+
+
+def _quote(value, width: int = 40) -> str:
+    """``value`` for a message: quoted (control characters escaped) if text,
+    at most ``width`` characters of it, and how long it is when cut."""
+    if isinstance(value, str):
+        if len(value) <= width:
+            return repr(value)
+        return f"{repr(value[:width])[:-1]}...{repr(value)[0]} ({len(value):,} characters)"
+    if isinstance(value, bool) or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if isinstance(value, (int, float)):
+        try:
+            text = str(value)
+        except ValueError:  # more digits than Python converts
+            return "a number too long to show"
+        return text if len(text) <= width else f"{text[:width]}... ({len(text):,} digits)"
+    return {"dict": "a JSON object", "list": "a JSON array"}.get(type(value).__name__, type(value).__name__)
 
 
 # ------------------------------------------------------------------ export
@@ -128,41 +184,43 @@ _Batch = tuple[list[int], list[str] | None, list]
 
 def read_rows(path: str, fmt: str | None = None) -> tuple[Iterator[_Batch], str, Callable[[], int]]:
     """Batches of rows from a CSV or JSON Lines file, its format, and how many
-    bytes of it have been read so far (for progress)."""
+    bytes of it have been read so far (for progress). A UTF-8 byte order mark
+    at the start (as spreadsheet programs write) is skipped."""
     fmt = fmt or ("csv" if path.lower().endswith(".csv") else "jsonl")
     if fmt not in ("csv", "jsonl"):
-        raise ValidationError(f"unknown import format {fmt!r}; use csv or jsonl")
+        raise ImportError_(f"unknown import format {_quote(fmt)}; use csv or jsonl")
     try:
-        handle = open(path, encoding="utf-8", newline="")
+        handle = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
+        raise ImportError_(f"cannot read {path}: {exc.strerror}") from None
 
     def csv_rows(reader, width: int):
-        for cells in reader:
-            if len(cells) != width:
-                if not cells:
-                    continue
-                raise ImportError_(f"{path}: line {reader.line_num}: {len(cells)} cells, but the header has {width}")
-            yield reader.line_num, cells
+        try:
+            for cells in reader:
+                if len(cells) != width:
+                    if not cells:
+                        continue
+                    raise ImportError_(f"{path}: line {reader.line_num}: {len(cells)} cells, but the header has {width}")
+                yield reader.line_num, cells
+        except csv.Error as exc:
+            raise _csv_error(path, reader, exc) from None
 
     def json_rows():
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ImportError_(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ImportError_(f"{path}: line {number}: expected a JSON object")
-            yield number, row
+            yield number, _json_row(path, number, line)
 
     def batches():
         with handle:
             try:
                 if fmt == "csv":
+                    _allow_csv_cells(CSV_CELL_MAX)
                     reader = csv.reader(handle)
-                    header = next(reader, None)
+                    try:
+                        header = next(reader, None)
+                    except csv.Error as exc:
+                        raise _csv_error(path, reader, exc) from None
                     if not header or "title" not in header:
                         raise ImportError_(f"{path}: line 1: the CSV header has no 'title' column")
                     yield from _in_batches(csv_rows(reader, len(header)), header)  # "" is no value, to the checks
@@ -170,12 +228,95 @@ def read_rows(path: str, fmt: str | None = None) -> tuple[Iterator[_Batch], str,
                     yield from _in_batches(json_rows())
             except UnicodeDecodeError:
                 raise ImportError_(f"{path}: is not UTF-8 text; convert it to UTF-8 first") from None
-            except csv.Error as exc:
-                raise ImportError_(f"{path}: not valid CSV: {exc}") from None
 
     size = os.fstat(handle.fileno()).st_size
     # The text layer reads ahead in small chunks: its buffer's position is close enough.
     return batches(), fmt, lambda: size if handle.closed else handle.buffer.tell()
+
+
+def _allow_csv_cells(characters: int) -> None:
+    """Let the csv module read cells of up to ``characters`` (a setting of the
+    whole process: only ever raised, never lowered, here)."""
+    if csv.field_size_limit() < characters:
+        csv.field_size_limit(characters)
+
+
+def _csv_error(path: str, reader, exc: csv.Error) -> ImportError_:
+    where = f"{path}: line {reader.line_num}"
+    if "field larger than field limit" in str(exc):
+        return ImportError_(f"{where}: a cell is longer than {CSV_CELL_MAX:,} characters, more than any field of a "
+                            f"ticket holds (a description is at most {validate.TEXT_MAX:,}); shorten it or attach it as a file")
+    return ImportError_(f"{where}: not valid CSV ({exc})")
+
+
+def _json_row(path: str, number: int, line: str) -> dict:
+    """One line of a JSON Lines file -> its object, or an error naming the line (and field)."""
+    where = f"{path}: line {number}"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ImportError_(f"{where}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise _too_deep(where) from None
+    except ValueError:  # a whole number of more digits than Python reads (sys.get_int_max_str_digits)
+        raise ImportError_(f"{where}: {_long_number(line)}") from None
+    if not isinstance(row, dict):
+        raise ImportError_(f"{where}: expected a JSON object")
+    # Only a line with many brackets can nest deeply: the others need no walk.
+    if line.count("[") + line.count("{") > NESTING_MAX and _too_nested(row):
+        raise _too_deep(where)
+    return row
+
+
+def _too_deep(where: str) -> ImportError_:
+    return ImportError_(f"{where}: nested too deeply (more than {NESTING_MAX} levels of [ and {{); a ticket row is an "
+                        f"object whose entries and links are lists of objects, nothing deeper")
+
+
+def _too_nested(value) -> bool:
+    """Whether ``value`` nests lists and objects more than NESTING_MAX deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > NESTING_MAX:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+class _LongNumber(str):
+    """A whole number too long for int(), as text (see _long_number)."""
+
+
+def _long_number(line: str) -> str:
+    """What to say about a line json cannot read for a number too long: which field holds it."""
+    limit = sys.get_int_max_str_digits()
+
+    def parse_int(text: str):
+        return _LongNumber(text) if limit and len(text.lstrip("-")) > limit else int(text)
+
+    try:
+        row = json.loads(line, parse_int=parse_int)
+    except (ValueError, RecursionError):
+        row = None
+    fields = [name for name, value in row.items() if _holds_long_number(value)] if isinstance(row, dict) else []
+    number = next((value for value in (row or {}).values() if isinstance(value, _LongNumber)), None)
+    digits = f" of {len(number.lstrip('-')):,} digits" if number else ""
+    where = f"field {_quote(fields[0])}: " if fields else ""
+    return (f"{where}a number{digits} is too long to read (at most {limit:,} digits); no field of a ticket takes a "
+            f"number above {INT_MAX:,}")
+
+
+def _holds_long_number(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _LongNumber):
+            return True
+        if isinstance(item, (dict, list)):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
 
 
 def _in_batches(rows: Iterator[tuple[int, object]], header: list[str] | None = None) -> Iterator[_Batch]:
@@ -478,7 +619,16 @@ def _flush(unit, origin, numbering, batch: list[_Row], keys, deferred_merges, de
 
 def _insert_children(unit, origin: str, deferred, *, entries: bool = False) -> None:
     """Write the conversations (``entries=True``) or the links of imported tickets."""
-    entries_rows, links = [], []
+    try:
+        _children(unit, origin, deferred, entries)
+    except ImportError_:
+        raise
+    except ValidationError as exc:  # its message names the line and field: made safe to print
+        raise ImportError_(str(exc)) from None
+
+
+def _children(unit, origin: str, deferred, entries: bool) -> None:
+    entries_rows, links, seen = [], [], set()
     for line, tid, raw in deferred:
         for i, e in enumerate(raw.get("entries") or [] if entries else []):
             where = f"{origin}: line {line}: entries[{i}]"
@@ -487,7 +637,7 @@ def _insert_children(unit, origin: str, deferred, *, entries: bool = False) -> N
             entries_rows.append(dict(
                 ticket=tid, kind=e["kind"], author=str(e.get("author") or "unknown"),
                 author_name=str(e.get("author_name") or e.get("author") or "unknown"),
-                at=_time(e.get("at"), where + ".at") or unit.now,
+                at=_within(_time(e.get("at"), where + ".at"), where + ".at", unit.now) or unit.now,
                 body=validate.body(str(e.get("body") or ""), where + ".body", required=False),
                 source=str(e.get("source") or "import"),
             ))
@@ -498,8 +648,12 @@ def _insert_children(unit, origin: str, deferred, *, entries: bool = False) -> N
             target = _key(ln.get("target"), where + ".target")
             if not Ticket.select().where(Ticket.id == target).exists():
                 raise ImportError_(f"{where}.target: {ticket_key(target)} is neither on the desk nor in the file")
+            if (tid, target, ln["kind"]) in seen:  # the desk keeps a link once
+                raise ImportError_(f"{where}: {ln['kind']} {ticket_key(target)} is listed twice; keep one")
+            seen.add((tid, target, ln["kind"]))
             links.append(dict(source=tid, target=target, kind=ln["kind"], created_by=str(ln.get("created_by") or "import"),
-                              created_at=_time(ln.get("created_at"), where + ".created_at") or unit.now))
+                              created_at=_within(_time(ln.get("created_at"), where + ".created_at"), where + ".created_at",
+                                                 unit.now) or unit.now))
     insert_dicts(Entry, entries_rows)
     insert_dicts(Link, links)
 
@@ -528,6 +682,7 @@ def _batch_converter(checker: _Checker, now: datetime, actor: Actor, origin: str
     clocks = ImportClocks(checker.config.sla, checker.directory, now, checker.sqlite, _COLUMNS)
 
     def converted(lines: list[int], table: dict[str, Sequence]) -> list[_Row]:
+        _check_types(table)
         values, merged = convert(table, len(lines))
         planned = clocks.plan(values, merged)
         # The writer needs a row's own text only for its conversation and links.
@@ -555,11 +710,14 @@ def _batch_converter(checker: _Checker, now: datetime, actor: Actor, origin: str
             if not _ALLOWED.issuperset(raw):
                 unknown = sorted(set(raw) - _ALLOWED)[0]
                 raise ImportError_(
-                    f"{origin}: line {line}: unknown column {unknown!r}; columns are {', '.join(FIELDS)}")
+                    f"{origin}: line {line}: unknown column {_quote(unknown)}; columns are {', '.join(FIELDS)}")
             try:
                 result += converted([line], _table([raw]))
             except (ValidationError, NotFound) as exc:
-                raise ImportError_(f"{origin}: line {line}: {exc}") from None
+                raise ImportError_(f"{origin}: line {line}: {_shortened(str(exc), raw)}") from None
+            except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:  # a check missed it
+                raise ImportError_(f"{origin}: line {line}: cannot read this row ({type(exc).__name__}: {exc}); "
+                                   f"compare it with a row of 'deskconsole export'") from None
         return result
 
     return convert_batch
@@ -578,6 +736,7 @@ def _columns_converter(checker: _Checker, now: datetime, actor: Actor) -> Callab
     config, directory, sqlite, login = checker.config, checker.directory, checker.sqlite, actor.login
     refs = [(getattr(directory, ids), getattr(directory, lookup)) for ids, lookup in _FK.values()]
     stored_now = _stored(now, sqlite)
+    earliest, latest = _stored(EARLIEST, sqlite), _stored(now + FUTURE_SLACK, sqlite)
 
     def priority(value, impact, urgency):  # as given, else from impact and urgency, else the desk's default
         given = validate.priority(value or None)
@@ -593,7 +752,7 @@ def _columns_converter(checker: _Checker, now: datetime, actor: Actor) -> Callab
         def column(name: str) -> Sequence:
             return table.get(name, absent)
 
-        ids = [ticket_id(str(key)) if key else None for key in column("key")]
+        ids = _ids(column("key"))
         titles = _titles(column("title"))
         descriptions = _descriptions(column("description"))
         requester_names = _optional_texts(column("requester_name"), "requester_name")
@@ -605,22 +764,25 @@ def _columns_converter(checker: _Checker, now: datetime, actor: Actor) -> Callab
             priorities = list(map(priority, priorities, impacts, urgencies))
         category, service, team, assignee = (_refs(column(name), *ref) for name, ref in zip(_FK, refs))
         created_by = [_str(value) or login for value in column("created_by")]
-        created_at = [value or stored_now for value in _times(column("created_at"), "created_at", sqlite)]
-        updated_at = [u or c for u, c in zip(_times(column("updated_at"), "updated_at", sqlite), created_at)]
-        acknowledged_at = _times(column("acknowledged_at"), "acknowledged_at", sqlite)
+        times = {name: _times(column(name), name, sqlite) for name in TIMES}
+        given_created = times["created_at"]
+        created_at = times["created_at"] = [value or stored_now for value in given_created]
+        updated_at = times["updated_at"] = [u or c for u, c in zip(times["updated_at"], created_at)]
+        acknowledged_at, first_response_at = times["acknowledged_at"], times["first_response_at"]
+        resolved_at, closed_at = times["resolved_at"], times["closed_at"]
         acknowledged_by = _optional_texts(column("acknowledged_by"), "acknowledged_by")
-        first_response_at = _times(column("first_response_at"), "first_response_at", sqlite)
-        resolved_at = _times(column("resolved_at"), "resolved_at", sqlite)
-        closed_at = _times(column("closed_at"), "closed_at", sqlite)
         resolution_codes = _optional_texts(column("resolution_code"), "resolution_code")
         resolution_notes = _optional_texts(column("resolution_note"), "resolution_note")
         merged = [_key(value, "merged_into") if value else None for value in column("merged_into")]
-        reopen_counts = _ints(column("reopen_count"), "reopen_count", 0)
+        reopen_counts = _ints(column("reopen_count"), "reopen_count", 0, least=0)
         sources = [_str(value) or "import" for value in column("source")]
         external_refs = _optional_texts(column("external_ref"), "external_ref")
-        versions = _ints(column("version"), "version", 1)
-        if min(versions) < 1:
-            raise ValidationError("version must be 1 or more")
+        versions = _ints(column("version"), "version", 1, least=1)
+        _check_widths(dict(requester_name=requester_names, requester_email=emails, created_by=created_by,
+                           acknowledged_by=acknowledged_by, resolution_code=resolution_codes, source=sources,
+                           external_ref=external_refs))
+        _check_resolution_codes(statuses, resolution_codes, config.resolution_codes)
+        _check_times(times, given_created, earliest, latest, now)
         # Values that repeat (a status, a requester, a time both created and
         # updated) become one object each: a batch pickles to less and unpickles
         # faster in the writer.
@@ -639,6 +801,15 @@ def _columns_converter(checker: _Checker, now: datetime, actor: Actor) -> Callab
         return values, merged
 
     return convert
+
+
+def _shortened(message: str, raw: dict) -> str:
+    """``message`` with each long value of ``raw`` it quotes in full (as the
+    desk's own checks do) quoted short."""
+    for value in raw.values():
+        if isinstance(value, str) and len(value) > 40:
+            message = message.replace(repr(value), _quote(value))
+    return message
 
 
 def _table(raws: list[dict]) -> dict[str, Sequence]:
@@ -690,14 +861,17 @@ def _emails(values: list) -> list:
     emails = [(value.strip() or None) if value else None for value in values]
     if all(map(EMAIL_RE.match, filter(None, emails))):
         return emails
-    return [validate.email(value) for value in values]
+    try:
+        return [validate.email(value) for value in values]
+    except ValidationError as exc:
+        raise ValidationError(f"requester_email: {exc}") from None
 
 
 def _statuses(values: list) -> list:
     statuses = [value or "new" for value in values]
     if not _STATUSES.issuperset(statuses):
         bad = next(status for status in statuses if status not in _STATUSES)
-        raise ValidationError(f"status {bad!r} is not one of {', '.join(STATUSES)}")
+        raise ValidationError(f"status {_quote(bad)} is not one of {', '.join(STATUSES)}")
     return statuses
 
 
@@ -716,11 +890,108 @@ def _refs(names: list, ids: dict, lookup: Callable[[str], int]) -> list:
                 for name in names]
 
 
-def _ints(values: list, what: str, default: int) -> list:
+_INT_TYPES = frozenset((int, str))
+
+
+def _ints(values: list, what: str, default: int, *, least: int) -> list:
+    if _INT_TYPES.issuperset(map(type, values)):  # no None, no true/false, no 1.5
+        try:
+            numbers = list(map(int, values))
+        except ValueError:
+            numbers = None
+        if numbers and least <= min(numbers) and max(numbers) <= INT_MAX:
+            return numbers
+    return [_int(value, what, default, least) for value in values]
+
+
+def _ids(keys: Sequence) -> list:
     try:
-        return list(map(int, values))
-    except (TypeError, ValueError):
-        return [_int(value, what, default) for value in values]
+        ids = [ticket_id(str(key)) if key else None for key in keys]
+    except ValidationError:
+        ids = None
+    if ids is None or max(filter(None, ids), default=0) > INT_MAX:
+        return [_key(key, "key") if key else None for key in keys]  # the first bad one says what is wrong
+    return ids
+
+
+# Column checks that look at several columns of a row.
+_DONE = frozenset(("resolved", "closed"))
+_AFTER_CREATED = {"updated_at": "changed", "acknowledged_at": "acknowledged", "first_response_at": "answered",
+                  "resolved_at": "resolved", "closed_at": "closed"}
+
+
+def _check_types(table: dict) -> None:
+    """JSON values of the wrong kind: a number where text goes is the text of it
+    (an external_ref of 12345); true, false, an object or an array are refused."""
+    for name, values in table.items():
+        kinds = set(map(type, values))
+        if name in ("entries", "links"):
+            if not kinds <= {list, type(None)}:
+                bad = next(v for v in values if v is not None and type(v) is not list)
+                raise ValidationError(f"{name}: expected a list of objects, not {_quote(bad)}")
+        elif name in ("version", "reopen_count"):
+            continue  # _ints says what is wrong
+        elif not kinds <= {str, type(None)}:
+            bad = next((v for v in values if isinstance(v, (bool, dict, list))), None)
+            if bad is not None:
+                raise ValidationError(f"{name}: expected text, not {_quote(bad)}")
+            table[name] = [_str(v) if isinstance(v, (int, float)) else v for v in values]
+
+
+def _check_widths(columns: dict[str, list]) -> None:
+    for name, values in columns.items():
+        limit = _WIDTHS[name]
+        if max(map(len, filter(None, values)), default=0) > limit:
+            bad = next(v for v in values if v and len(v) > limit)
+            raise ValidationError(f"{name} {_quote(bad)} is longer than {limit} characters, the most it holds; shorten it")
+
+
+def _check_resolution_codes(statuses: list, codes: list, known: Sequence[str]) -> None:
+    """A resolved or closed ticket says how it was resolved, as every resolve on the desk does."""
+    done = list(map(_DONE.__contains__, statuses))
+    if None in compress(codes, done):
+        i = next(i for i, (d, code) in enumerate(zip(done, codes)) if d and code is None)
+        raise ValidationError(f"resolution_code is missing: a {statuses[i]} ticket needs one; use one of {', '.join(known)}")
+
+
+def _check_times(times: dict[str, list], given_created: list, earliest, latest, now: datetime) -> None:
+    """Every time within the plausible range (EARLIEST .. the desk's clock plus
+    FUTURE_SLACK), and nothing about a ticket before its creation. Values are
+    as stored: fixed-width UTC text (which sorts as instants do) or datetimes."""
+    for name, column in times.items():
+        present = list(filter(None, column))
+        if present and (min(present) < earliest or max(present) > latest):
+            bad = next(v for v in present if v < earliest or v > latest)
+            if bad < earliest:
+                raise ValidationError(f"{name} {_iso(bad)} is before {EARLIEST.date()}, earlier than any ticket; "
+                                      f"check the year")
+            raise ValidationError(f"{name} {_iso(bad)} is more than a day after the desk's clock "
+                                  f"({now.astimezone(timezone.utc).isoformat(timespec='seconds')}); check the year "
+                                  f"and the time zone")
+    created = times["created_at"]
+    for name, verb in _AFTER_CREATED.items():
+        column = times[name]
+        if any(map(lt, filter(None, column), compress(created, column))):
+            i = next(i for i, (v, c) in enumerate(zip(column, created)) if v is not None and v < c)
+            then = (f"created_at {_iso(created[i])}" if given_created[i] is not None else
+                    f"created_at (not given, so the time of the import: {_iso(created[i])})")
+            raise ValidationError(f"{name} {_iso(column[i])} is before {then}; a ticket is {verb} after it is "
+                                  f"created — correct one of them")
+
+
+def _iso(stored) -> str:
+    """A stored time (see _stored) as ISO 8601 UTC, for a message."""
+    value = datetime.fromisoformat(stored) if isinstance(stored, str) else stored
+    return value.replace(tzinfo=timezone.utc).isoformat()
+
+
+def _within(value: datetime | None, what: str, now: datetime) -> datetime | None:
+    """An entry's or a link's time, within the range a ticket's times are."""
+    if value is not None and not EARLIEST <= value <= now + FUTURE_SLACK:
+        raise ImportError_(f"{what} {value.isoformat()} is outside {EARLIEST.date()} .. a day after the desk's "
+                              f"clock ({now.astimezone(timezone.utc).isoformat(timespec='seconds')}); check the year "
+                              f"and the time zone")
+    return value
 
 
 def _times(values: list, what: str, sqlite: bool) -> list:
@@ -752,20 +1023,33 @@ def _str(value) -> str:
     return "" if value is None else str(value)
 
 
-def _int(value, what: str, default: int) -> int:
+def _int(value, what: str, default: int, least: int = 0) -> int:
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{what} {value!r} is not a whole number") from None
+    number = None
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = int(value)
+        except ValueError:
+            if value.strip().lstrip("+-").isdigit():  # more digits than Python reads: out of range
+                number = INT_MAX + 1
+    if number is None:
+        raise ValidationError(f"{what} {_quote(value)} is not a whole number")
+    if not least <= number <= INT_MAX:
+        raise ValidationError(f"{what} {_quote(value)} is out of range; use a whole number from {least} to {INT_MAX:,}")
+    return number
 
 
 def _key(value, what: str) -> int:
     try:
-        return ticket_id(str(value))
+        tid = ticket_id(str(value))
     except ValidationError as exc:
-        raise ImportError_(f"{what}: {exc}") from None
+        raise ImportError_(f"{what}: {_shortened(str(exc), {'': str(value)})}") from None
+    if tid > INT_MAX:
+        raise ImportError_(f"{what}: {ticket_key(tid)} is beyond the highest ticket number a desk holds, {INT_MAX:,}")
+    return tid
 
 
 def _time(value, what: str) -> datetime | None:
@@ -776,7 +1060,7 @@ def _time(value, what: str) -> datetime | None:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise ValidationError(f"{what} {value!r} is not an ISO date-time like 2026-11-23T14:05:00+00:00")
+        raise ValidationError(f"{what} {_quote(value)} is not an ISO date-time like 2026-11-23T14:05:00+00:00")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed if parsed.tzinfo is timezone.utc else parsed.astimezone(timezone.utc)
