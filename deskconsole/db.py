@@ -53,6 +53,13 @@ class DamagedDatabase(DeskError):
         )
 
 
+def refused_by_server(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a statement for want of a
+    privilege (SQLSTATE 42501), e.g. a viewer's role after ``admin pg-grants``."""
+    driver = exc.__context__ or exc.__cause__ or exc  # Peewee re-raises the driver's error as its own
+    return getattr(driver, "sqlstate", None) == "42501"
+
+
 def damaged(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite saying a file is not a (sound) database — not a
     lock, a full disk or a missing folder, which are OperationalErrors."""

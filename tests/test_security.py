@@ -220,6 +220,17 @@ def test_directory_changes_need_a_desk_admin_by_the_database(desk, config):
     assert _directory() == before
 
 
+def test_a_viewers_daemon_is_refused_and_sweeps_nothing(cli, db_url):
+    """The daemon writes (crossings, escalations): a viewer's would be a
+    read with side effects. An agent's runs."""
+    cli.new("Shared ticket", "-p", "P1")
+    before = _desk_state(db_url, load_config(cli.config))
+    r = cli("daemon", "--once", user="vic")
+    assert r.code == 4 and "vic is a viewer" in r.err and "SLA loop" in r.err
+    assert _desk_state(db_url, load_config(cli.config)) == before
+    assert cli.ok("daemon", "--once", user="al").out.startswith("sweep at ")
+
+
 def test_the_engines_names_cannot_act(desk):
     for login in ("system", "sla"):
         with pytest.raises(PermissionDenied, match="engine"):
@@ -311,6 +322,14 @@ def test_pg_grants_make_the_server_refuse_a_viewers_update(tmp_path, monkeypatch
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     al.execute(statement)
         assert cli.show(key)["title"] == "Shared ticket"
+        # deskconsole through vic's own connection: ada is an admin by the directory, the server still says no
+        vic_url = urlunparse(target._replace(netloc=f"vic@{target.hostname}:{target.port or 5432}"))
+        r = cli("--config", str(cli.config), "--db", vic_url, "note", key, "via vic's role", user="ada", desk=False)
+        assert r.code == 1 and "the database refused this (permission denied" in r.err, r.err
+        assert "admin pg-grants --apply" in r.err and r.err.count("\n") == 1
+        r = cli("--config", str(cli.config), "--db", vic_url, "ls", "--format", "json", user="vic", desk=False)
+        assert r.code == 0 and [t["key"] for t in r.json()] == [key]  # reads work through the viewer's role
+        assert cli.show(key)["entries"] == []
         # the desk's audit log says who applied the grants
         desk = open_desk(postgres_url, load_config(cli.config), create=False)
         try:
@@ -359,5 +378,33 @@ def test_another_login_with_its_own_admin_config_is_refused_by_the_desk(tmp_path
         assert proc.returncode == 4, proc.stderr
         assert "nobody is a viewer" in proc.stderr and "agents.nobody" in proc.stderr
         assert _desk_state(url, load_config(config)) == before
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_a_damaged_desk_is_restored_only_by_a_login_that_may_write_its_file(tmp_path):
+    """With the directory unreadable, the file is the boundary: 'nobody', who
+    can read the folder but not write the desk, is refused; the damaged file
+    stays exactly as it was."""
+    import pwd
+    import tempfile
+
+    nobody = pwd.getpwnam("nobody")
+    shared = Path(tempfile.mkdtemp(prefix="deskconsole-damaged-", dir="/tmp"))
+    try:
+        os.chmod(shared, 0o755)
+        config = shared / "desk.toml"
+        config.write_text(TEST_CONFIG, encoding="utf-8")
+        desk_file, backup = shared / "desk.db", shared / "backup.db"
+        open_desk(f"sqlite:///{backup}", load_config(config)).close()
+        desk_file.write_bytes(b"this is not a database " * 200)
+        for path in (config, desk_file, backup):
+            os.chmod(path, 0o644)
+        proc = _system_python_as(nobody.pw_uid, tmp_path, "--config", str(config), "--db",
+                                 f"sqlite:///{desk_file}", "restore", str(backup), "--yes")
+        assert proc.returncode == 4, proc.stderr
+        assert "nobody is a viewer" in proc.stderr and "restore" in proc.stderr
+        assert desk_file.read_bytes() == b"this is not a database " * 200
+        assert sorted(p.name for p in shared.iterdir()) == ["backup.db", "desk.db", "desk.toml"]
     finally:
         shutil.rmtree(shared, ignore_errors=True)

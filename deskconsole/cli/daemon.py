@@ -9,11 +9,13 @@ import threading
 
 from deskconsole import logs
 from deskconsole.cli.context import Context
+from deskconsole.core.permissions import require
 from deskconsole.core.sweep import sweep
 
 
 def cmd_daemon(ctx: Context, args) -> int:
-    desk, _ = ctx.open()
+    desk, actor = ctx.open()
+    require(actor, "sweep")  # the loop writes; a viewer's never runs (an agent's, or a service login's)
     if args.once:
         report = sweep(desk)
         print(f"sweep at {report.at.isoformat(timespec='seconds')}: {report} ({report.seconds * 1000:.1f} ms)")

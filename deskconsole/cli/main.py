@@ -23,7 +23,7 @@ from deskconsole.cli import admin
 from deskconsole.cli import backup as bk
 from deskconsole.core.errors import DeskError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
-from deskconsole.db import DamagedDatabase, damaged, first_line
+from deskconsole.db import DamagedDatabase, damaged, first_line, refused_by_server
 
 EPILOG = """\
 queries (ls, export): field:value[,value] terms are ANDed, values ORed, -term negates;
@@ -188,6 +188,10 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
         desk = ctx.opened[-1] if ctx.opened else None
         if desk is not None and desk.is_sqlite and damaged(exc):
             print(f"deskconsole: {DamagedDatabase(desk.db.database, first_line(exc))}", file=sys.stderr)
+        elif refused_by_server(exc):
+            print(f"deskconsole: the database refused this ({first_line(exc)}): your PostgreSQL role may not do it,"
+                  f" whatever the desk's directory says; nothing was changed — a desk admin gives roles their"
+                  f" privileges with 'deskconsole admin pg-grants --apply'", file=sys.stderr)
         else:
             print(f"deskconsole: the database failed ({first_line(exc)}); nothing half-written was kept — check that"
                   f" it is reachable (--db, DESKCONSOLE_DB) and has room, then run the command again", file=sys.stderr)

@@ -401,13 +401,15 @@ def _newest_feed(desk: "Desk") -> int:
 
 def _after_restore(desk: "Desk", actor: Actor, info: BackupInfo, before: int, feed_before: int) -> int:
     from deskconsole.core.desk import CLOCKS_SINCE
-    from deskconsole.core.directory import seed_directory
+    from deskconsole.core.directory import apply_config
     from deskconsole.core.txn import unit_of_work
     from deskconsole.models import FeedEntry, Ticket
 
-    seed_directory(desk)  # the backup's directory is in force now; one that had none gets the config's
     # The restore was allowed by the directory it replaced; the backup's may not know the admin who restored it.
     actor = replace(actor, internal=True)
+    desk.directory.load()  # the backup's directory is in force now ...
+    if not any(a.active and a.role == "admin" for a in desk.directory.agents.values()):
+        apply_config(desk, actor)  # ... unless nobody could administer it: then the restoring admin's config's
     if 0 < before < CLOCKS_SINCE:  # a backup from before SLA clocks: give its tickets theirs
         from deskconsole.core import sla_history
         from deskconsole.core.escalation import SLA_ACTOR

@@ -26,6 +26,7 @@ MIN_ROLE = {
     "backup": "admin",
     "restore": "admin",
     "sla": "admin",  # the SLA engine's own writes (sweep, escalations)
+    "sweep": "agent",  # run the SLA loop (the daemon): it writes crossings and escalations
 }
 
 WHAT = {
@@ -35,6 +36,7 @@ WHAT = {
     "config": "change the desk's configuration",
     "backup": "back up the desk",
     "restore": "restore the desk from a backup",
+    "sweep": "run the SLA loop (it records warnings, breaches and escalations)",
 }
 
 

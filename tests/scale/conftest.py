@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from desk_env import LOGIN_VARS
+from desk_env import with_real_admin
 from deskconsole.cli.main import main
 from deskconsole.config import parse_config
 
 
 @pytest.fixture
 def desk_text(two_policies_text):
-    return two_policies_text
+    """The test config with SLA policies; the real login (child processes) is an admin too."""
+    return with_real_admin(two_policies_text)
 
 
 @pytest.fixture
@@ -37,11 +38,9 @@ def cli(default_url, desk_config, monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("DESKCONSOLE_DB", raising=False)
 
     def run(*argv: str, user: str = "ada", url: str | None = None) -> tuple[int, str, str]:
-        for var in LOGIN_VARS:
-            monkeypatch.setenv(var, user)
         capsys.readouterr()
         try:
-            code = main(["--config", str(desk_config[1]), "--db", url or backend_url, *argv])
+            code = main(["--config", str(desk_config[1]), "--db", url or backend_url, *argv], login=user)
         except SystemExit as exc:
             code = exc.code
         out, err = capsys.readouterr()

@@ -69,11 +69,16 @@ def cli_tickets(hot: list[int]) -> list[int]:
 
 
 def soak_config() -> str:
+    import pwd
+
     agents = "\n".join(
         f'[agents.{login}]\nname = "Writer {login}"\nrole = "lead"\nteam = "{"ops" if i % 2 else "network"}"\n'
         f'email = "{login}@example.com"\n'
         for i, login in enumerate(CONSOLE_LOGINS + CLI_LOGINS)
     )
+    # The CLI writers and the daemon run as the real login, an admin, each writer --as its own login.
+    agents += f'\n[agents.{pwd.getpwuid(os.getuid()).pw_name}]\nname = "Soak runner"\nrole = "admin"\n'
+
     return f"""
 [desk]
 name = "Soak desk"
@@ -352,9 +357,9 @@ def run_cli(args, log: Log) -> None:
     desk, config = _open(args.url, args.config)
     rng = random.Random(args.seed)
     hot = [int(x) for x in args.hot.split(",")]
-    env = {**os.environ, "LOGNAME": args.login, "USER": args.login}
+    env = dict(os.environ)
     env.pop("DESKCONSOLE_DB", None)
-    base = [*cli_command(), "--db", args.url, "--config", args.config]
+    base = [*cli_command(), "--db", args.url, "--config", args.config, "--as", args.login]  # the real login: an admin
     _wait_for_go(args.go)
     end = time.monotonic() + args.seconds
     while time.monotonic() < end:
@@ -483,7 +488,7 @@ def run_sweeper(args, log: Log) -> None:
 def run_daemon(args, log: Log) -> None:
     """The second sweeper: the real ``deskconsole daemon`` in a child process."""
     logfile = args.out + ".daemon.log"
-    env = {**os.environ, "DESKCONSOLE_LOG": logfile, "LOGNAME": "ada", "USER": "ada"}
+    env = {**os.environ, "DESKCONSOLE_LOG": logfile}
     _wait_for_go(args.go)
     end = time.monotonic() + args.seconds
     proc = subprocess.Popen(

@@ -88,9 +88,11 @@ def run(default_url, desk_config, tmp_path):
     backend_url = default_url
 
     def call(*argv: str, user: str = "ada") -> subprocess.CompletedProcess:
+        """As the real login (an admin of the test config) acting --as ``user``."""
         proc = subprocess.run(
-            [sys.executable, "-m", "deskconsole", "--config", str(desk_config[1]), "--db", backend_url, *argv],
-            capture_output=True, text=True, env=child_env(tmp_path, user), cwd=tmp_path, timeout=120)
+            [sys.executable, "-m", "deskconsole", "--config", str(desk_config[1]), "--db", backend_url,
+             "--as", user, *argv],
+            capture_output=True, text=True, env=child_env(tmp_path), cwd=tmp_path, timeout=120)
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
@@ -170,7 +172,7 @@ def _newest_seq(url: str) -> int:
 def _start_writer(url: str, config_path: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     ready, stop = tmp_path / "writer-ready", tmp_path / "writer-stop"
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), url, str(config_path), str(ready), str(stop)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, "al"))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path))
     deadline = time.monotonic() + 60
     while not ready.exists():
         assert proc.poll() is None, proc.communicate()
@@ -337,7 +339,7 @@ async def test_a_console_open_during_a_restore_shows_the_restored_desk(backend_u
             command = [sys.executable, "-m", "deskconsole", "--config", str(config_path), "--db", backend_url,
                        "restore", str(path), "--yes"]
             proc = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True,
-                                           env=child_env(tmp_path, "ada"), timeout=120)
+                                           env=child_env(tmp_path), timeout=120)
             assert proc.returncode == 0, proc.stderr
             deadline = time.monotonic() + 15
             while app.queue.total != 3:
@@ -516,7 +518,8 @@ def test_restore_brings_an_older_backup_forward(backend_url, desk_config, cli, r
         clocks = _q(desk.db, "SELECT metric FROM sla_clock WHERE ticket_id = 7 ORDER BY metric")
         assert clocks, "the old ticket got its SLA clocks"
         assert cli("new", "First after the restore", user="al")[1] == "INC-8\n"
-        assert _q(desk.db, "SELECT COUNT(*) FROM agent")[0][0] >= 5  # the config's agents are back in the directory
+        # the backup had no admin in its directory: the restoring admin's config gave it one (and its agents)
+        assert _q(desk.db, "SELECT COUNT(*) FROM agent")[0][0] >= 5
     finally:
         desk.close()
 

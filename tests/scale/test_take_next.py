@@ -60,7 +60,7 @@ if __name__ == "__main__":
 
 # ---------------------------------------------------------------- the tests
 import pytest  # noqa: E402
-from desk_env import LOGIN_VARS, child_env  # noqa: E402
+from desk_env import child_env, with_real_admin  # noqa: E402
 
 from deskconsole.cli.main import main  # noqa: E402
 from deskconsole.config import parse_config  # noqa: E402
@@ -80,6 +80,7 @@ def race_text(config_text):
 @pytest.fixture
 def race_desk(backend_url, race_text, write_config):
     """The desk (system clock: the workers' clock too) and its config file."""
+    race_text = with_real_admin(race_text)  # the CLI racers run as the real login, each --as its worker
     path = write_config(race_text)
     desk = open_desk(backend_url, parse_config(race_text, str(path)))
     desk.config_file = path
@@ -139,7 +140,7 @@ def test_six_processes_race_and_every_ticket_is_taken_exactly_once(race_desk, ac
         login: subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), race_desk.url, str(race_desk.config_file), login,
              str(ready_dir / login), str(go)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, login), cwd=tmp_path)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path), cwd=tmp_path)
         for login in WORKERS
     }
     deadline = time.monotonic() + 60
@@ -195,10 +196,13 @@ def test_six_cli_processes_race_end_to_end(race_desk, actors, tmp_path):
     ``deskconsole take-next`` again as soon as its last one finished, until it
     says nothing is left (exit 1)."""
     to_take, _ = _fill(race_desk, actors, 18)
-    base = [sys.executable, "-m", "deskconsole", "--config", str(race_desk.config_file), "--db", race_desk.url,
-            "take-next"]
-    running = {login: subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                       env=child_env(tmp_path, login), cwd=PROJECT) for login in WORKERS}
+    base = [sys.executable, "-m", "deskconsole", "--config", str(race_desk.config_file), "--db", race_desk.url]
+
+    def take_next_as(login):
+        return subprocess.Popen([*base, "--as", login, "take-next"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=child_env(tmp_path), cwd=PROJECT)
+
+    running = {login: take_next_as(login) for login in WORKERS}
     claims: list[tuple[str, str]] = []
     finished: dict[str, str] = {}
     deadline = time.monotonic() + 240
@@ -212,8 +216,7 @@ def test_six_cli_processes_race_end_to_end(race_desk, actors, tmp_path):
             if proc.returncode == 0:
                 assert err == "" and out.count("\n") == 1, (out, err)
                 claims.append((out.strip(), login))
-                running[login] = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                                  env=child_env(tmp_path, login), cwd=PROJECT)
+                running[login] = take_next_as(login)
             else:
                 assert proc.returncode == 1 and out == "", (login, proc.returncode, out, err)
                 finished[login] = err
@@ -235,12 +238,12 @@ def cli(backend_url, write_config, monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("DESKCONSOLE_DB", raising=False)
     path = write_config()
 
+    open_desk(backend_url, parse_config(path.read_text(encoding="utf-8"), str(path))).close()  # created by its admin
+
     def run(*argv: str, user: str = "al") -> tuple[int, str, str]:
-        for var in LOGIN_VARS:
-            monkeypatch.setenv(var, user)
         capsys.readouterr()
         try:
-            code = main(["--config", str(path), "--db", backend_url, *argv])
+            code = main(["--config", str(path), "--db", backend_url, *argv], login=user)
         except SystemExit as exc:
             code = exc.code
         out, err = capsys.readouterr()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from desk_env import with_real_admin
 
 from deskconsole.config import parse_config
 from deskconsole.core.desk import open_desk
@@ -56,7 +57,8 @@ resolution = "16h"
 
 @pytest.fixture
 def sla_text(config_text):
-    return config_text + SLA_TOML
+    """The test config with SLA policies; the real login (a daemon child process's) is an admin too."""
+    return with_real_admin(config_text + SLA_TOML)
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def test_daemon_rides_out_a_postgresql_restart(pg_proxy, postgres_url, sla_confi
     fail meanwhile (logged, not fatal), and then it sweeps again by itself —
     a ticket that became overdue during the outage gets its crossings."""
     path = write_config(sla_text)
+    open_desk(postgres_url, sla_config).close()  # the desk, made by its admin; the daemon runs as one
     env = {**os.environ, "DESKCONSOLE_LOG": str(tmp_path / "daemon.log")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "deskconsole", "--db", pg_proxy.desk_url, "--config", str(path), "daemon",

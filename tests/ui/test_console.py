@@ -87,7 +87,7 @@ async def test_a_change_from_another_process_appears_within_two_seconds(ui_desk,
         run = subprocess.run(
             [sys.executable, "-m", "deskconsole", "--db", db_url, "--config", str(path), "--as", "al",
              "new", "Arrived from the CLI", "-p", "P1"],
-            capture_output=True, text=True, timeout=60, env={**__import__("os").environ, "USER": "ada"},
+            capture_output=True, text=True, timeout=60,  # as the real login, an admin of ui_text
         )
         assert run.returncode == 0, run.stderr
         for _ in range(40):

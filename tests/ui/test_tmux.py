@@ -21,6 +21,7 @@ import uuid
 
 import pytest
 
+from desk_env import REAL_LOGIN, with_real_admin
 from deskconsole.config import parse_config
 from deskconsole.core import tickets
 from deskconsole.core.desk import open_desk
@@ -29,7 +30,7 @@ from deskconsole.core.identity import actor_for
 pytestmark = pytest.mark.slow
 
 TMUX = shutil.which("tmux")
-ADMIN = "ada"  # an admin login of the test config; identity is the OS login
+ADMIN = REAL_LOGIN  # the console runs as the real login, made an admin of the test config
 TITLES = ["Checkout returns 502", "VPN drops every ten minutes", "Printer on floor 3 jams", "Mailbox quota warnings"]
 
 
@@ -118,6 +119,7 @@ def reversed_keys(tmux: Tmux) -> list[str]:
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed (this test runs the console in a real terminal)")
 def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
     # a desk with a few tickets, built before the console starts
+    ui_text = with_real_admin(ui_text)
     path = write_config(ui_text)
     config = parse_config(ui_text, path)
     desk = open_desk(db_url, config)  # the system clock: the console runs on it too
@@ -132,7 +134,7 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
     env["TERM"] = "xterm-256color"  # for tmux itself; the pane gets its own below
     tmux = Tmux(env)
     settings = {
-        "USER": ADMIN, "LOGNAME": ADMIN, "TERM": "xterm-256color",
+        "USER": "mallory", "LOGNAME": "mallory", "TERM": "xterm-256color",  # never who acts
         "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
         "XDG_STATE_HOME": str(tmp_path / "xdg-state"), "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
         "DESKCONSOLE_LOG": str(tmp_path / "console.log"),

@@ -7,6 +7,8 @@ import pytest
 
 from deskconsole.cli.main import main
 from deskconsole.cli.wallboard import is_loopback, parse_web
+from deskconsole.config import parse_config
+from deskconsole.core.desk import open_desk
 
 
 @pytest.fixture
@@ -19,6 +21,7 @@ def run(tmp_path, db_url, write_config, board_text, monkeypatch, capsys):
     monkeypatch.delenv("DESKCONSOLE_FORCE_CONSOLE", raising=False)
     config = write_config(board_text)
     db = db_url
+    open_desk(db, parse_config(board_text, str(config))).close()  # the desk exists; the board only reads it
 
     def call(*argv):
         capsys.readouterr()
