@@ -82,6 +82,14 @@ class DatabaseURL:
 
 
 def parse_url(url: str) -> DatabaseURL:
+    try:
+        return _parse_url(url)
+    except ValueError as exc:  # urllib: a bad port, an unclosed [ in the host...
+        raise DatabaseURLError(f"{url!r} is not a database URL ({exc}); give e.g. sqlite:///desk.db or"
+                               f" postgresql://user@host:5432/db") from None
+
+
+def _parse_url(url: str) -> DatabaseURL:
     url = url.strip()
     if not url:
         raise DatabaseURLError("the database URL is empty; give e.g. sqlite:///desk.db or postgresql://user@host/db")

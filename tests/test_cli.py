@@ -927,6 +927,7 @@ def test_imported_free_text_fields_are_escaped_in_show(cli, tmp_path):
     """Every field a file can carry is data: none may reach the terminal raw."""
     row = {
         "title": "Imported \x1b[31mtitle", "status": "resolved", "description": "d \x1b[2J",
+        "created_at": "2026-11-01T09:00:00+00:00",
         "created_by": "\x1b[34mcreator", "source": "\x1b[32msrc", "external_ref": "\x1b[36mref",
         "acknowledged_by": "\x1b[31mack", "acknowledged_at": "2026-11-01T10:00:00+00:00",
         "resolution_code": "\x1b[33mcode", "resolution_note": "\x1b[33mnote", "resolved_at": "2026-11-01T11:00:00+00:00",

@@ -408,3 +408,13 @@ def test_a_damaged_desk_is_restored_only_by_a_login_that_may_write_its_file(tmp_
         assert sorted(p.name for p in shared.iterdir()) == ["backup.db", "desk.db", "desk.toml"]
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.parametrize("url,why", [("postgresql://x[1/db", "Invalid IPv6 URL"),
+                                     ("postgresql://host:99999/db", "Port out of range"),
+                                     ("postgresql://host/\x1b[31mdb", None)])
+def test_a_malformed_database_url_is_one_clear_line(bare_cli, write_config, url, why):
+    bare_cli.config, bare_cli.db = write_config(), url
+    r = bare_cli.fails(1, "ls")
+    assert "Traceback" not in r.err and "\x1b" not in r.err
+    assert (why in r.err and "is not a database URL" in r.err) if why else "cannot open" in r.err, r.err

@@ -15,7 +15,7 @@ from deskconsole import __version__
 from deskconsole.cli import commands as c
 from deskconsole.cli import desk_cmds as d
 from deskconsole.cli.context import Context
-from deskconsole.cli.output import ArgumentParser, error_text
+from deskconsole.cli.output import ArgumentParser, error_text, escaped
 from deskconsole.cli.console import cmd_console
 from deskconsole.cli.daemon import cmd_daemon
 from deskconsole.cli import wallboard as wb
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
     try:
         ctx = Context.from_args(args, login)
     except DeskError as exc:  # a uid with no login name
-        print(f"deskconsole: {exc}", file=sys.stderr)
+        print(f"deskconsole: {error_text(exc)}", file=sys.stderr)
         return exc.exit_code
     try:
         return args.func(ctx, args)
@@ -187,14 +187,15 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
     except DatabaseError as exc:  # the database failed under a command that had opened it
         desk = ctx.opened[-1] if ctx.opened else None
         if desk is not None and desk.is_sqlite and damaged(exc):
-            print(f"deskconsole: {DamagedDatabase(desk.db.database, first_line(exc))}", file=sys.stderr)
+            text = str(DamagedDatabase(desk.db.database, first_line(exc)))
         elif refused_by_server(exc):
-            print(f"deskconsole: the database refused this ({first_line(exc)}): your PostgreSQL role may not do it,"
-                  f" whatever the desk's directory says; nothing was changed — a desk admin gives roles their"
-                  f" privileges with 'deskconsole admin pg-grants --apply'", file=sys.stderr)
+            text = (f"the database refused this ({first_line(exc)}): your PostgreSQL role may not do it, whatever"
+                    f" the desk's directory says; nothing was changed — a desk admin gives roles their privileges"
+                    f" with 'deskconsole admin pg-grants --apply'")
         else:
-            print(f"deskconsole: the database failed ({first_line(exc)}); nothing half-written was kept — check that"
-                  f" it is reachable (--db, DESKCONSOLE_DB) and has room, then run the command again", file=sys.stderr)
+            text = (f"the database failed ({first_line(exc)}); nothing half-written was kept — check that it is"
+                    f" reachable (--db, DESKCONSOLE_DB) and has room, then run the command again")
+        print(f"deskconsole: {escaped(text)}", file=sys.stderr)
         return 1
     finally:
         ctx.close()

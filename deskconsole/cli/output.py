@@ -31,7 +31,11 @@ def error_text(exc: BaseException) -> str:
     environment variable), and an ESC in there must not act on the terminal.
     A query error comes with its query excerpt and caret line (``render()``)."""
     render = getattr(exc, "render", None)
-    text = render() if render else str(exc)
+    return escaped(render() if render else str(exc))
+
+
+def escaped(text: str) -> str:
+    """``text`` for stderr: each line with its control characters escaped."""
     return "\n".join(terminal_safe(line, one_line=True) for line in text.split("\n"))
 
 
