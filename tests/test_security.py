@@ -164,6 +164,33 @@ def test_a_read_with_a_foreign_config_writes_nothing(cli, tmp_path, db_url, writ
     cli.ok("take", key, user="al")
 
 
+def test_a_viewers_console_and_board_with_a_foreign_config_write_nothing(cli, db_url, write_config, monkeypatch):
+    """The console and the wallboard as the commands start them (their event
+    loops not run here): a viewer's never run the SLA loop, an agent's
+    console and board do; the foreign config's notice reaches the console's
+    screen; opening them changed nothing on the desk."""
+    from deskconsole.ui.app import DeskApp
+    from deskconsole.ui.wallboard import WallboardApp
+
+    started = []
+    for app in (DeskApp, WallboardApp):
+        monkeypatch.setattr(app, "run", lambda self, *a, **k: started.append(self))
+    monkeypatch.setenv("DESKCONSOLE_FORCE_CONSOLE", "1")  # a terminal's check, not this test's subject
+    cli.new("Shared ticket", "-p", "P1")
+    foreign = write_config(TEST_CONFIG.replace('[agents.al]\nname = "Al Agent"\nrole = "agent"\nteam = "ops"\n', "")
+                           + '\n[teams.payments]\nname = "Payments"\n', name="foreign.toml")
+    before = _desk_state(db_url, load_config(cli.config))
+    for who in ("vic", "al"):
+        for command in ("console", "wallboard"):
+            r = cli("--config", str(foreign), "--db", db_url, command, user=who, desk=False)
+            assert r.code == 0, (who, command, r.err)
+    vic_console, vic_board, al_console, al_board = started
+    assert (vic_console.sweep_enabled, vic_board.sweep_enabled) == (False, False)
+    assert (al_console.sweep_enabled, al_board.sweep_enabled) == (True, True)
+    assert any("agents.al" in n and "teams.payments" in n for n in vic_console.notices)
+    assert _desk_state(db_url, load_config(cli.config)) == before
+
+
 def test_an_admin_applies_a_config_audited_as_their_own_login(cli, tmp_path, db_url):
     cli.new("Shared ticket")
     changed = TEST_CONFIG.replace('[agents.al]\nname = "Al Agent"\nrole = "agent"',

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from deskconsole.cli.main import main
-from deskconsole.config import parse_config
+from deskconsole.config import load_config, parse_config
 from deskconsole.core import demo, links, tickets, transfer
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
@@ -26,7 +26,6 @@ from deskconsole.core.identity import actor_for
 from deskconsole.models import AuditEvent, Entry, FeedEntry, Link, Ticket
 
 START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
-LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 DEMO_TICKETS = 200
 
 HOSTILE = [
@@ -44,9 +43,11 @@ HOSTILE = [
 ]
 
 
+LOGIN = "ada"  # who the in-process commands act as (main(..., login=)); _login changes it for one test
+
+
 def _login(monkeypatch, login: str) -> None:
-    for var in LOGIN_VARS:
-        monkeypatch.setenv(var, login)
+    monkeypatch.setattr(sys.modules[__name__], "LOGIN", login)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Setup:
         if name not in self.targets:
             on_sqlite = self.target.startswith("sqlite") or self.targets
             self.targets[name] = f"sqlite:///{self.tmp / name}.db" if on_sqlite else self.target
+            self.open(self.targets[name]).close()  # the desk exists, made by its admin: imports fill it
         return self.targets[name]
 
     def open(self, url: str):
@@ -75,7 +77,7 @@ class Setup:
 def run(capsys, config_path: Path, url: str, *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
     try:
-        code = main(["--config", str(config_path), "--db", url, *argv])
+        code = main(["--config", str(config_path), "--db", url, *argv], login=LOGIN)
     except SystemExit as exc:
         code = exc.code
     out, err = capsys.readouterr()
@@ -110,7 +112,7 @@ def _build_source(tmp: Path) -> Setup:
     try:
         built = demo.build(desk, DEMO_TICKETS)
         assert len(built) == DEMO_TICKETS
-        ada, ben, amira = (actor_for(config, login) for login in ("ada", "ben", "amira"))
+        ada, ben, amira = (actor_for(desk, login) for login in ("ada", "ben", "amira"))
         keys = {}
         for i, (title, description, requester, reply) in enumerate(HOSTILE):
             clock.advance(minutes=7, microseconds=123457 * (i + 1))
@@ -419,14 +421,20 @@ def test_import_needs_an_admin(setup, capsys, monkeypatch, login):
 
 
 def test_import_as_a_real_process(setup):
+    """The real command, as the real login: an admin of this desk's directory;
+    ``--as ben`` (an agent) is refused, whatever the login variables claim."""
+    from desk_env import child_env, with_real_admin
+
     path = _jsonl(setup.tmp / "one.jsonl", [GOOD, {"title": "bad", "status": "zzz"}])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCONSOLE_")}
-    env.update({var: "ben" for var in LOGIN_VARS})
-    env.update(XDG_CONFIG_HOME=str(setup.tmp / "c"), XDG_DATA_HOME=str(setup.tmp / "d"))
-    base = [sys.executable, "-m", "deskconsole", "--config", str(setup.config_path), "--db", setup.url("proc")]
-    proc = subprocess.run([*base, "import", str(path)], capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 4 and "Traceback" not in proc.stderr
-    env.update({var: "ada" for var in LOGIN_VARS})
+    config = setup.tmp / "proc.toml"
+    config.write_text(with_real_admin(setup.config_path.read_text(encoding="utf-8")), encoding="utf-8")
+    url = f"sqlite:///{setup.tmp / 'proc.db'}"
+    open_desk(url, load_config(config)).close()
+    base = [sys.executable, "-m", "deskconsole", "--config", str(config), "--db", url]
+    env = child_env(setup.tmp, "ada")  # (the variables claim an admin: they never count)
+    proc = subprocess.run([*base, "--as", "ben", "import", str(path)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 4 and "ben is an agent" in proc.stderr and "Traceback" not in proc.stderr
     proc = subprocess.run([*base, "import", str(path)], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"{path}: line 2: status 'zzz'" in proc.stderr
@@ -834,8 +842,8 @@ def test_imported_clocks_are_the_live_clocks_of_the_same_new_tickets(tmp_path, c
     from deskconsole.core.identity import SYSTEM
 
     config = parse_config(config_text + IMPORT_SLA, "test.toml")
-    ada = actor_for(config, "ada")
     source = open_desk(f"sqlite:///{tmp_path / 'live.db'}", config, ManualClock(CLOCK_NOW))
+    ada = actor_for(source, "ada")
     try:
         for priority in ("P1", "P2", "P3", "P4"):
             for team, service, category in (("ops", None, None), ("network", "vpn", None), ("ops", "mail", "outage")):

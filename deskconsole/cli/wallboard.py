@@ -67,7 +67,14 @@ def _open(ctx: Context, args):
     from deskconsole.core.errors import DeskError
 
     desk, real = ctx.open()
-    config = desk.config
+    # The pages are the desk's own teams (its directory), whatever the config at hand lists.
+    from dataclasses import replace
+
+    from deskconsole.config import TeamConf
+
+    teams = {name: TeamConf(name, row["title"], row["email"])
+             for name, row in desk.directory.rows["team"].items() if row["active"]}
+    config = replace(desk.config, teams=teams)
     if args.team and args.team not in config.teams:
         names = ", ".join(sorted(config.teams)) or "(none defined)"
         desk.close()
