@@ -317,3 +317,11 @@ def test_a_number_where_text_goes_is_its_text(desk, tmp_path):
     assert transfer.import_file(desk, ADA, str(path)) == ["INC-1"]
     ticket = Ticket.get_by_id(1)
     assert (ticket.title, ticket.external_ref, ticket.requester_name) == ("404", "12345", "7.5")
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u0085", "\x0c", "\r"], ids=["U+2028", "NEL", "form feed", "CR"])
+def test_an_imported_title_is_one_line_as_a_typed_one_is(desk, tmp_path, brk):
+    """Import checks titles as 'new' does: a line break of any kind is refused
+    (the many-rows fast path used to look for \\n and \\r only)."""
+    path = _jsonl(tmp_path / "titles.jsonl", [GOOD] * 300 + [{"title": f"two{brk}lines"}])
+    _refused(desk, path, 301, "a title is one line", f"U+{ord(brk):04X}")

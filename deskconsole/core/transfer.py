@@ -837,7 +837,7 @@ def _clean(text: str) -> bool:
 def _titles(values: list) -> list:
     titles = [_str(value).strip() for value in values]
     joined = "".join(titles)
-    if (all(titles) and "\n" not in joined and "\r" not in joined and max(map(len, titles)) <= validate.TITLE_MAX
+    if (all(titles) and not validate.LINE_BREAK.search(joined) and max(map(len, titles)) <= validate.TITLE_MAX
             and _clean(joined)):
         return titles
     return [validate.title(_str(value)) for value in values]

@@ -13,7 +13,7 @@ TEXT_MAX = 4 * 1024 * 1024  # characters in a description, reply or note
 
 # Everything str.splitlines() breaks a line at: \n \r \v \f, the file/group/record
 # separators, NEL and the Unicode line and paragraph separators.
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 def title(value: str) -> str:
@@ -31,7 +31,7 @@ def title(value: str) -> str:
     text = (value or "").strip()
     if not text:
         raise ValidationError("a ticket needs a title; give a short summary of the problem")
-    brk = _LINE_BREAK.search(text)
+    brk = LINE_BREAK.search(text)
     if brk:
         raise ValidationError(f"a title is one line, and this one has a line break (U+{ord(brk.group()):04X}"
                               f" at character {brk.start() + 1}); put the details in the description")
