@@ -258,6 +258,20 @@ def test_a_viewers_daemon_is_refused_and_sweeps_nothing(cli, db_url):
     assert cli.ok("daemon", "--once", user="al").out.startswith("sweep at ")
 
 
+def test_tickets_go_only_to_agents_of_the_desks_directory(desk, actors):
+    """A config at hand naming an agent the desk does not know (or one it
+    knows as a viewer now) cannot route tickets to them."""
+    from deskconsole.core.errors import NotFound
+
+    key = tickets.create(desk, actors["al"], title="Shared ticket").key
+    desk.config = load_config_text(MALLORY_CLAIMS_ADMIN)
+    with pytest.raises(NotFound, match="no agent called 'mallory'"):
+        tickets.assign(desk, actors["al"], key, agent="mallory")
+    with pytest.raises(NotFound, match="no agent called 'mallory'"):
+        tickets.create(desk, actors["al"], title="For mallory", assignee="mallory")
+    assert Ticket.get_by_id(int(key[4:])).assignee_id is None and Ticket.select().count() == 1
+
+
 def test_the_engines_names_cannot_act(desk):
     for login in ("system", "sla"):
         with pytest.raises(PermissionDenied, match="engine"):

@@ -105,7 +105,7 @@ def _restore_damaged(ctx: Context, args, damage: DamagedDatabase) -> int:
         raise ValidationError("--as needs the desk's directory, and this desk cannot be read; run restore as yourself")
     config, actor = ctx.config(), damaged_restore.file_actor(damage.path, ctx.login)
     if not args.yes:
-        backup = damaged_restore.plan(damage.path, config, actor, args.path)
+        backup = damaged_restore.plan(damage.path, actor, args.path)
         raise ValidationError(
             f"the desk {damage.path} cannot be read ({damage.reason}); restore would move it aside (kept as"
             f" {Path(damage.path).name}.damaged-TIME) and put the backup {_described(backup)} in its place;"

@@ -87,7 +87,7 @@ class BackupInfo:
 # ------------------------------------------------------------------ backup
 def backup(desk: "Desk", actor: Actor, path, *, force: bool = False, progress: Progress | None = None) -> BackupResult:
     """Write a consistent copy of the whole desk to ``path``."""
-    require(actor, "backup", desk.config.path)
+    require(actor, "backup")
     target = Path(path).expanduser()
     if target.is_dir():
         raise ValidationError(f"{target} is a folder; give the backup file's name, e.g. {target / 'desk-backup.db'}")
@@ -321,7 +321,7 @@ class RestorePlan:
 
 def plan_restore(desk: "Desk", actor: Actor, path) -> RestorePlan:
     """Check ``actor`` may restore and the backup is fit, changing nothing."""
-    require(actor, "restore", desk.config.path)
+    require(actor, "restore")
     info = _fit_backup(desk, path)
     from deskconsole.models import Ticket
 
@@ -331,7 +331,7 @@ def plan_restore(desk: "Desk", actor: Actor, path) -> RestorePlan:
 def restore(desk: "Desk", actor: Actor, path, *, progress: Progress | None = None) -> BackupResult:
     """Replace every row of the desk with the backup at ``path``; audited afterwards.
     Refuses (changing nothing) anything :func:`inspect_backup` refuses."""
-    require(actor, "restore", desk.config.path)
+    require(actor, "restore")
     started = time.monotonic()
     info = _fit_backup(desk, path)
     feed_before = _newest_feed(desk)

@@ -33,7 +33,7 @@ def take_next(desk: "Desk", actor: Actor, query_text: str = "is:open") -> str | 
     """Take the first unassigned open ticket matching ``query_text`` in the
     default queue order (soonest SLA deadline first; a ``sort:`` term in the
     query changes it); its key, or None if none is left."""
-    require(actor, "take", desk.config.path)
+    require(actor, "take")
     text = f"{query_text.strip() if query_text else ''} is:open is:unassigned".strip()
     with desk.transaction():
         query = select_tickets(desk, text, actor_login=actor.login, now=desk.now()).select(Ticket.id).limit(1)

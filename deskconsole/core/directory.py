@@ -28,6 +28,7 @@ class AgentEntry:
     role: str
     team: str | None
     active: bool
+    email: str | None = None
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Directory:
     rows: dict[str, dict[str, dict]] = field(default_factory=dict)  # label -> name -> the row's columns
 
     def load(self) -> None:
-        self.rows = {label: {getattr(r, key): r.__data__ for r in model.select()}
+        self.rows = {label: {getattr(r, key): r.__data__ for r in model.select().order_by(model.id)}
                      for model, key, label, _ in _SPECS}
         teams, agents = self.rows["team"], self.rows["agent"]
         self.team_ids = {name: r["id"] for name, r in teams.items()}
@@ -54,8 +55,8 @@ class Directory:
         self.agent_ids = {login: r["id"] for login, r in agents.items()}
         self.agent_logins = {v: k for k, v in self.agent_ids.items()}
         self.agent_teams = {r["id"]: r["team"] for r in agents.values()}
-        self.agents = {login: AgentEntry(login, r["name"], r["role"], self.team_names.get(r["team"]), r["active"])
-                       for login, r in agents.items()}
+        self.agents = {login: AgentEntry(login, r["name"], r["role"], self.team_names.get(r["team"]), r["active"],
+                                         r["email"]) for login, r in agents.items()}
         self.category_ids = {name: r["id"] for name, r in self.rows["category"].items()}
         self.category_names = {v: k for k, v in self.category_ids.items()}
         services = self.rows["service"]

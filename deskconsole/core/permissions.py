@@ -40,7 +40,7 @@ WHAT = {
 }
 
 
-def require(actor: Actor, action: str, config_path=None) -> None:
+def require(actor: Actor, action: str) -> None:
     needed = MIN_ROLE[action]
     if actor.at_least(needed):
         return

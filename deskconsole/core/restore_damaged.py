@@ -48,9 +48,9 @@ def file_actor(desk_path: str, login: str) -> Actor:
     return Actor(login=login, name=login, role="admin" if may_write else "viewer")
 
 
-def plan(desk_path: str, config: Config, actor: Actor, backup_path) -> BackupInfo:
+def plan(desk_path: str, actor: Actor, backup_path) -> BackupInfo:
     """Check ``actor`` may restore and the backup is fit, changing nothing."""
-    require(actor, "restore", config.path)
+    require(actor, "restore")
     return fit_sqlite_backup(Path(desk_path), backup_path)
 
 
@@ -60,7 +60,7 @@ def restore_damaged(url: str, desk_path: str, config: Config, actor: Actor, back
     desk file ``desk_path`` (the desk at ``url``)."""
     from deskconsole.core.desk import open_desk
 
-    require(actor, "restore", config.path)
+    require(actor, "restore")
     started = time.monotonic()
     live = Path(desk_path)
     info = fit_sqlite_backup(live, backup_path)

@@ -46,7 +46,7 @@ def create(
     source: str = "cli",
     external_ref: str | None = None,
 ) -> Outcome:
-    require(actor, "create", desk.config.path)  # before looking at the input: refusals come first
+    require(actor, "create")  # before looking at the input: refusals come first
     d = desk.directory
     values = {
         "title": validate.title(title),
@@ -56,7 +56,7 @@ def create(
     }
     if values["requester_name"] is None and values["requester_email"] is None:
         values["requester_name"] = actor.name
-        agent = desk.config.agents.get(actor.login)
+        agent = d.agents.get(actor.login)
         values["requester_email"] = agent.email if agent else None
     values["impact"], values["urgency"], values["priority"] = _priority(desk, impact, urgency, priority)
     values["category"] = d.category(category) if category else None
@@ -167,7 +167,7 @@ def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected
 
 def take(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     """Assign to me and acknowledge; a new or assigned ticket goes in progress."""
-    require(actor, "take", desk.config.path)
+    require(actor, "take")
     me = _assignable(desk, actor.login)
     with change_ticket(desk, actor, "take", key, expected_version=expected_version) as ch:
         _open_only(ch, "taken")
@@ -201,16 +201,16 @@ def _check_reassign(desk, actor: Actor, ch: TicketChange, new_agent: int | None)
     holder = ch.get("assignee")
     mine = desk.directory.agent_ids.get(actor.login)
     if holder is not None and holder != mine and holder != new_agent:
-        require(actor, "reassign", desk.config.path)
+        require(actor, "reassign")
 
 
 def _assignable(desk, login: str) -> int:
     login = login.strip()
-    conf = desk.config.agents.get(login)
-    if conf is None:
-        known = ", ".join(sorted(a for a, c in desk.config.agents.items() if c.role != "viewer")[:20])
+    agent = desk.directory.agents.get(login)  # the desk's own directory, not the config at hand
+    if agent is None or not agent.active:
+        known = ", ".join(sorted(a for a, e in desk.directory.agents.items() if e.active and e.role != "viewer")[:20])
         raise NotFound(f"no agent called {login!r}; agents: {known or 'none configured'}")
-    if conf.role == "viewer":
+    if agent.role == "viewer":
         raise ValidationError(f"{login} is a viewer and cannot hold tickets; give them the agent role first")
     return desk.directory.agent(login)
 

@@ -131,10 +131,11 @@ class TriageActions:
         if not self.queue.has_targets:
             self.notify("no ticket selected", title="Assign", severity="warning")
             return
-        conf = self.desk.config
+        directory = self.desk.directory  # the desk's own (loaded when it opened), not the config at hand
         options = [(f"agent:{a.login}", f"{a.login} — {a.name}" + (f" ({a.team})" if a.team else ""))
-                   for a in conf.agents.values() if a.role != "viewer"]
-        options += [(f"team:{name}", f"team {name} — {t.title}") for name, t in conf.teams.items()]
+                   for a in directory.agents.values() if a.active and a.role != "viewer"]
+        options += [(f"team:{name}", f"team {name} — {t['title']}") for name, t in directory.rows["team"].items()
+                    if t["active"]]
         choice = await self.push_screen_wait(PickerScreen("Assign to", options, allow_none="nobody (unassign)"))
         if choice is None:
             return
