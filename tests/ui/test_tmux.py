@@ -180,7 +180,8 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
 
         # ?: the help screen; esc closes it
         tmux.keys("?")
-        screen = tmux.wait_for(lambda s: "deskconsole keys" in s, "the help screen")
+        # (a help screen is painted over a few frames: wait for all of it, not its title)
+        screen = tmux.wait_for(lambda s: "deskconsole keys" in s and "esc/q/? close" in s, "the help screen")
         assert re.search(r"│ / +Filter", screen) and re.search(r"\bt +Take", screen), screen
         assert "esc/q/? close" in screen
         tmux.keys("Escape")
