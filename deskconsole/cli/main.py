@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "jsonl"])
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     bk.add_commands(command)  # backup, restore, take-next
+    from deskconsole.cli import batch  # here: batch builds this parser for its lines
+    batch.add_command(command)  # batch [FILE|-] [--stop-on-error] [--atomic]
     admin.add_commands(command, lambda p: _globals(p, argparse.SUPPRESS))  # admin sync, admin pg-grants
     return parser
 
