@@ -10,11 +10,11 @@ class ProgressBar:
     """Redraws at most 10 times a second on a terminal; on a pipe, prints a
     line every 10 % so logs show progress without flooding."""
 
-    def __init__(self, label: str, stream=None):
+    def __init__(self, label: str, stream=None, start: float | None = None):
         self.label = label
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.start = time.monotonic()
+        self.start = time.monotonic() if start is None else start  # (a time.monotonic() the work began at)
         self._last_draw = 0.0
         self._last_decile = -1
 
@@ -43,6 +43,14 @@ class ProgressBar:
     def finish(self, message: str) -> None:
         if self.tty:
             self.stream.write("\r\x1b[K")
-        elapsed = time.monotonic() - self.start
-        self.stream.write(f"{message} in {elapsed:.1f} s\n")
+        self.stream.write(f"{message} in {took(time.monotonic() - self.start)}\n")
         self.stream.flush()
+
+
+def took(seconds: float) -> str:
+    """A duration as a person reads it: '42 ms' under a second ('0.0 s' would
+    say nothing happened), '9.7 s' after."""
+    if seconds < 0.9995:
+        ms = round(seconds * 1000)
+        return f"{ms} ms" if ms else "under 1 ms"
+    return f"{seconds:.1f} s"
