@@ -265,3 +265,21 @@ def test_a_child_process_reads_its_lines_from_a_pipe(tmp_path, write_config, db_
     code, results, _ = run("--as", "vic", "batch", "--stop-on-error", stdin=b"show INC-1\ntake INC-1\nack INC-1\n")
     assert code == 1
     assert [(r["ok"], r.get("code")) for r in results] == [(True, None), (False, 4)]
+
+
+def test_an_atomic_batch_whose_reader_goes_away_keeps_nothing(tmp_path, write_config, db_url):
+    """What the reader never saw was never committed: a closed pipe rolls the batch back."""
+    config = write_config(with_real_admin(TEST_CONFIG))
+    open_desk(db_url, load_config(config)).close()
+    proc = subprocess.Popen([sys.executable, "-m", "deskconsole", "--config", str(config), "--db", db_url, "batch",
+                             "--atomic"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=child_env(tmp_path), cwd=tmp_path)
+    proc.stdout.close()  # before the first result is written
+    _, err = proc.communicate(b"new One\nnew Two\n", timeout=60)
+    assert proc.returncode == 1
+    assert err.decode() == "deskconsole: the results' reader closed its end; --atomic: nothing the batch did was kept\n"
+    db = connect(db_url, create=False)
+    try:
+        assert db.execute_sql("SELECT COUNT(*) FROM ticket").fetchone()[0] == 0
+    finally:
+        db.close()

@@ -237,6 +237,11 @@ def run_batch(ctx: Context, args) -> int:
         print(f"deskconsole: line {exc.line} failed; --atomic: nothing the batch did was kept (every line"
               f" was rolled back)", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # whoever read the results went away: what they saw was never kept
+        desk.directory.load()
+        print("deskconsole: the results' reader closed its end; --atomic: nothing the batch did was kept",
+              file=sys.stderr)
+        return 1
     except DatabaseError as exc:  # the commit itself
         print(f"deskconsole: {escaped(batch._database_failure(exc))}; --atomic: nothing the batch did was kept",
               file=sys.stderr)
