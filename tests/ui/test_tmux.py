@@ -170,7 +170,9 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
         tmux.wait_for(lambda s: any(line.strip() == "is:open" for line in s.splitlines()),
                       "the filter bar, holding the current filter")
         tmux.keys("C-u")  # clear what the bar holds (the current filter)
+        tmux.wait_for(lambda s: "query, e.g." in s, "the filter bar to be empty (its placeholder shown)")
         tmux.keys("prio:P1", literal=True)
+        tmux.wait_for(lambda s: any(line.strip() == "prio:P1" for line in s.splitlines()), "the bar to hold prio:P1")
         # (the total comes first, the rows a moment later: wait for the rows)
         screen = tmux.wait_for(lambda s: total(s) == 1 and queue_keys(s) == ["INC-1"] and detail_key(s) == "INC-1",
                                "the total and the queue to follow the filter")
