@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from peewee import Database, DatabaseError, OperationalError, PostgresqlDatabase, SqliteDatabase
+from deskconsole import pgdriver
+
+pgdriver.defer()  # Peewee without psycopg: a SQLite desk never pays for importing it (see load() below)
+
+from peewee import Database, DatabaseError, OperationalError, PostgresqlDatabase, SqliteDatabase  # noqa: E402
 
 from deskconsole.core.errors import DeskError
 from deskconsole.paths import create_file, make_dirs
@@ -142,6 +146,7 @@ def connect(url: str, *, create: bool = True) -> Database:
         # half-way with "database is locked".
         db = SqliteDatabase(info.path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=15)
     else:
+        pgdriver.load()  # before the database picks its driver adapter
         db = PostgresqlDatabase(info.dbname, **(info.params or {}))
     try:
         db.connect(reuse_if_open=True)

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-from peewee import DatabaseError
+from importlib import import_module
 
 from deskconsole import __version__
-from deskconsole.cli import commands as c
-from deskconsole.cli import desk_cmds as d
-from deskconsole.cli.context import Context
+from deskconsole.cli.lazy_commands import Command, Subcommands
 from deskconsole.cli.output import ArgumentParser, error_text, escaped
-from deskconsole.cli.console import cmd_console
-from deskconsole.cli.daemon import cmd_daemon
-from deskconsole.cli import wallboard as wb
-from deskconsole.cli import admin
-from deskconsole.cli import backup as bk
 from deskconsole.core.errors import DeskError
-from deskconsole.core.sweep import DEFAULT_INTERVAL
-from deskconsole.db import DamagedDatabase, damaged, first_line, refused_by_server
+
+# Command modules are named, not imported: a command imports only what it
+# runs (`ls` never loads the console's Textual, `--version` no command module).
+COMMANDS = "deskconsole.cli.commands"
+DESK_CMDS = "deskconsole.cli.desk_cmds"
+CONSOLE = "deskconsole.cli.console:cmd_console"
+
 
 EPILOG = """\
 queries (ls, export): field:value[,value] terms are ANDed, values ORed, -term negates;
@@ -53,105 +50,155 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"deskconsole {__version__}")
     _globals(parser, None)
+    parser.register("action", "parsers", Subcommands)  # a command's parser is made when it is used
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name, func, help, **kw):
+        """Register a command now (for registrations in other modules)."""
         p = sub.add_parser(name, help=help, description=help, **kw)
         _globals(p, argparse.SUPPRESS)
         p.set_defaults(func=func)
         return p
 
-    def write(name, func, help):
-        p = command(name, func, help)
-        p.add_argument("key", help="ticket key, e.g. INC-42")
-        p.add_argument("--expect-version", type=int, metavar="N",
-                       help="fail with a conflict unless the ticket is still at version N")
-        return p
+    def unmade(name, target, help, arguments=None):
+        """Register ``target`` ("module:function") as ``name``; its parser,
+        with ``arguments(parser)``, is made when the command is used."""
+        def build(p):
+            _globals(p, argparse.SUPPRESS)
+            p.set_defaults(func=Command(target))
+            if arguments is not None:
+                arguments(p)
+        sub.add_unmade(name, build, help=help, description=help)
 
-    p = command("init", d.cmd_init, "write a starter config (you are its admin) and create the database")
-    p.add_argument("--force", action="store_true", help="replace an existing config (kept as .bak)")
+    def write(name, target, help, arguments=None):
+        def build(p):
+            p.add_argument("key", help="ticket key, e.g. INC-42")
+            p.add_argument("--expect-version", type=int, metavar="N",
+                           help="fail with a conflict unless the ticket is still at version N")
+            if arguments is not None:
+                arguments(p)
+        unmade(name, target, help, build)
 
-    p = command("demo", d.cmd_demo, "build a demo desk with realistic tickets and show its queue")
-    p.add_argument("--tickets", type=int, default=300, metavar="N", help="how many tickets (default 300, up to 5,000,000)")
-    p.add_argument("--no-console", action="store_true", help="build the desk only; do not show it")
-    p.add_argument("--fresh", action="store_true", help="throw away an existing demo desk and build a new one")
-    p.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
+    def init(p):
+        p.add_argument("--force", action="store_true", help="replace an existing config (kept as .bak)")
 
-    p = command("new", c.cmd_new, "open a ticket; prints its key")
-    p.add_argument("title")
-    p.add_argument("-d", "--description", help="details ('-' reads standard input)")
-    p.add_argument("--impact", choices=["high", "medium", "low"])
-    p.add_argument("--urgency", choices=["high", "medium", "low"])
-    p.add_argument("-p", "--priority", help="P1..P4 (instead of impact and urgency)")
-    p.add_argument("--team")
-    p.add_argument("--category")
-    p.add_argument("--service")
-    p.add_argument("--assignee")
-    p.add_argument("-r", "--requester", help='"Name <e-mail>", an e-mail or a name (default: you)')
-    p.add_argument("--requester-email", help=argparse.SUPPRESS)
+    def demo(p):
+        p.add_argument("--tickets", type=int, default=300, metavar="N", help="how many tickets (default 300, up to 5,000,000)")
+        p.add_argument("--no-console", action="store_true", help="build the desk only; do not show it")
+        p.add_argument("--fresh", action="store_true", help="throw away an existing demo desk and build a new one")
+        p.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
 
-    p = command("ls", c.cmd_ls, "list tickets matching a query")
-    p.add_argument("query", nargs="*", help="query terms (see below)")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N tickets (0 = all; default 50)")
+    def new(p):
+        p.add_argument("title")
+        p.add_argument("-d", "--description", help="details ('-' reads standard input)")
+        p.add_argument("--impact", choices=["high", "medium", "low"])
+        p.add_argument("--urgency", choices=["high", "medium", "low"])
+        p.add_argument("-p", "--priority", help="P1..P4 (instead of impact and urgency)")
+        p.add_argument("--team")
+        p.add_argument("--category")
+        p.add_argument("--service")
+        p.add_argument("--assignee")
+        p.add_argument("-r", "--requester", help='"Name <e-mail>", an e-mail or a name (default: you)')
+        p.add_argument("--requester-email", help=argparse.SUPPRESS)
 
-    p = command("show", c.cmd_show, "show one ticket: fields, conversation, links, history")
-    p.add_argument("key")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    def ls(p):
+        p.add_argument("query", nargs="*", help="query terms (see below)")
+        p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+        p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N tickets (0 = all; default 50)")
 
-    write("take", c.cmd_take, "assign to yourself and acknowledge")
-    write("ack", c.cmd_ack, "acknowledge")
-    p = write("assign", c.cmd_assign, "assign to an agent and/or a team ('none' unassigns)")
-    p.add_argument("agent", nargs="?", help="agent login, or none")
-    p.add_argument("--team", help="team name, or none")
-    p = write("triage", c.cmd_triage, "set category, service, impact, urgency or priority")
-    for flag in ("category", "service", "impact", "urgency", "priority"):
-        p.add_argument(f"--{flag}")
-    p = write("status", c.cmd_status, "move a ticket to another status")
-    p.add_argument("status", help="new, assigned, in_progress, pending, closed (resolve and cancel have their own commands)")
-    p = write("reply", c.cmd_reply, "public reply to the requester")
-    p.add_argument("text", help="the reply ('-' reads standard input)")
-    p = write("note", c.cmd_note, "internal note (never shown to the requester)")
-    p.add_argument("text", help="the note ('-' reads standard input)")
-    p = write("link", c.cmd_link, "link two tickets")
-    p.add_argument("kind", help="relates-to, duplicate-of, parent-of, child-of, caused-by or causes")
-    p.add_argument("other", help="the other ticket's key")
-    p.add_argument("--remove", action="store_true", help="remove the link instead")
-    p = command("merge", c.cmd_merge, "close DUPLICATE as merged into TARGET")
-    p.add_argument("duplicate")
-    p.add_argument("target")
-    p.add_argument("--expect-version", type=int, metavar="N", help="the duplicate's version you saw")
-    p = write("resolve", c.cmd_resolve, "resolve with a resolution code")
-    p.add_argument("code", help="e.g. fixed, workaround, no_fault_found (see [resolution] codes)")
-    p.add_argument("note", nargs="?", help="what was done ('-' reads standard input)")
-    write("close", c.cmd_close, "close a resolved ticket")
-    p = write("reopen", c.cmd_reopen, "reopen a resolved ticket")
-    p.add_argument("reason", nargs="?")
-    p = write("cancel", c.cmd_cancel, "cancel a ticket (leads)")
-    p.add_argument("reason")
+    def show(p):
+        p.add_argument("key")
+        p.add_argument("--format", choices=["text", "json"], default="text")
 
-    p = command("console", cmd_console, "open the console (the default with no command)")
-    p.add_argument("filter", nargs="*", help="the queue's filter (default: is:open)")
+    def assign(p):
+        p.add_argument("agent", nargs="?", help="agent login, or none")
+        p.add_argument("--team", help="team name, or none")
 
-    p = command("daemon", cmd_daemon, "run the SLA loop without a screen: warnings, breaches, escalations")
-    p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
-                   help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")
-    p.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+    def triage(p):
+        for flag in ("category", "service", "impact", "urgency", "priority"):
+            p.add_argument(f"--{flag}")
 
-    wb.add_arguments(command("wallboard", wb.cmd_wallboard,
-                             "a read-only board for a shared screen: big figures, ticking SLA timers, rotating pages"))
+    def status(p):
+        p.add_argument("status", help="new, assigned, in_progress, pending, closed (resolve and cancel have their own commands)")
 
-    p = command("import", d.cmd_import, "import tickets from CSV or JSON Lines (admins)")
-    p.add_argument("file")
-    p.add_argument("--format", choices=["csv", "jsonl"], help="default: by the file's extension")
-    p = command("export", d.cmd_export, "export tickets as JSON Lines (with conversations) or CSV")
-    p.add_argument("query", nargs="*")
-    p.add_argument("--format", choices=["csv", "jsonl"])
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    bk.add_commands(command)  # backup, restore, take-next
-    from deskconsole.cli import batch  # here: batch builds this parser for its lines
-    batch.add_command(command)  # batch [FILE|-] [--stop-on-error] [--atomic]
-    admin.add_commands(command, lambda p: _globals(p, argparse.SUPPRESS))  # admin sync, admin pg-grants
+    def reply(p):
+        p.add_argument("text", help="the reply ('-' reads standard input)")
+
+    def note(p):
+        p.add_argument("text", help="the note ('-' reads standard input)")
+
+    def link(p):
+        p.add_argument("kind", help="relates-to, duplicate-of, parent-of, child-of, caused-by or causes")
+        p.add_argument("other", help="the other ticket's key")
+        p.add_argument("--remove", action="store_true", help="remove the link instead")
+
+    def merge(p):
+        p.add_argument("duplicate")
+        p.add_argument("target")
+        p.add_argument("--expect-version", type=int, metavar="N", help="the duplicate's version you saw")
+
+    def resolve(p):
+        p.add_argument("code", help="e.g. fixed, workaround, no_fault_found (see [resolution] codes)")
+        p.add_argument("note", nargs="?", help="what was done ('-' reads standard input)")
+
+    def reopen(p):
+        p.add_argument("reason", nargs="?")
+
+    def cancel(p):
+        p.add_argument("reason")
+
+    def console(p):
+        p.add_argument("filter", nargs="*", help="the queue's filter (default: is:open)")
+
+    def daemon(p):
+        from deskconsole.core.sweep import DEFAULT_INTERVAL
+
+        p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
+                       help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")
+        p.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+
+    def wallboard(p):
+        import_module("deskconsole.cli.wallboard").add_arguments(p)
+
+    def import_(p):
+        p.add_argument("file")
+        p.add_argument("--format", choices=["csv", "jsonl"], help="default: by the file's extension")
+
+    def export(p):
+        p.add_argument("query", nargs="*")
+        p.add_argument("--format", choices=["csv", "jsonl"])
+        p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    unmade("init", f"{DESK_CMDS}:cmd_init", "write a starter config (you are its admin) and create the database", init)
+    unmade("demo", f"{DESK_CMDS}:cmd_demo", "build a demo desk with realistic tickets and show its queue", demo)
+    unmade("new", f"{COMMANDS}:cmd_new", "open a ticket; prints its key", new)
+    unmade("ls", f"{COMMANDS}:cmd_ls", "list tickets matching a query", ls)
+    unmade("show", f"{COMMANDS}:cmd_show", "show one ticket: fields, conversation, links, history", show)
+    write("take", f"{COMMANDS}:cmd_take", "assign to yourself and acknowledge")
+    write("ack", f"{COMMANDS}:cmd_ack", "acknowledge")
+    write("assign", f"{COMMANDS}:cmd_assign", "assign to an agent and/or a team ('none' unassigns)", assign)
+    write("triage", f"{COMMANDS}:cmd_triage", "set category, service, impact, urgency or priority", triage)
+    write("status", f"{COMMANDS}:cmd_status", "move a ticket to another status", status)
+    write("reply", f"{COMMANDS}:cmd_reply", "public reply to the requester", reply)
+    write("note", f"{COMMANDS}:cmd_note", "internal note (never shown to the requester)", note)
+    write("link", f"{COMMANDS}:cmd_link", "link two tickets", link)
+    unmade("merge", f"{COMMANDS}:cmd_merge", "close DUPLICATE as merged into TARGET", merge)
+    write("resolve", f"{COMMANDS}:cmd_resolve", "resolve with a resolution code", resolve)
+    write("close", f"{COMMANDS}:cmd_close", "close a resolved ticket")
+    write("reopen", f"{COMMANDS}:cmd_reopen", "reopen a resolved ticket", reopen)
+    write("cancel", f"{COMMANDS}:cmd_cancel", "cancel a ticket (leads)", cancel)
+    unmade("console", CONSOLE, "open the console (the default with no command)", console)
+    unmade("daemon", "deskconsole.cli.daemon:cmd_daemon",
+           "run the SLA loop without a screen: warnings, breaches, escalations", daemon)
+    unmade("wallboard", "deskconsole.cli.wallboard:cmd_wallboard",
+           "a read-only board for a shared screen: big figures, ticking SLA timers, rotating pages", wallboard)
+    unmade("import", f"{DESK_CMDS}:cmd_import", "import tickets from CSV or JSON Lines (admins)", import_)
+    unmade("export", f"{DESK_CMDS}:cmd_export", "export tickets as JSON Lines (with conversations) or CSV", export)
+    # Registered by their own modules, imported the first time one of their names is needed.
+    sub.later(lambda: import_module("deskconsole.cli.backup").add_commands(command))  # backup, restore, take-next
+    sub.later(lambda: import_module("deskconsole.cli.batch").add_command(command))  # batch [FILE|-] [--stop-on-error] [--atomic]
+    sub.later(lambda: import_module("deskconsole.cli.admin").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # admin sync, admin pg-grants
     return parser
 
 
@@ -169,7 +216,15 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
-        args.func = cmd_console
+        args.func = Command(CONSOLE)
+    # Imported once a command runs (not for --help or --version); the database
+    # module first: it keeps the PostgreSQL driver out of Peewee's import.
+    from deskconsole.db import DamagedDatabase, damaged, first_line, refused_by_server
+    from peewee import DatabaseError
+    from deskconsole.cli.context import Context
+    from deskconsole.cli.startup import command_starts
+
+    command_starts()
     try:
         ctx = Context.from_args(args, login)
     except DeskError as exc:  # a uid with no login name
