@@ -6,7 +6,7 @@ and ``take KEY`` RUNS times each, round-robin (a burst of load on the machine
 then touches every command alike), through ``python -m deskconsole`` and
 through the installed ``deskconsole`` script when there is one beside the
 interpreter. Prints the median and p90 per command, and the interpreter's own
-start-up (``python -c pass``) for reference.
+start-up (``python -c pass``) for reference, and a JSON line last.
 
     python bench/cli_latency.py [--runs 20] [--dir FOLDER] [--tickets 300]
 
@@ -18,6 +18,7 @@ not counted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -103,13 +104,16 @@ def main() -> None:
     floor = [run([sys.executable, "-c", "pass"], env)[0] for _ in range(opts.runs)]
     print(f"desk: {opts.tickets} tickets in {folder} (SQLite); {opts.runs} runs per command; key {key}")
     print(f"{'python -c pass':34s} median {statistics.median(floor) * 1e3:6.1f} ms   p90 {p90(floor) * 1e3:6.1f} ms")
+    figures: dict = {"runs": opts.runs, "tickets": opts.tickets, "python_pass_ms": round(statistics.median(floor) * 1e3, 1)}
     for label, prefix in launchers().items():
         times = measure(prefix, key, opts.runs, env)
         print(label)
         for name in COMMANDS:
             values = times[name]
-            shown = LABELS[name]
-            print(f"  {shown:32s} median {statistics.median(values) * 1e3:6.1f} ms   p90 {p90(values) * 1e3:6.1f} ms")
+            print(f"  {LABELS[name]:32s} median {statistics.median(values) * 1e3:6.1f} ms   p90 {p90(values) * 1e3:6.1f} ms")
+            figures[f"{label.split()[0]} {LABELS[name]}"] = {"median_ms": round(statistics.median(values) * 1e3, 1),
+                                                             "p90_ms": round(p90(values) * 1e3, 1)}
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ are all bound parameters, so any input is searched for literally.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 import unicodedata
@@ -84,24 +83,37 @@ SORT_ALIASES.update({
 DEFAULT_SORT = ("due", "prio", "created")
 REF_FIELDS = ("team", "category", "service", "assignee")
 
-_WS = re.compile(r"\s+")
-_HEAD = re.compile(r'[^\s:"]*')
-_VALUE = re.compile(r'[^\s,"]*')
-_QUOTED_BODY = re.compile(r'(?:[^"\\]|\\.)*', re.S)
-_UNESCAPE = re.compile(r'\\(["\\])')
+class _Pattern:
+    """A regular expression compiled when it is first used: every command
+    imports this module, and most use few of these (or none)."""
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __getattr__(self, name):  # match, fullmatch, search, sub... (once each: then found on the instance)
+        method = getattr(re.compile(*self.args), name)
+        setattr(self, name, method)
+        return method
+
+
+_WS = _Pattern(r"\s+")
+_HEAD = _Pattern(r'[^\s:"]*')
+_VALUE = _Pattern(r'[^\s,"]*')
+_QUOTED_BODY = _Pattern(r'(?:[^"\\]|\\.)*', re.S)
+_UNESCAPE = _Pattern(r'\\(["\\])')
 # Cc characters other than the usual whitespace, and lone surrogates: no
 # database stores them faithfully (PostgreSQL rejects NUL outright).
-_BAD_CHAR = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-_PRIO = re.compile(r"(<=|>=|<|>|=)?[pP]?([0-9]{1,3})")
-_PRIO_RANGE = re.compile(r"[pP]?([0-9]{1,3})\.\.[pP]?([0-9]{1,3})")
-_TICKET_KEY = re.compile(rf"(?:{TICKET_PREFIX}-|#)([0-9]{{1,12}})", re.IGNORECASE)
-_KEY_VALUE = re.compile(rf"(?:{TICKET_PREFIX}-|#)?([0-9]{{1,12}})", re.IGNORECASE)
-_OTHER_KEY = re.compile(r"([A-Za-z]{2,5})-[0-9]+")
-_DATE_OP = re.compile(r"(>=|<=|>|<|=)?")
-_RELATIVE = re.compile(r"([+-])([0-9]{1,12})([smhdw])", re.IGNORECASE)
-_UNSIGNED_RELATIVE = re.compile(r"([0-9]{1,12})([smhdw])", re.IGNORECASE)
-_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_AT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?([Zz])?")
+_BAD_CHAR = _Pattern("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_PRIO = _Pattern(r"(<=|>=|<|>|=)?[pP]?([0-9]{1,3})")
+_PRIO_RANGE = _Pattern(r"[pP]?([0-9]{1,3})\.\.[pP]?([0-9]{1,3})")
+_TICKET_KEY = _Pattern(rf"(?:{TICKET_PREFIX}-|#)([0-9]{{1,12}})", re.IGNORECASE)
+_KEY_VALUE = _Pattern(rf"(?:{TICKET_PREFIX}-|#)?([0-9]{{1,12}})", re.IGNORECASE)
+_OTHER_KEY = _Pattern(r"([A-Za-z]{2,5})-[0-9]+")
+_DATE_OP = _Pattern(r"(>=|<=|>|<|=)?")
+_RELATIVE = _Pattern(r"([+-])([0-9]{1,12})([smhdw])", re.IGNORECASE)
+_UNSIGNED_RELATIVE = _Pattern(r"([0-9]{1,12})([smhdw])", re.IGNORECASE)
+_DAY = _Pattern(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_AT = _Pattern(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?([Zz])?")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _UNIT_NAMES = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _NAMED_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
@@ -205,6 +217,8 @@ def _names(names, limit: int = 12) -> str:
 
 def _suggest(word: str, choices) -> str:
     """'; did you mean 'x'?' when a choice is close to ``word``, else ';' (messages go on after it)."""
+    import difflib  # only when a word is wrong
+
     close = difflib.get_close_matches(word.lower()[:64], list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ";"
 

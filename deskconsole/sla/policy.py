@@ -15,7 +15,6 @@ Pure stdlib plus :mod:`deskconsole.sla.calendar`: no database, no UI.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -624,6 +623,8 @@ def _unknown(data: Mapping, allowed: Iterable[str], prefix: str) -> None:
     allowed = sorted(allowed)
     for name in data:
         if name not in allowed:
+            import difflib  # only when a name is wrong
+
             close = difflib.get_close_matches(str(name), allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise PolicyError(f"{prefix}.{name}", f"unknown key; expected one of {', '.join(allowed)}{hint}")
