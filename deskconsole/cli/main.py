@@ -217,8 +217,7 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         args.func = Command(CONSOLE)
-    # Imported once a command runs (not for --help or --version); the database
-    # module first: it keeps the PostgreSQL driver out of Peewee's import.
+    # Imported when a command runs (--help and --version have exited by now).
     from deskconsole.db import DamagedDatabase, damaged, first_line, refused_by_server
     from peewee import DatabaseError
     from deskconsole.cli.context import Context
