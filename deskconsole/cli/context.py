@@ -13,6 +13,7 @@ from deskconsole.core.clock import system_clock
 from deskconsole.core.desk import Desk, open_desk
 from deskconsole.core.directory import differences
 from deskconsole.core.identity import Actor, os_login, resolve_actor
+from deskconsole.core.text import terminal_safe
 from deskconsole.paths import default_config_path, default_db_url
 
 
@@ -52,7 +53,7 @@ class Context:
         if notice:
             self.notices.append(notice)
             if say:
-                print(f"deskconsole: warning: {notice}", file=sys.stderr)
+                print(f"deskconsole: warning: {terminal_safe(notice, one_line=True)}", file=sys.stderr)
         return desk, actor
 
     def track(self, desk: Desk) -> Desk:
