@@ -257,8 +257,11 @@ class WallboardApp(App):
         try:
             snap = await self.runner.read(self._read_in_thread, page)
         except Exception as exc:  # database gone, locked for long, server down: stay up, say so
-            await self._failed(exc)
+            if self.is_running:  # (a board that closed while the read ran has no widget left to tell)
+                await self._failed(exc)
         else:
+            if not self.is_running:  # the board closed while the read ran: its widgets are gone
+                return
             self.reads += 1
             self.snapshots[page.id] = snap
             self.dirty.discard(page.id)
