@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
-from deskconsole.core import clocks
+from deskconsole.core import clocks, hot_reads
 from deskconsole.core.clock import ago
 from deskconsole.core.errors import Conflict, NotFound
 from deskconsole.core.identity import Actor
@@ -88,23 +89,37 @@ class TicketChange:
         names = self.unit.desk.directory
         for name, old, new in self.changes:
             self.unit.audit(t.id, None, name, shown(names, name, old), shown(names, name, new))
-        columns = {getattr(Ticket, n): v for n, v in self.values.items()}
-        columns.update({getattr(Ticket, n): v for n, v in clocks.follow(self).items()})
-        columns[Ticket.version] = version
-        columns[Ticket.updated_at] = self.now
-        updated = Ticket.update(columns).where((Ticket.id == t.id) & (Ticket.version == t.version)).execute()
+        columns = {**self.values, **clocks.follow(self), "version": version, "updated_at": self.now}
+        updated = _update_ticket(columns, t.id, t.version)
         if updated != 1:  # cannot happen under the write lock; never overwrite silently
             raise conflict_error(self.unit.desk, t.id, t.version)
         self.unit.feed(t.id, version)
         return Outcome(self.key, version, self.changes)
 
 
+def _update_ticket(columns: dict[str, object], tid: int, seen: int) -> int:
+    """``UPDATE ticket SET ... WHERE id = ? AND version = ?``: how many rows it changed."""
+    db = Ticket._meta.database
+    sql, names, converters = _update_sql(frozenset(columns), type(getattr(db, "obj", db)))
+    params = [conv(columns[n]) for n, conv in zip(names, converters)]
+    params += (tid, seen)
+    return db.execute_sql(sql, params).rowcount
+
+
+@lru_cache(maxsize=256)
+def _update_sql(names: frozenset[str], dialect: type) -> tuple[str, tuple[str, ...], tuple]:
+    # Built by Peewee once per set of columns and kind of database (not per
+    # database object: an id() is reused once its object is gone). Peewee
+    # writes SET in model order: the values go in that order, each through
+    # its field's db_value as Peewee's own update does.
+    fields = [f for f in Ticket._meta.sorted_fields if f.name in names]
+    sql, _ = Ticket.update({f: None for f in fields}).where((Ticket.id == 0) & (Ticket.version == 0)).sql()
+    return sql, tuple(f.name for f in fields), tuple(f.db_value for f in fields)
+
+
 def load_ticket(desk: "Desk", key: str | int, *, for_update: bool = False) -> Ticket:
     tid = ticket_id(key)
-    query = Ticket.select().where(Ticket.id == tid)
-    if for_update and not desk.is_sqlite:
-        query = query.for_update()
-    ticket = query.first()
+    ticket = hot_reads.ticket(tid, for_update=for_update and not desk.is_sqlite)
     if ticket is None:
         raise NotFound(f"{ticket_key(tid)} does not exist; 'deskconsole ls' lists tickets")
     return ticket

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
+from deskconsole.core import hot_reads
 from deskconsole.core.clock import exact_duration
 from deskconsole.models import SlaClock, SlaCrossing
 from deskconsole.sla.policy import BREACH, METRICS, Policy
@@ -361,7 +362,7 @@ def follow(ch: "TicketChange") -> dict:
     """Bring a ticket's clocks in line with the change being saved; returns
     the ticket's new SLA summary columns (``sla``, ``sla_due``)."""
     desk, unit, now = ch.unit.desk, ch.unit, ch.now
-    clocks = list(SlaClock.select().where(SlaClock.ticket == ch.ticket.id).order_by(SlaClock.id))
+    clocks = hot_reads.clocks(ch.ticket.id)  # prepared: every write to a ticket reads them
     changed = dict((name, (old, new)) for name, old, new in ch.changes)
     if not clocks and not changed.keys() & {"priority", "team", "service", "category"}:
         return {}

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from deskconsole.core import clocks as engine
+from deskconsole.core import hot_reads
 from deskconsole.core.change import load_ticket
 from deskconsole.core.keys import ticket_key
-from deskconsole.core.links import INVERSE, merged_ids
-from deskconsole.models import AuditEvent, Entry, Link, Outbox, SlaClock, Ticket
+from deskconsole.core.links import INVERSE
+from deskconsole.models import SlaClock, Ticket
 from deskconsole.sla.policy import METRICS
 
 if TYPE_CHECKING:
@@ -193,32 +194,29 @@ def _metric_order(c: SlaClock) -> tuple[int, int]:
 
 
 def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
-    """Everything about one ticket; its SLA clocks as of ``now`` (default: the desk's clock)."""
+    """Everything about one ticket; its SLA clocks as of ``now`` (default: the desk's clock).
+
+    Read with the prepared statements of :mod:`deskconsole.core.hot_reads`:
+    ``show`` is the most frequent command."""
     now = now or desk.now()
     t = load_ticket(desk, key)
     d = desk.directory
-    merged = merged_ids(t.id)
+    merged = hot_reads.merged_ids(t.id)
     entries = [
-        EntryView(e.id, ticket_key(e.ticket_id), e.kind, e.author, e.author_name, e.at, e.body, e.source)
-        for e in Entry.select().where(Entry.ticket.in_([t.id, *merged])).order_by(Entry.at, Entry.id)
+        EntryView(eid, ticket_key(tid), kind, author, author_name, at, body, source)
+        for eid, tid, kind, author, author_name, at, body, source in hot_reads.entries([t.id, *merged])
     ]
     links = []
-    for ln in Link.select().where((Link.source == t.id) | (Link.target == t.id)).order_by(Link.id):
-        outgoing = ln.source_id == t.id
-        other_id = ln.target_id if outgoing else ln.source_id
-        other = Ticket.select(Ticket.title, Ticket.status).where(Ticket.id == other_id).first()
-        links.append(LinkView(ln.kind if outgoing else INVERSE[ln.kind], ticket_key(other_id), other.title, other.status))
-    audit = [
-        AuditView(a.at, a.actor, a.via, a.action, a.field, a.old, a.new)
-        for a in AuditEvent.select().where(AuditEvent.ticket == t.id).order_by(AuditEvent.id)
-    ]
-    rows = sorted(SlaClock.select().where(SlaClock.ticket == t.id), key=_metric_order)
+    for _, source_id, target_id, kind in hot_reads.links(t.id):
+        outgoing = source_id == t.id
+        other_id = target_id if outgoing else source_id
+        title, status = hot_reads.title_status(other_id)
+        links.append(LinkView(kind if outgoing else INVERSE[kind], ticket_key(other_id), title, status))
+    audit = [AuditView(*row) for row in hot_reads.audit(t.id)]
+    rows = sorted(hot_reads.clocks(t.id), key=_metric_order)
     clock_views = [clock_view(desk, c, now) for c in rows]
     sla, sla_due = engine.summary(rows, now) if rows else (t.sla, t.sla_due)
-    notifications = [
-        NotificationView(o.created_at, o.channel, o.state, o.recipients, o.subject, o.attempts, o.sent_at)
-        for o in Outbox.select().where(Outbox.ticket == t.id).order_by(Outbox.id)
-    ]
+    notifications = [NotificationView(*row) for row in hot_reads.outbox(t.id)]
     return TicketDetail(
         key=ticket_key(t.id), id=t.id, title=t.title, description=t.description, status=t.status,
         priority=t.priority, impact=t.impact, urgency=t.urgency, requester_name=t.requester_name,
