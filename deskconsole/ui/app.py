@@ -41,6 +41,7 @@ from deskconsole.ui.styles import css_path
 FEED_POLL = 0.5  # seconds between change-feed polls
 MARK_ALL_LIMIT = 1000  # V marks at most this many tickets of the view
 JUMP_SCAN = 10_000  # a jump looks this far down the view for its ticket
+SHORT_BELOW = 36  # lines: below this (and below 120 columns) the queue takes the whole screen
 
 
 class SweepDone(Message):
@@ -55,6 +56,9 @@ class DeskApp(TriageActions, App):
     CSS_PATH = css_path()
     TITLE = "deskconsole"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (170, "-xwide")]
+    # set on resize only (never on a tick): narrow and short, the queue has the
+    # screen to itself and enter shows the detail + timers in its place
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_BELOW, "-tall")]
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {DeskCommands}
 
@@ -65,7 +69,7 @@ class DeskApp(TriageActions, App):
         Binding("G,end", "bottom", "Bottom", id="queue.bottom", show=False),
         Binding("ctrl+f,pagedown", "page(1)", "Page down", id="queue.page_down", show=False),
         Binding("ctrl+b,pageup", "page(-1)", "Page up", id="queue.page_up", show=False),
-        Binding("enter", "focus_detail", "Detail", id="pane.detail", show=False),
+        Binding("enter", "focus_detail", "Open detail", id="pane.detail", show=False),
         Binding("escape", "back", "Back", id="pane.back", show=False),
         Binding("slash", "filter", "Filter", id="bar.filter"),
         Binding("colon", "command_line", "Command", id="bar.command"),
@@ -133,6 +137,8 @@ class DeskApp(TriageActions, App):
         self.query_one("#bar", Input).display = False
         self.query_one("#bar-error").display = False
         self.query_one("#banner").display = False
+        self.main_screen = self.screen
+        self.watch(self.main_screen, "focused", self._focus_moved, init=False)
         self.queue.focus()
         self.reload_queue()
         self.feed = await self._safe_read(FeedReader, self.desk.db)
@@ -311,8 +317,25 @@ class DeskApp(TriageActions, App):
     def action_page(self, direction: int) -> None:
         self.queue.move(direction * self.queue.page_size)
 
+    @property
+    def compact(self) -> bool:
+        """Narrow and short (e.g. 80x24): the queue alone, the detail + timers on enter."""
+        return self.main_screen.has_class("-narrow") and self.main_screen.has_class("-short")
+
+    def _focus_moved(self, widget) -> None:
+        """The detail + timers show in the queue's place (in the compact layout) while
+        the focus is in them; back in the queue, the queue shows again. (A dialog
+        or the bar taking the focus changes nothing.)"""
+        if widget is None:
+            return
+        if widget is self.queue:
+            self.main_screen.remove_class("-detail-open")
+        elif self.main_screen.query_one("#side") in widget.ancestors_with_self:
+            self.main_screen.add_class("-detail-open")
+
     def action_focus_detail(self) -> None:
         if self.bar_mode is None:
+            self.main_screen.add_class("-detail-open")  # before the focus moves: no frame without either pane
             self.query_one(DetailPane).focus()
 
     def action_back(self) -> None:
@@ -324,6 +347,7 @@ class DeskApp(TriageActions, App):
         if self.queue.has_focus and self.jump_return is not None:
             current = self.queue.current
             self.set_filter(self.jump_return, keep_id=current.id if current else None)
+        self.main_screen.remove_class("-detail-open")
         self.queue.focus()
 
     def action_mark(self) -> None:
@@ -464,6 +488,9 @@ class DeskApp(TriageActions, App):
         self.push_screen(HelpScreen("deskconsole keys", self.live_keys(), notes=[
             "Actions apply to the marked tickets (space, V), else to the one under the cursor.",
             "ctrl+p opens the command palette: every action, and jumping to a ticket.",
+            f"On a small terminal (under 120 columns and {SHORT_BELOW} lines, e.g. 80x24) the queue takes the "
+            "whole screen: enter opens the ticket's detail and SLA timers full-screen (j/k still move to the "
+            "next ticket, the arrows scroll), esc closes them.",
             "Keys can be remapped in the config's [keys] section by binding id, e.g. \"ticket.take\" = \"T\".",
         ]))
 

@@ -72,7 +72,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         "queue--paused", "queue--met", "queue--p1", "queue--loading",
     }
     DEFAULT_CSS = """
-    QueueView { height: 1fr; }
+    QueueView { height: 1fr; overflow-x: hidden; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -108,7 +108,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.total = total
         self.rows.clear()
         self._asked.clear()
-        self.virtual_size = Size(self.size.width, total + 1)  # +1: the header line
+        self.virtual_size = Size(self._width, total + 1)  # +1: the header line
         if self.cursor >= total:
             self.cursor = max(total - 1, 0)
         self._keep_id = keep_id
@@ -130,7 +130,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         goes blank — and only lines that now read differently are repainted."""
         if total != self.total:
             self.total = total
-            self.virtual_size = Size(self.size.width, total + 1)
+            self.virtual_size = Size(self._width, total + 1)
         self.rows = {offset + i: row for i, row in enumerate(rows)}
         height = max(self.size.height, 24)
         self._asked = {offset, offset + height * 3}
@@ -187,16 +187,19 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             self.cursor = min(max(position, 0), self.total - 1)
 
     @property
+    def _height(self) -> int:
+        """Lines of the view; while it is hidden (the compact layout's detail screen,
+        where j/k still move the cursor) the height it had when last shown."""
+        if self.size.height:
+            self._last_height = self.size.height
+        return self.size.height or getattr(self, "_last_height", 0)
+
+    @property
     def page_size(self) -> int:
-        return max(self.size.height - 2, 1)
+        return max(self._height - 2, 1)
 
     def watch_cursor(self, old: int, new: int) -> None:
-        top = int(self.scroll_offset.y)
-        visible = self.size.height - 1  # the header takes a line
-        if new < top:
-            self.scroll_to(y=new, animate=False)
-        elif new >= top + visible:
-            self.scroll_to(y=new - visible + 1, animate=False)
+        self._follow_cursor()
         self._repaint_changed()  # after a scroll every line differs; else the old and new cursor lines
         self._request_visible()
         self._announce()
@@ -242,8 +245,21 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         super().watch_scroll_y(old, new)
         self._request_visible()
 
+    def _follow_cursor(self) -> None:
+        """Scroll (if need be) so the cursor's line is in view."""
+        visible = self._height - 1  # the header takes a line
+        if visible < 1:
+            return  # not laid out yet: on_resize brings it into view
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        self.virtual_size = Size(self._width, self.total + 1)
+        if self.size.height:
+            self._follow_cursor()
         self._request_visible()
 
     def _announce(self) -> None:
@@ -291,9 +307,15 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         title = max(width - fixed, 8)
         return [(n, w or title) for n, w in cols]
 
+    @property
+    def _width(self) -> int:
+        """Columns for the rows: the pane's, less the scrollbar's when the queue is longer than the pane
+        (rows never scroll sideways: a horizontal bar would hide the bottom line)."""
+        return self.scrollable_content_region.width
+
     def render_line(self, y: int) -> Strip:
         self._painted[y] = self._signature(y, self.clock())
-        width = self.size.width
+        width = self._width
         layout = self._layout(width)
         if y == 0:
             style = self.get_component_rich_style("queue--header")

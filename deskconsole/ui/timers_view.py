@@ -92,6 +92,9 @@ class TimersPane(Widget, can_focus=False):
 
     def on_resize(self) -> None:
         self._strips.clear()
+        # the lines depend on the width (a state on its own line, the urgent list's form):
+        # a pane shown for the first time (the compact layout's detail) builds them now, not a tick later
+        self.tick()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -1,6 +1,7 @@
 """Whole-screen text snapshots of the console at 80x24 and 120x40, and at
 80x24 with NO_COLOR, on a deterministic desk (a fixed ManualClock, fixed
-tickets, no SLA loop).
+tickets, no SLA loop). At 80x24 the queue has the screen to itself and enter
+shows the detail and timers in its place: both screens are snapshots.
 
 How a snapshot is taken: the screen is composited exactly as
 ``App.export_screenshot()`` does it (``Compositor.render_update(full=True,
@@ -162,23 +163,50 @@ def check_snapshot(name: str, lines: list[str]) -> None:
                     f"(if the change is intended: DESKCONSOLE_UPDATE_SNAPSHOTS=1):\n{diff}", pytrace=False)
 
 
-async def screen_of(desk, actors, clock, size) -> tuple[DeskApp, Screen]:
+async def screen_of(desk, actors, clock, size, *, detail: bool = False) -> tuple[DeskApp, Screen]:
+    """The console settled at ``size``; with ``detail``, also after enter (the
+    compact layout's detail screen): (app, screen) or (app, (queue screen, detail screen))."""
     build_desk(desk, actors, clock)
     app = DeskApp(desk, actors["al"], sweep=False)
     async with app.run_test(size=size) as pilot:
-        screen = await settled(app, pilot, expect="SLA INC-3")
+        screen = await settled(app, pilot, expect="SLA INC-3" if size[1] >= 36 else ORDER[-1])
         assert app.query_one(QueueView).has_focus
+        if detail:
+            await pilot.press("enter")
+            screen = (screen, await settled(app, pilot, expect="SLA INC-3"))
     return app, screen
 
 
+def queue_rows(screen: Screen) -> int:
+    """Lines the queue pane has for tickets: from below its header to its bottom border."""
+    header = screen.row_of("KEY ")
+    bottom = next(y for y in range(header, screen.height) if screen.text[y].startswith("╰"))
+    return bottom - header - 1
+
+
 # ---------------------------------------------------------------- common checks
-def check_common(screen: Screen) -> None:
+def check_frame(screen: Screen) -> None:
+    """Every screen: its size, the status line on top, the footer at the bottom."""
     text = screen.text
     assert len(text) == screen.height
     for y in range(screen.height):
         assert sum(1 for _ in screen.cells(y)) == screen.width, f"line {y} is not {screen.width} cells: {text[y]!r}"
     # the status line: the whole sentence, nothing cut (only padding after it)
     assert text[0].strip() == STATUS_LINE, text[0]
+    # the footer, last line: the keys that matter most
+    for key in ("/ Filter", "? Help", "t Take", "r Reply", "^p palette"):
+        assert key in text[-1], text[-1]
+
+
+def check_common(screen: Screen) -> None:
+    """A screen with the queue, the detail and the timers (120x40)."""
+    check_queue(screen)
+    check_side(screen)
+
+
+def check_queue(screen: Screen) -> None:
+    check_frame(screen)
+    text = screen.text
     # the queue: header, then the open tickets in deadline order
     header = screen.row_of("KEY ")
     assert text[header].split("│")[1].split()[:5] == ["KEY", "P", "STATUS", "SLA", "TITLE"], text[header]
@@ -200,32 +228,42 @@ def check_common(screen: Screen) -> None:
     left, right = text[cy].index("INC-3") - 1, text[cy].index("│", text[cy].index("INC-3")) - 1
     assert all(screen.style_at(cy, x).reverse for x in range(left, right + 1)), "the cursor row is not in reverse"
     assert not screen.style_at(cy + 1, left + 1).reverse  # and only that row
-    # the detail pane's title and the SLA pane follow the cursor
+
+
+def check_side(screen: Screen) -> None:
+    """The detail pane's title and the SLA pane follow the cursor (on INC-3)."""
+    check_frame(screen)
+    text = screen.text
     title_row = screen.row_of("INC-3  Checkout")  # (the whole title at 80x24; wrapped at 120x40, see there)
     assert screen.style_at(title_row, text[title_row].index("INC-3  C")).bold
     sla_row = screen.row_of("SLA INC-3")
     assert "first response" in text[sla_row + 1] and "BREACHED" in "".join(text[sla_row + 1:sla_row + 3])
     assert "15m 00s over" in "\n".join(text[sla_row:])
     assert "due 11-23 09:20" in "\n".join(text[sla_row:])
-    # the footer, last line: the keys that matter most
-    for key in ("/ Filter", "? Help", "t Take", "r Reply", "^p palette"):
-        assert key in text[-1], text[-1]
 
 
 # ---------------------------------------------------------------- the tests
 async def test_snapshot_80x24(ui_desk, actors, clock, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
-    _app, screen = await screen_of(ui_desk, actors, clock, (80, 24))
-    check_common(screen)
+    _app, (screen, detail) = await screen_of(ui_desk, actors, clock, (80, 24), detail=True)
+    # compact layout: the queue alone, from below the status line to above the footer
+    check_queue(screen)
     text = screen.text
-    # narrow layout: the queue on top, detail and timers side by side below it
-    queue_top, side_top = screen.row_of("KEY "), screen.row_of("INC-3  Checkout")
-    assert side_top > queue_top + len(ORDER)
+    assert screen.row_of("KEY ") == 2 and text[1].startswith("╭") and text[-2].startswith("╰")
+    assert queue_rows(screen) >= 14, "\n".join(text)
+    assert "SLA INC-3" not in "\n".join(text) and "Status     new" not in "\n".join(text)
+    assert ": Command" in text[-1] and "a Assign" in text[-1] and "n Note" in text[-1]
+    check_snapshot("80x24.txt", text)
+    # enter: detail and timers side by side in the queue's place
+    check_side(detail)
+    text = detail.text
+    side_top = detail.row_of("INC-3  Checkout")
+    assert side_top == 2 and "KEY " not in "\n".join(text)
     assert "SLA INC-3" in text[side_top]  # timers beside the detail
     assert "│ INC-3  Checkout returns 502 " in text[side_top]  # the detail's title on one line
     assert "Status     new" in "\n".join(text[side_top:])
-    assert ": Command" in text[-1] and "a Assign" in text[-1] and "n Note" in text[-1]
-    check_snapshot("80x24.txt", text)
+    assert "Customers cannot pay" in "\n".join(text)  # room for the description too
+    check_snapshot("80x24-detail.txt", text)
 
 
 async def test_snapshot_120x40(ui_desk, actors, clock, monkeypatch):
@@ -252,13 +290,30 @@ def _is_grey(color) -> bool:
 
 async def test_snapshot_80x24_no_color(ui_desk, actors, clock, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")  # read by Textual when the App is built
-    app, screen = await screen_of(ui_desk, actors, clock, (80, 24))
+    app, (screen, detail) = await screen_of(ui_desk, actors, clock, (80, 24), detail=True)
     assert app.no_color
-    check_common(screen)
-    # Without colour every state must still read: the only text attributes are
-    # bold, dim, underline and reverse, and no cell carries a hue. (Textual's
-    # NO_COLOR for a non-ANSI theme is its Monochrome filter: colours become
-    # greys, so grey levels may remain; anything with a hue is a leak.)
+    check_queue(screen)
+    check_side(detail)
+    for shown in (screen, detail):
+        check_colourless(shown)
+    # the states that colour shows elsewhere read here as words and attributes
+    text = screen.text
+    header = screen.row_of("KEY ")
+    assert "BREACH" in text[header + 1]
+    p1 = text[header + 1].index(" P1 ") + 1
+    assert screen.style_at(header + 1, p1).bold or screen.style_at(header + 1, p1).reverse
+    sla = detail.row_of("first response BREACHED")
+    x = detail.text[sla].index("BREACHED")
+    assert detail.style_at(sla, x).reverse  # a breach, without colour: reverse video
+    check_snapshot("80x24-nocolor.txt", text + [MASK_HEADER] + attribute_mask(screen))
+    check_snapshot("80x24-detail-nocolor.txt", detail.text + [MASK_HEADER] + attribute_mask(detail))
+
+
+def check_colourless(screen: Screen) -> None:
+    """Without colour every state must still read: the only text attributes are
+    bold, dim, underline and reverse, and no cell carries a hue. (Textual's
+    NO_COLOR for a non-ANSI theme is its Monochrome filter: colours become
+    greys, so grey levels may remain; anything with a hue is a leak.)"""
     allowed = {"bold", "dim", "underline", "reverse"}
     for y in range(screen.height):
         for x, ch, style in screen.cells(y):
@@ -268,10 +323,3 @@ async def test_snapshot_80x24_no_color(ui_desk, actors, clock, monkeypatch):
                                       "strike", "underline2", "frame", "encircle", "overline") if getattr(style, name)}
             assert used <= allowed, f"line {y} col {x} {ch!r}: {used - allowed} with NO_COLOR"
             assert _is_grey(style.color) and _is_grey(style.bgcolor), f"line {y} col {x} {ch!r}: {style} has a hue"
-    # the states that colour shows elsewhere read here as words and attributes
-    text = screen.text
-    header = screen.row_of("KEY ")
-    assert "BREACH" in text[header + 1]
-    p1 = text[header + 1].index(" P1 ") + 1
-    assert screen.style_at(header + 1, p1).bold or screen.style_at(header + 1, p1).reverse
-    check_snapshot("80x24-nocolor.txt", text + [MASK_HEADER] + attribute_mask(screen))

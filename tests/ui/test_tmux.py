@@ -148,9 +148,10 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
     try:
         tmux.start(command)
 
-        # the queue shows, with the most urgent ticket (the P1) first and in the detail pane
-        screen = tmux.wait_for(lambda s: "Checkout returns 502" in s and detail_key(s) == "INC-1",
-                               "the queue and the detail pane")
+        # the queue shows, with the most urgent ticket (the P1) first; at 80x24 it has the
+        # screen to itself (the detail and the timers are a keystroke away)
+        screen = tmux.wait_for(lambda s: "Checkout returns 502" in s and len(queue_keys(s)) == 4,
+                               "the queue")
         assert f"{ADMIN} (admin)" in screen and total(screen) == 4
         assert "KEY" in screen and "SLA" in screen and "/ Filter" in screen
         lines = screen.splitlines()
@@ -158,11 +159,24 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
         order = queue_keys(screen)
         assert order == ["INC-1", "INC-2", "INC-3", "INC-4"], screen  # the P1 first (soonest deadline)
         assert reversed_keys(tmux) == ["INC-1"]  # the cursor row, in reverse video
+        header = next(y for y, line in enumerate(lines) if line.startswith("│KEY "))
+        bottom = next(y for y in range(header, len(lines)) if lines[y].startswith("╰"))
+        assert bottom - header - 1 >= 14 and detail_key(screen) is None, screen  # room for 14+ tickets
+
+        # enter: the detail (and the SLA timers) of the ticket under the cursor, in the queue's place
+        tmux.keys("Enter")
+        screen = tmux.wait_for(lambda s: detail_key(s) == "INC-1" and "SLA INC-1" in s, "the detail to open")
+        assert queue_keys(screen) == []
 
         # j: the cursor moves and the detail pane follows it
         tmux.keys("j")
         screen = tmux.wait_for(lambda s: detail_key(s) == "INC-2", "the detail pane to follow j")
-        assert "VPN drops every ten minutes" in screen and queue_keys(screen) == order
+        assert "VPN drops every ten minutes" in screen and "SLA INC-2" in screen
+
+        # esc: the queue again, the cursor on the ticket j moved to
+        tmux.keys("Escape")
+        screen = tmux.wait_for(lambda s: queue_keys(s) == order, "the queue to come back")
+        assert detail_key(screen) is None
         assert reversed_keys(tmux) == ["INC-2"]
 
         # /: the filter bar; a query changes the total live
@@ -174,17 +188,22 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
         tmux.keys("prio:P1", literal=True)
         tmux.wait_for(lambda s: any(line.strip() == "prio:P1" for line in s.splitlines()), "the bar to hold prio:P1")
         # (the total comes first, the rows a moment later: wait for the rows)
-        screen = tmux.wait_for(lambda s: total(s) == 1 and queue_keys(s) == ["INC-1"] and detail_key(s) == "INC-1",
+        screen = tmux.wait_for(lambda s: total(s) == 1 and queue_keys(s) == ["INC-1"],
                                "the total and the queue to follow the filter")
         assert "Checkout returns 502" in screen and "VPN drops" not in screen
         tmux.keys("Enter")
         screen = tmux.wait_for(lambda s: "filter: prio:P1" in s, "the filter to be kept")
+        tmux.keys("Enter")  # and the detail follows the filter
+        tmux.wait_for(lambda s: detail_key(s) == "INC-1", "the detail of the one ticket left")
+        tmux.keys("Escape")
+        tmux.wait_for(lambda s: queue_keys(s) == ["INC-1"], "the queue to come back")
 
         # ?: the help screen; esc closes it
         tmux.keys("?")
         # (a help screen is painted over a few frames: wait for all of it, not its title)
         screen = tmux.wait_for(lambda s: "deskconsole keys" in s and "esc/q/? close" in s, "the help screen")
         assert re.search(r"│ / +Filter", screen) and re.search(r"\bt +Take", screen), screen
+        assert re.search(r"│ ⏎ +Open detail", screen), screen  # the key that opens the detail at this size
         assert "esc/q/? close" in screen
         tmux.keys("Escape")
         tmux.wait_for(lambda s: "deskconsole keys" not in s and total(s) == 1, "the help screen to close")
