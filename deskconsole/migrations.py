@@ -148,8 +148,39 @@ _V6 = [
     ("postgresql", "ALTER TABLE sla_clock ALTER COLUMN elapsed TYPE BIGINT, ALTER COLUMN paused TYPE BIGINT"),
 ]
 
+# v7: text search through an index (DESIGN.md decision 13), filled for the
+# tickets a desk already has. SQLite: an FTS5 table over ticket title and
+# description with the ticket table as its content (no copy of the text),
+# kept in step by triggers, so every write path (new, edit, merge, import,
+# restore) keeps it current; ranked by bm25 with title words weighing 4x.
+# PostgreSQL: a GIN index on the tsvector of the same text (an expression
+# index: no extra table or column); core/query.py writes the identical
+# expression so the planner uses it.
+_TICKET_TSVECTOR = "to_tsvector('simple'::regconfig, COALESCE(title, '') || ' ' || COALESCE(description, ''))"
+_V7 = [
+    ("sqlite", """CREATE VIRTUAL TABLE ticket_fts USING fts5(title, description, content='ticket',
+        content_rowid='id', tokenize='unicode61 remove_diacritics 2')"""),
+    ("sqlite", "INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0)')"),
+    ("sqlite", """CREATE TRIGGER ticket_fts_insert AFTER INSERT ON ticket BEGIN
+        INSERT INTO ticket_fts (rowid, title, description) VALUES (new.id, new.title, new.description); END"""),
+    ("sqlite", """CREATE TRIGGER ticket_fts_delete AFTER DELETE ON ticket BEGIN
+        INSERT INTO ticket_fts (ticket_fts, rowid, title, description)
+        VALUES ('delete', old.id, old.title, old.description); END"""),
+    ("sqlite", """CREATE TRIGGER ticket_fts_update AFTER UPDATE OF id, title, description ON ticket
+        WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
+        INSERT INTO ticket_fts (ticket_fts, rowid, title, description)
+        VALUES ('delete', old.id, old.title, old.description);
+        INSERT INTO ticket_fts (rowid, title, description) VALUES (new.id, new.title, new.description); END"""),
+    ("sqlite", "INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild')"),
+    ("postgresql", f"CREATE INDEX ticket_text_search ON ticket USING GIN ({_TICKET_TSVECTOR})"),
+]
+
+# The tables SQLite's FTS5 keeps for ticket_fts (not models: the query
+# language reads them, the triggers above write them).
+FTS_TABLES = ("ticket_fts", "ticket_fts_config", "ticket_fts_data", "ticket_fts_docsize", "ticket_fts_idx")
+
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 LATEST = len(MIGRATIONS)
 
 

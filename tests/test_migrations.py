@@ -112,6 +112,9 @@ def test_migrations_match_the_models(desk):
     """Every model column and index exists after migrating, and nothing more."""
     db = desk.db
     tables = set(db.get_tables()) - {"sqlite_sequence"}  # SQLite's AUTOINCREMENT bookkeeping
+    if desk.is_sqlite:  # the text index (v7): FTS5's table and the ones it keeps
+        assert tables >= set(migrations.FTS_TABLES)
+        tables -= set(migrations.FTS_TABLES)
     assert tables == {m._meta.table_name for m in MODELS}
     for model in MODELS:
         table = model._meta.table_name
@@ -124,7 +127,8 @@ def test_migrations_match_the_models(desk):
                 assert columns[name].data_type == "bigint", f"{table}.{name} is {columns[name].data_type}"
         primary_key = tuple(f.column_name for f in model._meta.get_primary_keys())
         # PostgreSQL lists the primary key's own index (SQLite keeps an INTEGER PRIMARY KEY in the rowid)
-        indexes = {tuple(i.columns): i.unique for i in db.get_indexes(table) if tuple(i.columns) != primary_key}
+        indexes = {tuple(i.columns): i.unique for i in db.get_indexes(table)
+                   if tuple(i.columns) != primary_key and i.name != "ticket_text_search"}
         wanted = {}
         for f in model._meta.sorted_fields:
             if (f.index or f.unique) and not f.primary_key:
@@ -132,3 +136,14 @@ def test_migrations_match_the_models(desk):
         for fields_, unique in model._meta.indexes:
             wanted[tuple(model._meta.fields[n].column_name for n in fields_)] = unique
         assert indexes == wanted, table
+
+
+def test_the_text_index_is_there(desk):
+    """v7: SQLite's FTS5 table and its triggers; PostgreSQL's GIN expression index."""
+    if desk.is_sqlite:
+        triggers = {r[0] for r in desk.db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert {"ticket_fts_insert", "ticket_fts_update", "ticket_fts_delete"} <= triggers
+    else:
+        (definition,) = desk.db.execute_sql(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'ticket' AND indexname = 'ticket_text_search'").fetchone()
+        assert "USING gin" in definition and "to_tsvector('simple'::regconfig" in definition

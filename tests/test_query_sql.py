@@ -273,6 +273,8 @@ def test_field_selects_exactly(desk, text, expected):
         ("dIsK FULL", [1]),
         ('"disk full"', [1]),
         ('"full disk"', []),
+        ("dis", []),  # whole words: "Discount" and "Disk" are not "dis"
+        ("dis*", [1, 7]),  # a prefix
         ("-disk", [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
         ("-disk -vpn", [3, 4, 5, 6, 7, 8, 9, 10, 11]),
         ("INC-1", [1, 10]),  # the ticket itself, and the one whose description mentions it
@@ -281,30 +283,32 @@ def test_field_selects_exactly(desk, text, expected):
         ("INC-99999999999", []),
         ("partition", [1]),  # description
         ("queue quoted", [4]),
-        # wildcards are literal
-        ("100%", [1, 7]),  # not "1000 widgets"
-        ("%", [1, 7]),
-        ("file_name", [9]),  # not "filexname"
-        ("_", [9]),
+        # words are words: punctuation separates them, and a term without a
+        # letter or digit looks nothing up (it is left out)
+        ("100%", [1, 7]),  # the word 100, not "1000 widgets"
+        ("%", ALL),
+        ("file_name.txt", [9]),  # not "filexname" (PostgreSQL reads file_name.txt as one word, SQLite as three)
+        ("_", ALL),
         ('"100% off"', [7]),
-        ("\\", []),
+        ("\\", ALL),
         # SQL-looking text is just text
         ('"\'; DROP TABLE ticket; --"', [6]),
         ("'; DROP TABLE ticket; --", [6]),
-        ("';", [6]),
+        ("';", ALL),
         ('"\' OR 1=1 --"', []),
         ("Robert'); DROP TABLE ticket;--", []),
         # unicode
         ("Ümlaut", [11]),
+        ("ümlaut", [11]),
         ("Straße", [11]),
-        ("😀", [11]),
+        ("😀", ALL),  # a symbol, not a word
         ("مرحبا", [11]),
         ("zero\u200bwidth", []),
-        ("\u202edisk", []),
     ],
 )
 def test_text_search(desk, text, expected):
-    same(desk, text, expected)
+    # as a set: the order is by relevance (see tests/test_fts.py)
+    assert sorted(ids(desk, text)) == sorted(expected), text
     assert Ticket.select().count() == len(TICKETS)  # the table is still there
 
 

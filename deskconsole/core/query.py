@@ -6,7 +6,8 @@ error carries the exact span of the offending text.
 
 Syntax (terms are separated by whitespace and ANDed)::
 
-    disk "full disk" INC-42             words / "phrases" search key, title, description
+    disk "full disk" INC-42  disk*      words / "phrases" / prefixes* search title and description
+                                        (whole words, through the text index), a key matches its ticket
     status:new,assigned                 field:value[,value...] -- values are ORed
     -status:closed   -word              a leading '-' negates a term
     title:"disk full"                   values may be quoted (\\" and \\\\ escape inside)
@@ -22,7 +23,13 @@ Syntax (terms are separated by whitespace and ANDed)::
                                         (default: sort:due sort:prio sort:created)
 
 Nothing here builds SQL text: the result is a Peewee expression whose values
-are all bound parameters, so any input is searched for literally.
+are all bound parameters, so any input is searched for literally. Words and
+phrases go to the text index (SQLite FTS5, PostgreSQL tsvector + GIN; see
+migration v7) as plain words: each is quoted for FTS5 (no operator, column
+filter or NEAR can be written) or handed to phraseto_tsquery; a word with no
+letter or digit in it (``*``, ``(``, ``--``) searches for nothing and is left
+out. ``select_tickets`` ranks by relevance (bm25 / ts_rank) when the query
+has words and no ``sort:``.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, NamedTuple
 
-from peewee import Case, Expression, fn
+from peewee import SQL, Case, Expression, Table, fn
 
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.lifecycle import OPEN, STATUSES
@@ -658,31 +665,103 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
     """The WHERE expression (None for no condition) and ORDER BY list for ``query``.
 
     Names are resolved with ``desk.directory``; dates are read in ``tz`` and
-    relative times against ``now`` (an aware datetime).
+    relative times against ``now`` (an aware datetime). The order is the
+    ``sort:`` terms' (or the default); ranking by relevance is
+    ``select_tickets``' (on SQLite it needs a join with the text index).
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("to_peewee needs an aware 'now' datetime")
-    builder = _Builder(query, desk.directory, actor_login, now.astimezone(UTC), tz)
+    builder = _builder(query, desk, actor_login, now, tz)
     where = _balanced([builder.term(t) for t in query.terms], "and")
     return where, builder.order()
 
 
 def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzinfo = UTC):
-    """Ticket.select() filtered and ordered by the query ``text``."""
-    where, order = to_peewee(parse(text), desk, actor_login=actor_login, now=now, tz=tz)
+    """Ticket.select() filtered and ordered by the query ``text``: by
+    relevance first when it has words and no ``sort:`` (then as without)."""
+    query = parse(text)
+    builder = _builder(query, desk, actor_login, now, tz, rank=not query.sort)
+    where = _balanced([builder.term(t) for t in query.terms], "and")
+    order = builder.order()
     select = Ticket.select()
+    if builder.ranked and desk.is_sqlite:
+        # the words every match has, read from the index once: its rows, with bm25 as `rank`
+        # (the migration weighs title words 4x); these terms are left out of the WHERE
+        fts = Table("ticket_fts", ("rowid", "rank", "ticket_fts")).bind(desk.db)
+        select = select.join(fts, on=(fts.rowid == Ticket.id)).where(
+            Expression(fts.ticket_fts, "MATCH", " ".join(builder.ranked)))
+        order.insert(0, fts.rank.asc())
+    elif builder.ranked:
+        order.insert(0, fn.ts_rank(_tsvector(), _balanced(builder.ranked, "&&")).desc())
     if where is not None:
         select = select.where(where)
     return select.order_by(*order)
 
 
+def _builder(query: Query, desk, actor_login: str, now: datetime, tz: tzinfo, rank: bool = False) -> "_Builder":
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("to_peewee needs an aware 'now' datetime")
+    return _Builder(query, desk.directory, actor_login, now.astimezone(UTC), tz,
+                    sqlite=getattr(desk, "is_sqlite", True), rank=rank)
+
+
+# --------------------------------------------------------------------------- text index
+
+
+def _searchable(text: str) -> bool:
+    """Whether ``text`` has a word character for the index to look up (a
+    letter or digit; everything else separates words, as FTS5's unicode61
+    and PostgreSQL's parser treat it)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _fts_match(v: QueryValue) -> str | None:
+    """An FTS5 query for one word, ``prefix*`` or phrase, written as one FTS5
+    string (quotes doubled), so nothing the user typed is FTS5 syntax: FTS5
+    splits it into words itself and looks them up as a phrase. None when
+    there is nothing to look up."""
+    raw, prefix = v.raw, False
+    if not v.quoted and raw.endswith("*"):
+        raw, prefix = raw.rstrip("*"), True
+    if not _searchable(raw):
+        return None
+    return '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
+_REGCONFIG = SQL("'simple'::regconfig")
+
+
+def _tsvector():
+    """Exactly the expression of the ticket_text_search index (migration v7),
+    constants as literals (psycopg binds parameters server-side, and an index
+    expression only matches one written the same way)."""
+    text = fn.COALESCE(Ticket.title, SQL("''")).concat(SQL("' '")).concat(fn.COALESCE(Ticket.description, SQL("''")))
+    return fn.to_tsvector(_REGCONFIG, text)
+
+
+def _tsquery(v: QueryValue):
+    """A tsquery for one word, ``prefix*`` or phrase: the text goes to
+    phraseto_tsquery as a bound value (never tsquery syntax); a prefix is one
+    quoted lexeme (quotes and backslashes escaped) with ``:*``."""
+    raw = v.raw
+    if not v.quoted and raw.endswith("*"):
+        raw = raw.rstrip("*")
+        if not _searchable(raw):
+            return None
+        return fn.to_tsquery(_REGCONFIG, "'" + raw.replace("\\", "\\\\").replace("'", "''") + "':*")
+    if not _searchable(raw):
+        return None
+    return fn.phraseto_tsquery(_REGCONFIG, raw)
+
+
 def _balanced(exprs: list, op: str):
     """AND/OR a list as a balanced tree, so long queries stay shallow for SQLite and Peewee."""
+    exprs = [e for e in exprs if e is not None]
     if not exprs:
         return None
     while len(exprs) > 1:
         pairs = [
-            (exprs[i] & exprs[i + 1]) if op == "and" else (exprs[i] | exprs[i + 1])
+            (exprs[i] & exprs[i + 1]) if op == "and"
+            else (exprs[i] | exprs[i + 1]) if op == "or"
+            else Expression(exprs[i], op, exprs[i + 1])
             for i in range(0, len(exprs) - 1, 2)
         ]
         if len(exprs) % 2:
@@ -731,12 +810,17 @@ def _ordering(key: SortKey):
 
 
 class _Builder:
-    def __init__(self, query: Query, directory, actor_login: str, now: datetime, tz: tzinfo):
+    def __init__(self, query: Query, directory, actor_login: str, now: datetime, tz: tzinfo,
+                 sqlite: bool = True, rank: bool = False):
         self.query = query
         self.directory = directory
         self.actor_login = actor_login
         self.now = now
         self.tz = tz
+        self.sqlite = sqlite
+        self.rank = rank
+        # what relevance is ranked by (FTS5 strings / tsqueries): the words every match has
+        self.ranked: list = []
 
     def fail(self, message: str, start: int, end: int):
         raise QueryError(message, self.query.text, start, end)
@@ -754,13 +838,37 @@ class _Builder:
         if field == "sla":
             expr = _balanced([self.sla(state) for state in dict.fromkeys(v.data for v in term.values)], "or")
             return ~expr if neg else expr
+        if field == "text":
+            return self.text(term)
         expr = _balanced([self.value(field, v) for v in term.values], "or")
         return ~expr if neg else expr
 
+    def text(self, term: Term):
+        """A word, prefix* or phrase: tickets whose title or description has
+        it, through the text index (and the ticket itself for a key such as
+        INC-42). None (no condition) when it has nothing to look up."""
+        (v,) = term.values
+        if self.sqlite:
+            match = _fts_match(v)
+            if match is None:
+                expr = None
+            elif self.rank and not term.negated and v.data is None:
+                self.ranked.append(match)  # select_tickets joins the index on these
+                return None
+            else:
+                expr = Ticket.id.in_(SQL("(SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)", (match,)))
+        else:
+            tsquery = _tsquery(v)
+            expr = None if tsquery is None else Expression(_tsvector(), "@@", tsquery)
+            if expr is not None and self.rank and not term.negated and v.data is None:
+                self.ranked.append(tsquery)
+        if v.data is not None:
+            expr = (Ticket.id == v.data) if expr is None else (expr | (Ticket.id == v.data))
+        if expr is None:
+            return None
+        return ~expr if term.negated else expr
+
     def value(self, field: str, v: QueryValue):
-        if field == "text":
-            expr = Ticket.title.contains(v.raw) | Ticket.description.contains(v.raw)
-            return expr | (Ticket.id == v.data) if v.data is not None else expr
         if field == "title":
             return Ticket.title.contains(v.raw)
         if field == "description":

@@ -1,0 +1,201 @@
+"""Text search through the index (migration v7): words, prefixes, phrases,
+relevance order, the index kept in step by every write path, hostile
+search strings, and old desks getting the index filled when they migrate.
+Both backends (SQLite FTS5, PostgreSQL tsvector + GIN)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from deskconsole import migrations
+from deskconsole.core import links, tickets, transfer
+from deskconsole.core.desk import open_desk
+from deskconsole.core.identity import SYSTEM
+from deskconsole.core.query import QueryError, select_tickets
+from deskconsole.db import connect
+from deskconsole.models import Ticket
+
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)
+
+# title, description; priorities make the default order differ from relevance
+FIXED = [
+    ("Printer offline on floor 2", "Someone says the disk in the printer is full of dust", "P1"),  # 1: words in the description
+    ("Disk full on db01", "The /var partition is at 100% usage; disk full alarms since noon", "P4"),  # 2: title and description
+    ("Mail queue stuck", "Outbound queue full, nothing about storage", "P2"),  # 3: "full" only
+    ("Disco lights", "Discount voucher for the party", "P3"),  # 4: dis* words, no "disk"
+]
+
+
+def ids(desk, text: str) -> list[int]:
+    return [t.id for t in select_tickets(desk, text, actor_login="ada", now=NOW).limit(50)]
+
+
+def assert_index_in_step(desk) -> None:
+    """SQLite: FTS5's own check that the index holds exactly the ticket rows' text."""
+    if desk.is_sqlite:
+        desk.db.execute_sql("INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('integrity-check', 1)")
+
+
+@pytest.fixture
+def fixed(desk, actors):
+    for title, description, prio in FIXED:
+        tickets.create(desk, actors["ada"], title=title, description=description, priority=prio)
+    return desk
+
+
+def test_words_are_anded_and_whole(fixed):
+    assert sorted(ids(fixed, "disk full")) == [1, 2]
+    assert sorted(ids(fixed, "FULL")) == [1, 2, 3]
+    assert ids(fixed, "dis") == []  # whole words: not "Disco", "Discount", "disk"
+    assert ids(fixed, "printer floor dust") == [1]
+
+
+def test_words_only_in_the_description(fixed):
+    assert ids(fixed, "dust") == [1]
+    assert ids(fixed, "storage") == [3]
+
+
+def test_prefix(fixed):
+    assert sorted(ids(fixed, "dis*")) == [1, 2, 4]
+    assert ids(fixed, "partit*") == [2]
+    assert sorted(ids(fixed, "disc* voucher")) == [4]
+
+
+def test_phrase(fixed):
+    assert ids(fixed, '"disk full"') == [2]
+    assert ids(fixed, '"full disk"') == []
+    assert ids(fixed, '"queue full"') == [3]
+
+
+def test_relevance_orders_text_queries_and_a_sort_overrides_it(fixed):
+    # ticket 2 has the words twice and in its title; 1 once, in its description.
+    # Without words the default order puts 1 (P1) before 2 (P4).
+    assert ids(fixed, "disk full") == [2, 1]
+    assert ids(fixed, "disk full sort:prio") == [1, 2]
+    assert ids(fixed, "is:open")[:2] == [1, 3]  # no words: the default order as before
+
+
+def test_negated_words_and_keys(fixed):
+    assert sorted(ids(fixed, "-full")) == [4]
+    assert sorted(ids(fixed, "full -disk")) == [3]
+    assert ids(fixed, "INC-4") == [4]  # a key is its ticket
+
+
+def test_other_fields_compose_with_text(fixed):
+    assert sorted(ids(fixed, "full prio:P1,P2")) == [1, 3]
+    assert ids(fixed, "full prio:P4") == [2]
+    # title: and desc: stay substring matches
+    assert ids(fixed, "title:isco") == [4]
+
+
+def test_the_index_follows_create_edit_merge_and_delete(fixed, actors):
+    out = tickets.create(fixed, actors["ada"], title="Kerberos tickets expire early", description="clock skew")
+    assert ids(fixed, "kerberos skew") == [5]
+    # every write path goes through the table (the SQLite triggers; PostgreSQL's index is on the row itself)
+    Ticket.update(title="Badge reader broken", description="lobby door").where(Ticket.id == 5).execute()
+    assert ids(fixed, "kerberos") == []
+    assert ids(fixed, "badge lobby") == [5]
+    links.merge(fixed, actors["ada"], "INC-5", "INC-1")
+    assert ids(fixed, "badge is:merged") == [5]
+    Ticket.update(status="closed").where(Ticket.id == 5).execute()  # not the text: the index needs no change
+    assert ids(fixed, "lobby") == [5]
+    assert_index_in_step(fixed)
+    with fixed.db.atomic():  # no command deletes a ticket; the index would forget it all the same
+        for sql in ("DELETE FROM sla_crossing WHERE ticket = 4", "DELETE FROM sla_clock WHERE ticket_id = 4",
+                    "DELETE FROM entry WHERE ticket_id = 4", "DELETE FROM audit_event WHERE ticket_id = 4",
+                    "DELETE FROM link WHERE source_id = 4 OR target_id = 4", "DELETE FROM ticket WHERE id = 4"):
+            fixed.db.execute_sql(sql)
+    assert ids(fixed, "voucher") == []
+    assert_index_in_step(fixed)
+    assert out is not None
+
+
+def test_imported_tickets_are_searchable(desk, tmp_path):
+    path = tmp_path / "tickets.jsonl"
+    rows = [{"title": f"Imported ticket {i}", "description": "zeppelin" if i == 7 else "plain"} for i in range(20)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    keys = transfer.import_file(desk, SYSTEM, str(path))
+    assert len(keys) == 20
+    assert [Ticket.get_by_id(i).title for i in ids(desk, "zeppelin")] == ["Imported ticket 7"]
+    assert len(ids(desk, "imported")) == 20
+    assert_index_in_step(desk)
+
+
+HOSTILE = ["AND", '"', 'disk"full', "NEAR(a b)", "*", "a:b", "(", "OR", "NOT disk", "disk AND full", "^disk",
+           "disk NEAR full", "title:disk*", "col:disk", "{title}: disk", "-", "--", '"disk" OR "x"', "'", "\\",
+           "disk +full", "a'b", "x:=1", '"unclosed', "disk)", "''''",
+           # prefixes: quotes and backslashes inside a tsquery lexeme or an FTS5 string
+           "a'b*", "it's*", "x\\*", "'*", "\\'*", "d*sk*", "**", '"disk\\" full"', '"a\\"b*"', "disk\u00e9*"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_strings_are_plain_words(fixed, text):
+    try:
+        got = ids(fixed, text)
+    except QueryError as err:  # the query language's own clear refusal (unclosed quote, lone '-')
+        assert str(err) and "fts" not in str(err).lower() and "syntax" not in str(err).lower()
+    else:
+        assert set(got) <= {1, 2, 3, 4}
+
+
+def test_hostile_strings_search_for_their_words(fixed):
+    assert ids(fixed, "disk AND full") == []  # "and" is a word no ticket has
+    assert ids(fixed, "NEAR(disk full)") == []  # "near" is just a word
+    assert ids(fixed, "^disk (full)") == [2, 1]
+    with pytest.raises(QueryError, match="unknown field"):
+        ids(fixed, "disk:full")  # a colon makes a field term; quote it to search for it
+    with pytest.raises(QueryError, match="inside a word"):
+        ids(fixed, 'disk"full')
+    assert ids(fixed, '"disk" OR "nothing"') == []  # three words ANDed: disk, or, nothing
+    assert ids(fixed, '"NEAR(disk full)"') == []
+    assert ids(fixed, '"title:disk"') == []  # the phrase "title disk", no column filter
+
+
+def test_a_word_without_letters_or_digits_looks_nothing_up(fixed):
+    assert sorted(ids(fixed, "*")) == [1, 2, 3, 4]
+    assert sorted(ids(fixed, "( ) ^")) == [1, 2, 3, 4]
+    assert ids(fixed, "dust *") == [1]
+
+
+def test_nul_and_huge_queries_are_refused_clearly(fixed):
+    with pytest.raises(QueryError, match="control character U\\+0000"):
+        ids(fixed, "disk\x00full")
+    with pytest.raises(QueryError, match="characters long"):
+        ids(fixed, " ".join(["disk"] * 20_000))  # 100 KB of words
+    many = " ".join(f"w{i}" for i in range(390))  # as long as a query may be: still runs
+    assert ids(fixed, many) == []
+    assert ids(fixed, " ".join(["full"] * 400)) != []
+
+
+def test_a_migrated_desk_gets_its_tickets_indexed(bare_db_url, config):
+    db = connect(bare_db_url)
+    migrations.migrate(db, target=migrations.LATEST - 1)
+    db.execute_sql(
+        "INSERT INTO ticket (id, title, description, status, priority, created_by, created_at, updated_at,"
+        " reopen_count, version, source) VALUES (3, 'Legacy outage', 'the zeppelin landed', 'new', 'P2', 'ada',"
+        " '2026-01-02 03:04:05.000000', '2026-01-02 03:04:05.000000', 0, 1, 'cli')"
+    )
+    db.close()
+    desk = open_desk(bare_db_url, config)
+    try:
+        assert migrations.current_version(desk.db) == migrations.LATEST
+        assert ids(desk, "zeppelin") == [3]
+        assert ids(desk, "legacy outage") == [3]
+        assert_index_in_step(desk)
+    finally:
+        desk.close()
+
+
+@pytest.mark.parametrize("text", ["disk full", "-disk is:open", "dis* sort:created"])
+def test_the_plan_reads_the_text_index(fixed, text, query_plan):
+    sql, params = select_tickets(fixed, text, actor_login="ada", now=NOW).sql()
+    plan = query_plan(fixed.db, sql, params)
+    if fixed.is_sqlite:
+        assert any("VIRTUAL TABLE INDEX" in p for p in plan), plan
+    elif not text.startswith("-") and "sort:" not in text:  # table scans priced out: the GIN expression index answers
+        assert any("ticket_text_search" in p for p in plan), plan
+    else:  # a NOT cannot use it, and for four rows the planner may prefer a sort's index: no table scan, though
+        assert not any("Seq Scan on ticket" in p for p in plan), plan
