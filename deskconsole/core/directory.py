@@ -10,7 +10,7 @@ have changed, so the command can say so. Opening a desk never writes here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from deskconsole.core.errors import NotFound
@@ -103,10 +103,8 @@ def role_now(desk: "Desk", actor: Actor) -> Actor:
     marks = ", ".join([desk.db.param] * len(logins))  # one indexed lookup on each write: plain SQL, no query builder
     roles = dict(desk.db.execute_sql(f"SELECT login, role FROM agent WHERE login IN ({marks}) AND active",
                                      logins).fetchall())
-    if actor.via and roles.get(actor.via) != "admin":
-        return Actor(login=actor.login, name=actor.name, role="viewer", via=actor.via)
-    role = roles.get(actor.login, "viewer")
-    return actor if role == actor.role else Actor(actor.login, actor.name, role, actor.team, actor.via)
+    role = roles.get(actor.login, "viewer") if not actor.via or roles.get(actor.via) == "admin" else "viewer"
+    return actor if role == actor.role else replace(actor, role=role)
 
 
 # ------------------------------------------------------------------ config -> database
@@ -179,43 +177,51 @@ _SPECS = (
 _CONFIG_KEYS = {"title": "name"}  # a column's name in the config, where the two differ
 
 
-def _changes(desk: "Desk", spec) -> list[str]:
-    """The config keys where the config's rows of one kind differ from the database's."""
+def _plan(desk: "Desk", spec):
+    """What the config would change in the rows of one kind: ``(name, new,
+    columns)`` — the columns to set (all of them for a new row), or None for
+    a row the config no longer has. Both reading the differences and writing
+    them go by this one comparison."""
     _, _, label, wanted_fn = spec
     rows = desk.directory.rows.get(label, {})
-    section = "categories" if label == "category" else f"{label}s"
     wanted = wanted_fn(desk)
-    out = []
     for name, values in wanted.items():
+        values = {**values, "active": True}
         row = rows.get(name)
-        if row is None or not row["active"]:
+        columns = values if row is None else {k: v for k, v in values.items() if row[k] != v}
+        if columns:
+            yield name, row is None, columns
+    for name, row in rows.items():
+        if row["active"] and name not in wanted:
+            yield name, False, None
+
+
+def _changes(desk: "Desk", spec) -> list[str]:
+    """The config keys where the config's rows of one kind differ from the database's."""
+    label = spec[2]
+    section = "categories" if label == "category" else f"{label}s"
+    out = []
+    for name, new, columns in _plan(desk, spec):
+        if new or columns is None or "active" in columns:  # added, removed or brought back: the whole entry
             out.append(f"{section}.{name}")
-            continue
-        out.extend(f"{section}.{name}.{_CONFIG_KEYS.get(k, k)}" for k, v in values.items() if row[k] != v)
-    out.extend(f"{section}.{name}" for name, row in rows.items() if row["active"] and name not in wanted)
+        else:
+            out.extend(f"{section}.{name}.{_CONFIG_KEYS.get(k, k)}" for k in columns)
     return out
 
 
 def _apply(desk: "Desk", spec, unit) -> None:
-    model, key, label, wanted_fn = spec
-    wanted = wanted_fn(desk)
+    model, key, label, _ = spec
     column = getattr(model, key)
-    rows = desk.directory.rows.get(label, {})
-    for name, values in wanted.items():
-        values = {**values, "active": True}
-        row = rows.get(name)
-        if row is None:
-            model.insert(**{key: name}, **values).execute()
+    for name, new, columns in list(_plan(desk, spec)):
+        if new:
+            model.insert(**{key: name}, **columns).execute()
             unit.audit(None, "config", f"{label}:{name}", None, "added")
-            continue
-        diff = {k: v for k, v in values.items() if row[k] != v}
-        if diff:
-            model.update(**diff).where(column == name).execute()
-            unit.audit(None, "config", f"{label}:{name}", None, _describe(diff, desk))
-    for name, row in rows.items():
-        if name not in wanted and row["active"]:
+        elif columns is None:
             model.update(active=False).where(column == name).execute()
             unit.audit(None, "config", f"{label}:{name}", "active", "removed from config")
+        else:
+            model.update(**columns).where(column == name).execute()
+            unit.audit(None, "config", f"{label}:{name}", None, _describe(columns, desk))
 
 
 def _describe(diff: dict, desk: "Desk") -> str:
