@@ -13,19 +13,15 @@ from deskconsole.db import parse_url
 
 def cmd_sync(ctx: Context, args) -> int:
     desk, actor = ctx.open(say=False)  # the differences are this command's output, not a warning
-    if not (desk.config.agents or desk.config.teams):
+    if not directory.has_say(desk.config):
         raise NoChange(f"{ctx.config_path} names no teams and no agents, so it has nothing to apply to the desk's"
                        " directory; pass the desk's own config with --config")
-    keys = directory.differences(desk)
+    # (applying needs a desk admin: the write itself checks, against the database)
+    keys = directory.differences(desk) if args.dry_run else directory.apply_config(desk, actor)
     if not keys:
         print("the desk's directory already matches the config")
-        return 0
-    if args.dry_run:
-        print("would change: " + ", ".join(keys))
-        return 0
-    require(actor, "config")
-    directory.apply_config(desk, actor)
-    print("changed: " + ", ".join(keys))
+    else:
+        print(("would change: " if args.dry_run else "changed: ") + ", ".join(keys))
     return 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from deskconsole.config import Config, load_config
 from deskconsole.core.clock import system_clock
 from deskconsole.core.desk import Desk, open_desk
-from deskconsole.core.directory import differences
+from deskconsole.core.directory import differences, has_say
 from deskconsole.core.identity import Actor, os_login, resolve_actor
 from deskconsole.core.text import terminal_safe
 from deskconsole.paths import default_config_path, default_db_url
@@ -73,7 +73,7 @@ class Context:
 def directory_notice(desk: Desk, actor: Actor) -> str | None:
     """One line when the config's directory differs from the desk's, or None.
     A config with no teams and no agents has no say on the directory."""
-    if not (desk.config.agents or desk.config.teams):
+    if not has_say(desk.config):
         return None
     keys = differences(desk)
     if not keys:

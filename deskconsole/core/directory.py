@@ -128,6 +128,12 @@ def apply_config(desk: "Desk", actor: Actor) -> list[str]:
     return changed
 
 
+def has_say(config) -> bool:
+    """Whether a config speaks for the directory at all: one that names no
+    teams and no agents (a personal config: a database, keys) has no say."""
+    return bool(config.agents or config.teams)
+
+
 def differences(desk: "Desk") -> list[str]:
     """Where the config's directory and the desk's differ, as config keys:
     ``agents.bob`` (new or absent) or ``agents.bob.role`` (a value)."""
