@@ -182,8 +182,15 @@ def _sqlite_file(path: str, create: bool) -> None:
         raise DatabaseURLError(f"cannot create {path}: {exc.strerror}; choose another --db") from None
 
 
+def dialect(db: Database) -> type:
+    """The kind of database behind ``db`` (a proxy's too): its class decides
+    placeholders, quoting and ``FOR UPDATE``. Statements built once are cached
+    by this, never by the database object, whose id() is reused once it is gone."""
+    return type(getattr(db, "obj", db))
+
+
 def is_sqlite(db: Database) -> bool:
-    return isinstance(getattr(db, "obj", db), SqliteDatabase)
+    return issubclass(dialect(db), SqliteDatabase)
 
 
 def first_line(exc: BaseException) -> str:

@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 
 from peewee import AutoField, BigAutoField, BooleanField, CharField, FloatField, ForeignKeyField, IntegerField, Model, TextField
 
+from deskconsole.db import dialect
+
 _PLAIN = (CharField, TextField, IntegerField, AutoField, BigAutoField, ForeignKeyField, BooleanField, FloatField)
 
 # For every None it binds, sqlite3 (CPython 3.11) first tries the whole
@@ -51,7 +53,7 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Iterable[Sequenc
     the driver as they are, with no Python work per row.
     """
     db = model._meta.database
-    sql, order, converted, in_order = _statement(model, tuple(names), type(getattr(db, "obj", db)))
+    sql, order, converted, in_order = _statement(model, tuple(names), dialect(db))
     if db_values:
         if in_order:  # nothing to reorder or convert
             db.cursor().executemany(sql, rows)

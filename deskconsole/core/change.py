@@ -14,6 +14,7 @@ from deskconsole.core.errors import Conflict, NotFound
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.txn import Unit, unit_of_work
+from deskconsole.db import dialect
 from deskconsole.models import FeedEntry, Ticket
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class TicketChange:
 def _update_ticket(columns: dict[str, object], tid: int, seen: int) -> int:
     """``UPDATE ticket SET ... WHERE id = ? AND version = ?``: how many rows it changed."""
     db = Ticket._meta.database
-    sql, names, converters = _update_sql(frozenset(columns), type(getattr(db, "obj", db)))
+    sql, names, converters = _update_sql(frozenset(columns), dialect(db))
     params = [conv(columns[n]) for n, conv in zip(names, converters)]
     params += (tid, seen)
     return db.execute_sql(sql, params).rowcount

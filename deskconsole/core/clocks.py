@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from deskconsole.core import hot_reads
 from deskconsole.core.clock import exact_duration
+from deskconsole.db import dialect
 from deskconsole.models import SlaClock, SlaCrossing
 from deskconsole.sla.policy import BREACH, METRICS, Policy
 
@@ -160,7 +161,7 @@ def record_crossing(clock: SlaClock, pct: int, at: datetime, now: datetime) -> i
     the sweep records hundreds of these in a burst.
     """
     db = SlaCrossing._meta.database
-    sql, returning = _crossing_sql(type(getattr(db, "obj", db)))
+    sql, returning = _crossing_sql(dialect(db))
     ts = SlaCrossing.at.db_value
     cursor = db.execute_sql(sql, (clock.id, clock.ticket_id, clock.metric, pct, ts(at), ts(now), WHO))
     if returning:

@@ -19,6 +19,7 @@ from typing import Callable
 
 from peewee import AutoField, BigAutoField, BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
 
+from deskconsole.db import dialect
 from deskconsole.models import AuditEvent, Entry, Link, Outbox, SlaClock, Ticket
 
 # Drivers return these as Python wants them already; every other field (times,
@@ -62,13 +63,8 @@ _QUERIES: dict[str, Callable] = {
 }
 
 
-def _dialect():
-    db = Ticket._meta.database
-    return db, type(getattr(db, "obj", db))
-
-
 @lru_cache(maxsize=128)
-def _prepared(name: str, arg, dialect: type):
+def _prepared(name: str, arg, kind: type):
     query = _QUERIES[name](arg)
     sql, _ = query.sql()
     fields = tuple(query._returning)
@@ -78,8 +74,8 @@ def _prepared(name: str, arg, dialect: type):
 
 
 def _rows(name: str, params, arg=None) -> tuple[list[list], tuple[str, ...]]:
-    db, dialect = _dialect()
-    sql, names, convert = _prepared(name, arg, dialect)
+    db = Ticket._meta.database
+    sql, names, convert = _prepared(name, arg, dialect(db))
     rows = db.execute_sql(sql, params).fetchall()
     if convert:
         out = []
