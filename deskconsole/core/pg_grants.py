@@ -51,6 +51,11 @@ def group_names(prefix: str) -> dict[str, str]:
 
 
 def grants_sql(desk: "Desk", prefix: str) -> str:
+    """The script to run with psql: :func:`grant_statements` in one transaction."""
+    return f"BEGIN;\n{grant_statements(desk, prefix)}COMMIT;\n"
+
+
+def grant_statements(desk: "Desk", prefix: str) -> str:
     """The SQL that creates (if missing) and grants the four group roles, and
     puts each directory agent that has a PostgreSQL role of its own in its group."""
     if desk.is_sqlite:
@@ -61,7 +66,7 @@ def grants_sql(desk: "Desk", prefix: str) -> str:
     tables = sorted(m._meta.table_name for m in MODELS)
     work = [t for t in tables if t not in DIRECTORY]
     everyone = ", ".join(r.values())
-    out = ["BEGIN;"]
+    out = []
     for name in roles.values():
         out.append(f"DO $grants$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {literal(name)})"
                    f" THEN CREATE ROLE {ident(name)} NOLOGIN; END IF; END $grants$;")
@@ -87,18 +92,16 @@ def grants_sql(desk: "Desk", prefix: str) -> str:
         grant = f" GRANT {r[agent.role]} TO {ident(login)};" if agent.active else ""
         out.append(f"DO $grants$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {literal(login)}) THEN"
                    f" REVOKE {everyone} FROM {ident(login)};{grant} END IF; END $grants$;")
-    out.append("COMMIT;")
     return "\n".join(out) + "\n"
 
 
-def apply_grants(desk: "Desk", actor: Actor, prefix: str) -> str:
-    """Run :func:`grants_sql`'s script in one audited transaction on the
-    desk's own connection (desk admins only; the connection's PostgreSQL
-    role needs CREATEROLE and to own the tables). Returns the script."""
+def apply_grants(desk: "Desk", actor: Actor, prefix: str) -> None:
+    """Run :func:`grant_statements` in one audited transaction on the desk's
+    own connection (desk admins only; the connection's PostgreSQL role needs
+    CREATEROLE and to own the tables)."""
     from deskconsole.core.txn import unit_of_work
 
-    sql = grants_sql(desk, prefix)
+    statements = grant_statements(desk, prefix)  # (refuses a SQLite desk before any transaction)
     with unit_of_work(desk, actor, "config") as unit:
-        desk.db.execute_sql(sql.replace("BEGIN;\n", "", 1).rsplit("COMMIT;", 1)[0])
+        desk.db.execute_sql(statements)
         unit.audit(None, "config", "pg-grants", None, ", ".join(group_names(prefix).values()))
-    return sql
