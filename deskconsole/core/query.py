@@ -713,16 +713,24 @@ def _searchable(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _search_text(v: QueryValue) -> tuple[str, bool] | None:
+    """(the text to look up, whether it is a ``prefix*``) for one word or
+    phrase; None when it has nothing to look up."""
+    raw, prefix = v.raw, False
+    if not v.quoted and raw.endswith("*"):
+        raw, prefix = raw.rstrip("*"), True
+    return (raw, prefix) if _searchable(raw) else None
+
+
 def _fts_match(v: QueryValue) -> str | None:
     """An FTS5 query for one word, ``prefix*`` or phrase, written as one FTS5
     string (quotes doubled), so nothing the user typed is FTS5 syntax: FTS5
     splits it into words itself and looks them up as a phrase. None when
     there is nothing to look up."""
-    raw, prefix = v.raw, False
-    if not v.quoted and raw.endswith("*"):
-        raw, prefix = raw.rstrip("*"), True
-    if not _searchable(raw):
+    found = _search_text(v)
+    if found is None:
         return None
+    raw, prefix = found
     return '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
 
 
@@ -741,14 +749,12 @@ def _tsquery(v: QueryValue):
     """A tsquery for one word, ``prefix*`` or phrase: the text goes to
     phraseto_tsquery as a bound value (never tsquery syntax); a prefix is one
     quoted lexeme (quotes and backslashes escaped) with ``:*``."""
-    raw = v.raw
-    if not v.quoted and raw.endswith("*"):
-        raw = raw.rstrip("*")
-        if not _searchable(raw):
-            return None
-        return fn.to_tsquery(_REGCONFIG, "'" + raw.replace("\\", "\\\\").replace("'", "''") + "':*")
-    if not _searchable(raw):
+    found = _search_text(v)
+    if found is None:
         return None
+    raw, prefix = found
+    if prefix:
+        return fn.to_tsquery(_REGCONFIG, "'" + raw.replace("\\", "\\\\").replace("'", "''") + "':*")
     return fn.phraseto_tsquery(_REGCONFIG, raw)
 
 
