@@ -296,7 +296,7 @@ def test_a_huge_hostile_value_is_quoted_short_and_escaped(desk, tmp_path, field)
 
 def test_an_unknown_column_with_escapes_and_bidi_overrides_is_escaped(desk, tmp_path):
     path = _jsonl(tmp_path / "column.jsonl", [GOOD, {"title": "x", "\x1b[31mcolour\u202e": "red"}])
-    message = _refused(desk, path, 2, "unknown column", "\\x1b[31mcolour\\u202e")
+    _refused(desk, path, 2, "unknown column", "\\x1b[31mcolour\\u202e")
 
 
 @pytest.mark.parametrize("row,fragments", [

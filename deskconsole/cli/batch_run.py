@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from peewee import DatabaseError
 
 from deskconsole.cli.context import Context
-from deskconsole.cli.output import error_text, escaped
+from deskconsole.cli.output import database_failure, error_text, escaped
 from deskconsole.core.desk import Desk
 from deskconsole.core.errors import DeskError, ValidationError
 from deskconsole.core.identity import Actor
-from deskconsole.db import damaged, first_line, refused_by_server
+from deskconsole.db import first_line
 
 REFUSED = {
     "batch": "a batch cannot run another batch",
@@ -149,7 +149,7 @@ class Batch:
         except DeskError as exc:
             return exc.exit_code, error_text(exc)
         except DatabaseError as exc:
-            return 1, self._database_failure(exc)
+            return 1, database_failure(self.desk, exc)
         except SystemExit as exc:
             return (exc.code if isinstance(exc.code, int) else 1), None
         except (KeyboardInterrupt, BrokenPipeError):
@@ -158,15 +158,6 @@ class Batch:
             return 1, escaped(f"unexpected failure: {type(exc).__name__}: {first_line(exc)}")
         finally:
             line_ctx.close()  # whatever the line opened itself; the shared desk stays open
-
-    def _database_failure(self, exc: DatabaseError) -> str:
-        if self.desk.is_sqlite and damaged(exc):
-            return escaped(f"the desk file is damaged ({first_line(exc)}); a desk admin restores the last backup")
-        if refused_by_server(exc):
-            return escaped(f"the database refused this ({first_line(exc)}): your PostgreSQL role may not do it,"
-                           f" whatever the desk's directory says; a desk admin runs 'deskconsole admin pg-grants"
-                           f" --apply'")
-        return escaped(f"the database failed ({first_line(exc)}); this line changed nothing")
 
 
 def _said(line: str) -> str:
@@ -243,7 +234,7 @@ def run_batch(ctx: Context, args) -> int:
               file=sys.stderr)
         return 1
     except DatabaseError as exc:  # the commit itself
-        print(f"deskconsole: {escaped(batch._database_failure(exc))}; --atomic: nothing the batch did was kept",
+        print(f"deskconsole: {database_failure(desk, exc)}; --atomic: nothing the batch did was kept",
               file=sys.stderr)
         return 1
     return 0

@@ -12,7 +12,7 @@ from importlib import import_module
 
 from deskconsole import __version__
 from deskconsole.cli.lazy_commands import Command, Subcommands
-from deskconsole.cli.output import ArgumentParser, error_text, escaped
+from deskconsole.cli.output import ArgumentParser, database_failure, error_text
 from deskconsole.core.errors import DeskError
 
 # Command modules are named, not imported: a command imports only what it
@@ -218,7 +218,6 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
     if args.command is None:
         args.func = Command(CONSOLE)
     # Imported when a command runs (--help and --version have exited by now).
-    from deskconsole.db import DamagedDatabase, damaged, first_line, refused_by_server
     from peewee import DatabaseError
     from deskconsole.cli.context import Context
     from deskconsole.cli.startup import command_starts
@@ -241,17 +240,7 @@ def main(argv: list[str] | None = None, *, login: str | None = None) -> int:
         sys.stderr.close()  # e.g. `deskconsole ls | head`: not an error
         return 0
     except DatabaseError as exc:  # the database failed under a command that had opened it
-        desk = ctx.opened[-1] if ctx.opened else None
-        if desk is not None and desk.is_sqlite and damaged(exc):
-            text = str(DamagedDatabase(desk.db.database, first_line(exc)))
-        elif refused_by_server(exc):
-            text = (f"the database refused this ({first_line(exc)}): your PostgreSQL role may not do it, whatever"
-                    f" the desk's directory says; nothing was changed — a desk admin gives roles their privileges"
-                    f" with 'deskconsole admin pg-grants --apply'")
-        else:
-            text = (f"the database failed ({first_line(exc)}); nothing half-written was kept — check that it is"
-                    f" reachable (--db, DESKCONSOLE_DB) and has room, then run the command again")
-        print(f"deskconsole: {escaped(text)}", file=sys.stderr)
+        print(f"deskconsole: {database_failure(ctx.opened[-1] if ctx.opened else None, exc)}", file=sys.stderr)
         return 1
     finally:
         ctx.close()

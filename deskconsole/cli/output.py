@@ -34,6 +34,24 @@ def error_text(exc: BaseException) -> str:
     return escaped(render() if render else str(exc))
 
 
+def database_failure(desk, exc: BaseException) -> str:
+    """What to say (escaped) when the database failed under a command that had
+    opened ``desk`` (None if it had not): a damaged SQLite file and the way
+    back, a privilege the PostgreSQL server refused, or any other failure."""
+    from deskconsole.db import DamagedDatabase, damaged, first_line, refused_by_server
+
+    if desk is not None and desk.is_sqlite and damaged(exc):
+        text = str(DamagedDatabase(desk.db.database, first_line(exc)))
+    elif refused_by_server(exc):
+        text = (f"the database refused this ({first_line(exc)}): your PostgreSQL role may not do it, whatever"
+                f" the desk's directory says; nothing was changed — a desk admin gives roles their privileges"
+                f" with 'deskconsole admin pg-grants --apply'")
+    else:
+        text = (f"the database failed ({first_line(exc)}); nothing half-written was kept — check that it is"
+                f" reachable (--db, DESKCONSOLE_DB) and has room, then run the command again")
+    return escaped(text)
+
+
 def escaped(text: str) -> str:
     """``text`` for stderr: each line with its control characters escaped."""
     return "\n".join(terminal_safe(line, one_line=True) for line in text.split("\n"))

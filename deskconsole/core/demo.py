@@ -191,7 +191,7 @@ class _Shift:
     """What :func:`generate` draws from: the desk's teams, services and SLA targets."""
 
     def __init__(self, desk: "Desk", count: int, seed: int, now: datetime):
-        self.rng = rng = random.Random(seed)
+        self.rng = random.Random(seed)
         self.count, self.now = count, now
         self.cfg = cfg = desk.config
         self.by_team: dict[str, list[str]] = {}
@@ -208,7 +208,7 @@ class _Shift:
 
     def _variant(self, service: str) -> tuple[str, str, str, str]:
         """(title, description, reporter, reporter's e-mail) of one ticket about ``service``."""
-        rng, cfg = self.rng, self.cfg
+        rng = self.rng
         team = self.team_of(service)
         title = rng.choice(PROBLEMS.get(service, ["Problem with {team}"])).format(
             pct=rng.randint(2, 60), ms=rng.choice([800, 1200, 3000]), hh=rng.randint(0, 23), mins=rng.randint(2, 30),
@@ -276,7 +276,7 @@ class _Shift:
         return live
 
     def rows(self) -> Iterator[tuple[int, dict]]:
-        rng, now = self.rng, self.now
+        rng = self.rng
         live = self.live()
         m = self.count - len(live)
         newest = live[0][0] if live else 2 * MINUTE  # the history ends where the live tickets begin
