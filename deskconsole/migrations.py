@@ -175,12 +175,34 @@ _V7 = [
     ("postgresql", f"CREATE INDEX ticket_text_search ON ticket USING GIN ({_TICKET_TSVECTOR})"),
 ]
 
-# The tables SQLite's FTS5 keeps for ticket_fts (not models: the query
+# v8: the conversation (replies and notes) in the text index too. SQLite: an
+# FTS5 table over entry bodies with the entry table as its content, kept in
+# step by triggers like ticket_fts. PostgreSQL: a GIN index on each entry's
+# tsvector. A ticket matches a word found in its title, description or any
+# entry of its conversation (core/query.py).
+_ENTRY_TSVECTOR = "to_tsvector('simple'::regconfig, body)"
+_V8 = [
+    ("sqlite", """CREATE VIRTUAL TABLE entry_fts USING fts5(body, content='entry', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2')"""),
+    ("sqlite", """CREATE TRIGGER entry_fts_insert AFTER INSERT ON entry BEGIN
+        INSERT INTO entry_fts (rowid, body) VALUES (new.id, new.body); END"""),
+    ("sqlite", """CREATE TRIGGER entry_fts_delete AFTER DELETE ON entry BEGIN
+        INSERT INTO entry_fts (entry_fts, rowid, body) VALUES ('delete', old.id, old.body); END"""),
+    ("sqlite", """CREATE TRIGGER entry_fts_update AFTER UPDATE OF id, body ON entry
+        WHEN old.id IS NOT new.id OR old.body IS NOT new.body BEGIN
+        INSERT INTO entry_fts (entry_fts, rowid, body) VALUES ('delete', old.id, old.body);
+        INSERT INTO entry_fts (rowid, body) VALUES (new.id, new.body); END"""),
+    ("sqlite", "INSERT INTO entry_fts (entry_fts) VALUES ('rebuild')"),
+    ("postgresql", f"CREATE INDEX entry_text_search ON entry USING GIN ({_ENTRY_TSVECTOR})"),
+]
+
+# The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
-FTS_TABLES = ("ticket_fts", "ticket_fts_config", "ticket_fts_data", "ticket_fts_docsize", "ticket_fts_idx")
+FTS_TABLES = tuple(f"{table}{part}" for table in ("ticket_fts", "entry_fts")
+                   for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 LATEST = len(MIGRATIONS)
 
 

@@ -15,7 +15,6 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
-    DatabaseProxy,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -24,7 +23,7 @@ from peewee import (
     TextField,
 )
 
-database = DatabaseProxy()
+from deskconsole.binding import database  # the current desk's: see deskconsole.binding
 
 TICKET_PREFIX = "INC"
 

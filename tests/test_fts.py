@@ -1,6 +1,7 @@
-"""Text search through the index (migration v7): words, prefixes, phrases,
-relevance order, the index kept in step by every write path, hostile
-search strings, and old desks getting the index filled when they migrate.
+"""Text search through the index (migrations v7 and v8): words, prefixes,
+phrases, in a ticket's title, description and conversation; relevance order,
+the index kept in step by every write path, hostile search strings, and old
+desks getting the index filled when they migrate.
 Both backends (SQLite FTS5, PostgreSQL tsvector + GIN)."""
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ def ids(desk, text: str) -> list[int]:
 
 
 def assert_index_in_step(desk) -> None:
-    """SQLite: FTS5's own check that the index holds exactly the ticket rows' text."""
+    """SQLite: FTS5's own check that the index holds exactly the ticket and entry rows' text."""
     if desk.is_sqlite:
-        desk.db.execute_sql("INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('integrity-check', 1)")
+        for table in ("ticket_fts", "entry_fts"):
+            desk.db.execute_sql(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)")
 
 
 @pytest.fixture
@@ -89,6 +91,59 @@ def test_other_fields_compose_with_text(fixed):
     assert ids(fixed, "full prio:P4") == [2]
     # title: and desc: stay substring matches
     assert ids(fixed, "title:isco") == [4]
+
+
+@pytest.fixture
+def talked(fixed, actors):
+    """The fixed tickets with a conversation: words found only in a reply or a note."""
+    tickets.reply(fixed, actors["ada"], "INC-3", "We restarted the NTP daemon on the relay; the queue drains now.")
+    tickets.note(fixed, actors["al"], "INC-4", "kubelet evicted the DJ's pod, internal only")
+    tickets.note(fixed, actors["al"], "INC-4", "storage is full again")
+    return fixed
+
+
+def test_words_only_in_the_conversation(talked):
+    assert ids(talked, "ntp") == [3]  # a public reply
+    assert ids(talked, "kubelet") == [4]  # an internal note
+    assert ids(talked, "kube*") == [4]
+    assert ids(talked, '"ntp daemon"') == [3]
+    assert ids(talked, '"daemon ntp"') == []
+    assert ids(talked, "lights kubelet") == [4]  # one word in the title, one in a note
+    assert ids(talked, "lights ntp") == []
+    assert ids(talked, "evicted again") == [4]  # two notes of one ticket
+    assert sorted(ids(talked, "-kubelet")) == [1, 2, 3]
+
+
+def test_conversation_matches_rank_after_title_and_description(talked):
+    # 4 has "full" only in a note: after the tickets that have it in their own text
+    assert ids(talked, "full")[-1] == 4
+    assert sorted(ids(talked, "full")) == [1, 2, 3, 4]
+    assert ids(talked, "full sort:key") == [1, 2, 3, 4]
+
+
+def test_the_index_follows_the_conversation(talked, actors):
+    tickets.reply(talked, actors["ada"], "INC-1", "Dust removed with compressed air")
+    assert ids(talked, "compressed") == [1]
+    links.merge(talked, actors["ada"], "INC-3", "INC-2")  # a merged ticket keeps its conversation
+    assert ids(talked, "ntp") == [3]
+    with talked.db.atomic():  # no command edits or deletes an entry; the index would follow all the same
+        talked.db.execute_sql("UPDATE entry SET body = 'all quiet' WHERE ticket_id = 4 AND body <> 'storage is full again'")
+        talked.db.execute_sql("DELETE FROM entry WHERE ticket_id = 1")
+    assert ids(talked, "kubelet") == []
+    assert ids(talked, "quiet") == [4]
+    assert ids(talked, "compressed") == []
+    assert_index_in_step(talked)
+
+
+def test_an_imported_conversation_is_searchable(desk, tmp_path):
+    path = tmp_path / "tickets.jsonl"
+    entry = {"kind": "reply", "author": "ada", "author_name": "Ada", "at": "2026-11-01T10:00:00+00:00",
+             "body": "the zeppelin was moored", "source": "import"}
+    rows = [{"title": f"Imported {i}", "entries": [entry] if i == 3 else []} for i in range(5)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    transfer.import_file(desk, SYSTEM, str(path))
+    assert [Ticket.get_by_id(i).title for i in ids(desk, "zeppelin moored")] == ["Imported 3"]
+    assert_index_in_step(desk)
 
 
 def test_the_index_follows_create_edit_merge_and_delete(fixed, actors):
@@ -172,18 +227,22 @@ def test_nul_and_huge_queries_are_refused_clearly(fixed):
 
 def test_a_migrated_desk_gets_its_tickets_indexed(bare_db_url, config):
     db = connect(bare_db_url)
-    migrations.migrate(db, target=migrations.LATEST - 1)
+    migrations.migrate(db, target=6)  # before the text index
     db.execute_sql(
         "INSERT INTO ticket (id, title, description, status, priority, created_by, created_at, updated_at,"
         " reopen_count, version, source) VALUES (3, 'Legacy outage', 'the zeppelin landed', 'new', 'P2', 'ada',"
         " '2026-01-02 03:04:05.000000', '2026-01-02 03:04:05.000000', 0, 1, 'cli')"
     )
+    db.execute_sql(  # a desk from before v8: its conversation was not in the index yet
+        "INSERT INTO entry (ticket_id, kind, author, author_name, at, body, source) VALUES"
+        " (3, 'reply', 'ada', 'Ada', '2026-01-02 04:00:00.000000', 'the airship was refuelled', 'cli')")
     db.close()
     desk = open_desk(bare_db_url, config)
     try:
         assert migrations.current_version(desk.db) == migrations.LATEST
         assert ids(desk, "zeppelin") == [3]
         assert ids(desk, "legacy outage") == [3]
+        assert ids(desk, "airship") == [3]
         assert_index_in_step(desk)
     finally:
         desk.close()
@@ -194,8 +253,10 @@ def test_the_plan_reads_the_text_index(fixed, text, query_plan):
     sql, params = select_tickets(fixed, text, actor_login="ada", now=NOW).sql()
     plan = query_plan(fixed.db, sql, params)
     if fixed.is_sqlite:
-        assert any("VIRTUAL TABLE INDEX" in p for p in plan), plan
-    elif not text.startswith("-") and "sort:" not in text:  # table scans priced out: the GIN expression index answers
+        assert any("VIRTUAL TABLE INDEX" in p and "ticket_fts" in p for p in plan), plan
+        assert any("VIRTUAL TABLE INDEX" in p and "entry_fts" in p for p in plan), plan
+    elif not text.startswith("-") and "sort:" not in text:  # table scans priced out: the GIN expression indexes answer
         assert any("ticket_text_search" in p for p in plan), plan
+        assert any("entry_text_search" in p for p in plan), plan
     else:  # a NOT cannot use it, and for four rows the planner may prefer a sort's index: no table scan, though
         assert not any("Seq Scan on ticket" in p for p in plan), plan

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from deskconsole.config import parse_config
 from deskconsole.core.desk import open_desk
 from deskconsole.core.query import QueryError, parse, select_tickets, to_peewee
-from deskconsole.models import MODELS, Ticket, database
+from deskconsole.models import Ticket
 UTC = timezone.utc
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -142,9 +142,7 @@ def seeded_desk(request, tmp_path_factory):
 
 @pytest.fixture
 def desk(seeded_desk):
-    # both backends' desks live for the whole module: point the models at this one
-    database.initialize(seeded_desk.db)
-    seeded_desk.db.bind(MODELS, bind_refs=False, bind_backrefs=False)
+    # both backends' desks are open for the whole module, side by side
     seeded_desk.db.connect(reuse_if_open=True)
     return seeded_desk
 

@@ -43,6 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from deskconsole.binding import on_desk
 from deskconsole import migrations
 from deskconsole.core.errors import DeskError, ValidationError
 from deskconsole.core.identity import Actor
@@ -85,6 +86,7 @@ class BackupInfo:
 
 
 # ------------------------------------------------------------------ backup
+@on_desk
 def backup(desk: "Desk", actor: Actor, path, *, force: bool = False, progress: Progress | None = None) -> BackupResult:
     """Write a consistent copy of the whole desk to ``path``."""
     require(actor, "backup")
@@ -319,6 +321,7 @@ class RestorePlan:
     tickets_now: int
 
 
+@on_desk
 def plan_restore(desk: "Desk", actor: Actor, path) -> RestorePlan:
     """Check ``actor`` may restore and the backup is fit, changing nothing."""
     require(actor, "restore")
@@ -328,6 +331,7 @@ def plan_restore(desk: "Desk", actor: Actor, path) -> RestorePlan:
     return RestorePlan(info, parse_url(desk.url).describe(), Ticket.select().count())
 
 
+@on_desk
 def restore(desk: "Desk", actor: Actor, path, *, progress: Progress | None = None) -> BackupResult:
     """Replace every row of the desk with the backup at ``path``; audited afterwards.
     Refuses (changing nothing) anything :func:`inspect_backup` refuses."""

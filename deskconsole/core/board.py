@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import Case, fn
 
+from deskconsole.binding import on_desk
 from deskconsole.config import Config
 from deskconsole.core.identity import Actor, actor_for
 from deskconsole.core.keys import ticket_key
@@ -53,6 +54,7 @@ LIST_LIMIT = 60  # tickets fetched for a page's list (more than the tallest scre
 
 
 # --------------------------------------------------------------------------- who and when
+@on_desk
 def board_actor(desk: "Desk", login: str) -> Actor:
     """The board's identity: whoever runs it, always as a viewer. A lead who
     starts a wallboard on the ops-room screen does not leave a lead's
@@ -182,11 +184,13 @@ def _seconds_between(db, later, earlier):
     return fn.date_part("epoch", later - earlier)
 
 
+@on_desk
 def check_scope(desk: "Desk", text: str, login: str) -> None:
     """Raise the query error (with the bad term marked) for a scope that cannot run."""
     _where(desk, text or "is:open", login, desk.now(), desk_zone(desk.config))
 
 
+@on_desk
 def figures(desk: "Desk", scope: str, login: str, now: datetime) -> Figures:
     tz = desk_zone(desk.config)
     base = _where(desk, scope, login, now, tz) if scope.strip() else None
@@ -252,11 +256,13 @@ def _mean(desk: "Desk", base, column, start: datetime, now: datetime) -> tuple[i
 
 
 # --------------------------------------------------------------------------- lists
+@on_desk
 def urgent(desk: "Desk", scope: str, login: str, now: datetime, limit: int = LIST_LIMIT) -> list[TicketSummary]:
     """Open tickets with a running SLA, nearest deadline first (overdue ones first of all)."""
     return _by_deadline(desk, f"{scope} is:open sla:breached,warning,ok", login, now, limit)
 
 
+@on_desk
 def breaches(desk: "Desk", scope: str, login: str, now: datetime, limit: int = LIST_LIMIT) -> list[TicketSummary]:
     """Open breached tickets, longest overdue first."""
     return _by_deadline(desk, f"{scope} is:open sla:breached", login, now, limit)
@@ -290,6 +296,7 @@ def _deadlines(desk: "Desk") -> int:
     return Ticket.select(Ticket.id).where(Ticket.sla_due.is_null(False)).count()
 
 
+@on_desk
 def recently_resolved(desk: "Desk", scope: str, login: str, now: datetime,
                       limit: int = LIST_LIMIT) -> list[ResolvedTicket]:
     """The last tickets resolved (newest first), over the resolved-time index."""
@@ -312,6 +319,7 @@ def recently_resolved(desk: "Desk", scope: str, login: str, now: datetime,
     ]
 
 
+@on_desk
 def snapshot(desk: "Desk", page: BoardPage, login: str, now: datetime | None = None,
              limit: int = LIST_LIMIT) -> Snapshot:
     """Everything one page shows, read in one go (call it off the UI thread)."""

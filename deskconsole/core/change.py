@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
+from deskconsole.binding import on_desk
 from deskconsole.core import clocks, hot_reads
 from deskconsole.core.clock import ago
 from deskconsole.core.errors import Conflict, NotFound
@@ -118,6 +119,7 @@ def _update_sql(names: frozenset[str], dialect: type) -> tuple[str, tuple[str, .
     return sql, tuple(f.name for f in fields), tuple(f.db_value for f in fields)
 
 
+@on_desk
 def load_ticket(desk: "Desk", key: str | int, *, for_update: bool = False) -> Ticket:
     tid = ticket_id(key)
     ticket = hot_reads.ticket(tid, for_update=for_update and not desk.is_sqlite)
@@ -148,6 +150,7 @@ def change_ticket(
         yield TicketChange(unit, ticket)
 
 
+@on_desk
 def conflict_error(desk: "Desk", tid: int, seen: int, current: int | None = None) -> Conflict:
     key = ticket_key(tid)
     if current is None:

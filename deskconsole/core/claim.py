@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core import tickets
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 
+@on_desk
 def take_next(desk: "Desk", actor: Actor, query_text: str = "is:open") -> str | None:
     """Take the first unassigned open ticket matching ``query_text`` in the
     default queue order (soonest SLA deadline first; a ``sort:`` term in the

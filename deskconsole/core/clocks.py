@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
+from deskconsole.binding import on_desk
 from deskconsole.core import hot_reads
 from deskconsole.core.clock import exact_duration
 from deskconsole.db import dialect
@@ -53,6 +54,7 @@ WHO = f"{socket.gethostname()}:{os.getpid()}"
 
 
 # ---------------------------------------------------------------- reading a clock
+@on_desk
 def calendar_of(desk: "Desk", clock: SlaClock) -> "Calendar":
     return desk.config.sla.calendar(clock.calendar)
 
@@ -201,6 +203,7 @@ def describe_crossing(clock: SlaClock, pct: int) -> str:
 
 
 # ---------------------------------------------------------------- transitions
+@on_desk
 def new_clock(
     desk: "Desk", ticket_id: int | None, metric: str, policy: Policy, start: datetime, now: datetime
 ) -> SlaClock:
@@ -279,6 +282,7 @@ def restart(cal: "Calendar", clock: SlaClock, now: datetime) -> bool:
     return True
 
 
+@on_desk
 def retarget(desk: "Desk", clock: SlaClock, policy: Policy, now: datetime) -> str | None:
     """Move an open clock onto ``policy``'s target, keeping the time used.
     Returns a sentence for the audit log, or None when nothing changed."""
@@ -321,6 +325,7 @@ class TicketFacts:
     category: str | None
 
 
+@on_desk
 def facts(desk: "Desk", get) -> TicketFacts:
     d = desk.directory
     team, service, category = get("team"), get("service"), get("category")
@@ -332,10 +337,12 @@ def facts(desk: "Desk", get) -> TicketFacts:
     )
 
 
+@on_desk
 def match(desk: "Desk", f: TicketFacts) -> Policy | None:
     return desk.config.sla.match(f.priority, f.team, f.service, f.category)
 
 
+@on_desk
 def plan_new(desk: "Desk", values: dict, now: datetime) -> list[SlaClock]:
     """The clocks a new ticket starts with (not yet saved: no ticket id)."""
     policy = match(desk, facts(desk, values.get))

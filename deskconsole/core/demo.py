@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterator
 
+from deskconsole.binding import on_desk
 from deskconsole.core.identity import SYSTEM
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.transfer import Progress, import_rows
@@ -173,6 +174,7 @@ def live_count(count: int) -> int:
     return max(min(4, count // 4), count // 500)
 
 
+@on_desk
 def generate(desk: "Desk", count: int, *, seed: int = 7, now: datetime | None = None) -> Iterator[tuple[int, dict]]:
     """``count`` ticket rows for :func:`import_rows`: a shift in progress at
     ``now`` (the desk's clock, read here, before the first row).
@@ -377,6 +379,7 @@ def _log_uniform(rng: random.Random, low: float, high: float) -> float:
     most work is quick, some takes long (resolution times have a long tail)."""
     return low * (high / low) ** rng.random() if high > low else low
 
+@on_desk
 def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None = None) -> list[str]:
     """Fill ``desk`` with ``count`` demo tickets through the bulk write path."""
     keys = import_rows(desk, SYSTEM, generate(desk, count, seed=seed), origin="demo", progress=progress,

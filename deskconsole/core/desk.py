@@ -17,7 +17,7 @@ from deskconsole.config import Config
 from deskconsole.core.clock import Clock, system_clock
 from deskconsole.core.directory import Directory, seed_directory
 from deskconsole.db import DamagedDatabase, DeskNotFound, connect, damaged, first_line, is_sqlite, parse_url
-from deskconsole.models import MODELS, database
+from deskconsole.binding import closed, opened, use
 
 
 CLOCKS_SINCE = 3  # the schema version that brought SLA clocks
@@ -42,7 +42,13 @@ class Desk:
         """A write transaction (SQLite: BEGIN IMMEDIATE)."""
         return self.db.atomic()
 
+    def bound(self):
+        """``with desk.bound():`` — the models speak to this desk inside the
+        block (core functions taking a desk do this themselves)."""
+        return use(self.db)
+
     def close(self) -> None:
+        closed(self.db)
         if not self.db.is_closed():
             self.db.close()
 
@@ -55,7 +61,10 @@ def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate:
     and opening never writes to the directory."""
     db = connect(url, create=create)
     try:
-        return _open(db, url, config, clock, migrate, create)
+        with use(db):
+            desk = _open(db, url, config, clock, migrate, create)
+        opened(db)  # the default desk for code that does not say which
+        return desk
     except Exception as exc:
         if is_sqlite(db) and damaged(exc):  # it opened, but its pages do not read
             db.close()
@@ -65,8 +74,6 @@ def open_desk(url: str, config: Config, clock: Clock = system_clock, *, migrate:
 
 
 def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, create: bool) -> Desk:
-    database.initialize(db)
-    db.bind(MODELS, bind_refs=False, bind_backrefs=False)
     version = migrations.current_version(db)
     if version == 0 and not create:
         raise DeskNotFound(parse_url(url).describe())  # an empty PostgreSQL database

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core.errors import NotFound
 from deskconsole.core.identity import SYSTEM, Actor
 from deskconsole.models import Agent, Category, Service, Team
@@ -92,6 +93,7 @@ def _lookup(mapping: dict, name: str, what: str) -> int:
 
 
 # ------------------------------------------------------------------ roles at the moment of a write
+@on_desk
 def role_now(desk: "Desk", actor: Actor) -> Actor:
     """``actor`` with the role the database gives its login now (inside a
     write transaction): a console left open after an admin took a role away
@@ -108,6 +110,7 @@ def role_now(desk: "Desk", actor: Actor) -> Actor:
 
 
 # ------------------------------------------------------------------ config -> database
+@on_desk
 def seed_directory(desk: "Desk") -> bool:
     """A new desk's first directory, from the config of whoever creates it.
     Does nothing once the desk has a directory. Returns True when it wrote."""
@@ -118,6 +121,7 @@ def seed_directory(desk: "Desk") -> bool:
     return True
 
 
+@on_desk
 def apply_config(desk: "Desk", actor: Actor) -> list[str]:
     """Make the desk's directory match ``desk.config``: for desk admins only
     (by the database), audited as ``actor``. Returns what changed."""
@@ -134,6 +138,7 @@ def has_say(config) -> bool:
     return bool(config.agents or config.teams)
 
 
+@on_desk
 def differences(desk: "Desk") -> list[str]:
     """Where the config's directory and the desk's differ, as config keys:
     ``agents.bob`` (new or absent) or ``agents.bob.role`` (a value)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core import tickets
 from deskconsole.core.clock import exact_duration
 from deskconsole.core.clocks import LABEL, calendar_of, describe_crossing, used
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 SLA_ACTOR = Actor(login="sla", name="SLA engine", role="admin", internal=True)
 
 
+@on_desk
 def escalate(desk: "Desk", unit: "Unit", clock: SlaClock, pct: int, crossing_id: int) -> int:
     """Run the escalations for one recorded crossing; returns how many actions ran."""
     policy = desk.config.sla.policy(clock.policy)
@@ -67,6 +69,7 @@ def _raise(desk: "Desk", ticket: Ticket, wanted: str) -> None:
 
 
 # ---------------------------------------------------------------- notify
+@on_desk
 def recipients(desk: "Desk", ticket: Ticket, names: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """E-mail addresses for an escalation's ``notify`` list, and the names
     that have none configured (so the audit can say what to fix)."""
@@ -108,6 +111,7 @@ def recipients(desk: "Desk", ticket: Ticket, names: tuple[str, ...]) -> tuple[li
     return list(dict.fromkeys(emails)), missing
 
 
+@on_desk
 def notify(desk: "Desk", unit: "Unit", ticket: Ticket, clock: SlaClock, pct: int, crossing_id: int,
            esc: Escalation) -> int:
     key = ticket_key(ticket.id)

@@ -13,6 +13,7 @@ import pwd
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.config import ROLES
 from deskconsole.core.errors import PermissionDenied
 
@@ -62,6 +63,7 @@ def os_login() -> str:
         ) from None
 
 
+@on_desk
 def actor_for(desk: "Desk", login: str) -> Actor:
     """``login`` as the desk's directory knows it. A login the directory does
     not know, or one it has deactivated, is a viewer."""
@@ -76,6 +78,7 @@ def actor_for(desk: "Desk", login: str) -> Actor:
     return Actor(login=login, name=agent.name, role=agent.role, team=agent.team)
 
 
+@on_desk
 def resolve_actor(desk: "Desk", login: str, as_login: str | None = None) -> Actor:
     """The acting identity. ``--as`` is for desk admins (by the desk's own
     directory) only; the history then names both."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, conflict_error, load_ticket
 from deskconsole.core.errors import InvalidTransition, NoChange, ValidationError
 from deskconsole.core.identity import Actor
@@ -38,6 +39,7 @@ def parse_kind(kind: str) -> tuple[str, bool]:
     return _ALIASES[normal]
 
 
+@on_desk
 def link(desk: "Desk", actor: Actor, key, kind: str, other, *, remove: bool = False,
          expected_version: int | None = None) -> Outcome:
     stored, swap = parse_kind(kind)
@@ -92,6 +94,7 @@ def _check_new_link(kind: str, source: int, target: int) -> None:
             node = up.source_id if up else None
 
 
+@on_desk
 def merge(desk: "Desk", actor: Actor, duplicate, target, *, expected_version: int | None = None) -> Outcome:
     """Close ``duplicate`` as merged into ``target``.
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.models import MODELS, Agent, AuditEvent, Category, FeedEntry, Link, SchemaVersion, Service, Team
@@ -50,11 +51,13 @@ def group_names(prefix: str) -> dict[str, str]:
     return {level: f"{prefix}_{level}" for level in LEVELS}
 
 
+@on_desk
 def grants_sql(desk: "Desk", prefix: str) -> str:
     """The script to run with psql: :func:`grant_statements` in one transaction."""
     return f"BEGIN;\n{grant_statements(desk, prefix)}COMMIT;\n"
 
 
+@on_desk
 def grant_statements(desk: "Desk", prefix: str) -> str:
     """The SQL that creates (if missing) and grants the four group roles, and
     puts each directory agent that has a PostgreSQL role of its own in its group."""
@@ -95,6 +98,7 @@ def grant_statements(desk: "Desk", prefix: str) -> str:
     return "\n".join(out) + "\n"
 
 
+@on_desk
 def apply_grants(desk: "Desk", actor: Actor, prefix: str) -> None:
     """Run :func:`grant_statements` in one audited transaction on the desk's
     own connection (desk admins only; the connection's PostgreSQL role needs

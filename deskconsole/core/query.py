@@ -41,11 +41,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, NamedTuple
 
-from peewee import SQL, Case, Expression, Table, fn
+from peewee import JOIN, SQL, Case, Expression, Table, fn
 
+from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.lifecycle import OPEN, STATUSES
-from deskconsole.models import TICKET_PREFIX, Ticket
+from deskconsole.models import TICKET_PREFIX, Entry, Ticket
 
 UTC = timezone.utc
 
@@ -674,6 +675,7 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
     return where, builder.order()
 
 
+@on_desk
 def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzinfo = UTC):
     """Ticket.select() filtered and ordered by the query ``text``: by
     relevance first when it has words and no ``sort:`` (then as without)."""
@@ -683,17 +685,19 @@ def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzin
     order = builder.order()
     select = Ticket.select()
     if builder.ranked and desk.is_sqlite:
-        # the words every match has, read from the index once: its rows, with bm25 as `rank`
-        # (the migration weighs title words 4x); these terms are left out of the WHERE
-        fts = Table("ticket_fts", ("rowid", "rank", "ticket_fts")).bind(desk.db)
-        select = select.join(fts, on=(fts.rowid == Ticket.id)).where(
-            Expression(fts.ticket_fts, "MATCH", " ".join(builder.ranked)))
-        order.insert(0, fts.rank.asc())
+        # bm25 of the tickets whose title and description have every word (the
+        # migration weighs title words 4x), read from the index once; tickets
+        # that match through their conversation come after them
+        fts = Table("ticket_fts", ("rowid", "rank", "ticket_fts"))
+        ranks = fts.select(fts.rowid, fts.rank).where(
+            Expression(fts.ticket_fts, "MATCH", " ".join(builder.ranked))).alias("ranks")
+        select = select.join(ranks, JOIN.LEFT_OUTER, on=(ranks.c.rowid == Ticket.id))
+        order.insert(0, ranks.c.rank.asc(nulls="LAST"))
     elif builder.ranked:
         order.insert(0, fn.ts_rank(_tsvector(), _balanced(builder.ranked, "&&")).desc())
     if where is not None:
         select = select.where(where)
-    return select.order_by(*order)
+    return select.order_by(*order).bind(desk.db)  # run later, it still reads this desk
 
 
 def _builder(query: Query, desk, actor_login: str, now: datetime, tz: tzinfo, rank: bool = False) -> "_Builder":
@@ -734,15 +738,31 @@ def _fts_match(v: QueryValue) -> str | None:
     return '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
 
 
+# The tickets one FTS5 string finds: in their own text, or in an entry of their conversation.
+_FTS_TICKETS = ("(SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? UNION SELECT entry.ticket_id FROM entry_fts"
+                " JOIN entry ON entry.id = entry_fts.rowid WHERE entry_fts MATCH ?)")
+
 _REGCONFIG = SQL("'simple'::regconfig")
 
 
-def _tsvector():
+def _tsvector(model=Ticket):
     """Exactly the expression of the ticket_text_search index (migration v7),
     constants as literals (psycopg binds parameters server-side, and an index
     expression only matches one written the same way)."""
-    text = fn.COALESCE(Ticket.title, SQL("''")).concat(SQL("' '")).concat(fn.COALESCE(Ticket.description, SQL("''")))
+    text = fn.COALESCE(model.title, SQL("''")).concat(SQL("' '")).concat(fn.COALESCE(model.description, SQL("''")))
     return fn.to_tsvector(_REGCONFIG, text)
+
+
+def _ts_tickets(tsquery):
+    """The tickets ``tsquery`` finds in their own text or in an entry of their
+    conversation: a UNION of two reads of the GIN indexes (an OR of the two
+    would make PostgreSQL scan every ticket)."""
+    own = _TextTicket.select(_TextTicket.id).where(Expression(_tsvector(_TextTicket), "@@", tsquery))
+    talk = Entry.select(Entry.ticket).where(Expression(fn.to_tsvector(_REGCONFIG, Entry.body), "@@", tsquery))
+    return own | talk
+
+
+_TextTicket = Ticket.alias("text_ticket")
 
 
 def _tsquery(v: QueryValue):
@@ -850,24 +870,19 @@ class _Builder:
         return ~expr if neg else expr
 
     def text(self, term: Term):
-        """A word, prefix* or phrase: tickets whose title or description has
-        it, through the text index (and the ticket itself for a key such as
-        INC-42). None (no condition) when it has nothing to look up."""
+        """A word, prefix* or phrase: tickets whose title, description or
+        conversation has it, through the text index (and the ticket itself for
+        a key such as INC-42). None (no condition) when it has nothing to look up."""
         (v,) = term.values
         if self.sqlite:
             match = _fts_match(v)
-            if match is None:
-                expr = None
-            elif self.rank and not term.negated and v.data is None:
-                self.ranked.append(match)  # select_tickets joins the index on these
-                return None
-            else:
-                expr = Ticket.id.in_(SQL("(SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)", (match,)))
+            expr = None if match is None else Ticket.id.in_(SQL(_FTS_TICKETS, (match, match)))
         else:
-            tsquery = _tsquery(v)
-            expr = None if tsquery is None else Expression(_tsvector(), "@@", tsquery)
-            if expr is not None and self.rank and not term.negated and v.data is None:
-                self.ranked.append(tsquery)
+            match = _tsquery(v)
+            expr = None if match is None else (
+                Ticket.id.in_(_ts_tickets(match)))
+        if expr is not None and self.rank and not term.negated and v.data is None:
+            self.ranked.append(match)  # what select_tickets ranks by
         if v.data is not None:
             expr = (Ticket.id == v.data) if expr is None else (expr | (Ticket.id == v.data))
         if expr is None:

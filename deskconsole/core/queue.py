@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.query import parse, select_tickets
 from deskconsole.core.views import SUMMARY_COLUMNS, TicketSummary, summary
@@ -35,26 +36,31 @@ class QueueSpec:
         parse(self.text)  # raises QueryError pointing at the bad term
 
 
+@on_desk
 def count(desk: "Desk", spec: QueueSpec, now: datetime) -> int:
     return select_tickets(desk, spec.text, actor_login=spec.login, now=now).count()
 
 
+@on_desk
 def page(desk: "Desk", spec: QueueSpec, offset: int, limit: int, now: datetime) -> list[TicketSummary]:
     query = select_tickets(desk, spec.text, actor_login=spec.login, now=now).select(*SUMMARY_COLUMNS)
     return [summary(desk, t) for t in query.offset(offset).limit(limit)]
 
 
+@on_desk
 def count_and_page(desk: "Desk", spec: QueueSpec, offset: int, limit: int, now: datetime) -> tuple[int, list[TicketSummary]]:
     """Both at once (one trip to the read thread), for a live refresh."""
     return count(desk, spec, now), page(desk, spec, offset, limit, now)
 
 
+@on_desk
 def ids(desk: "Desk", spec: QueueSpec, now: datetime, limit: int) -> list[int]:
     """The ids of the first ``limit`` tickets of the view, in its order."""
     query = select_tickets(desk, spec.text, actor_login=spec.login, now=now)
     return [tid for (tid,) in query.select(Ticket.id).limit(limit).tuples()]
 
 
+@on_desk
 def rows_by_id(desk: "Desk", ids: list[int]) -> dict[int, TicketSummary]:
     """Fresh rows for tickets by id (marked ones off screen, ones the change feed says moved)."""
     out: dict[int, TicketSummary] = {}
@@ -73,6 +79,7 @@ class UrgentClock:
     due_at: datetime
 
 
+@on_desk
 def most_urgent(desk: "Desk", spec: QueueSpec, now: datetime, limit: int = 8) -> list[UrgentClock]:
     """The counting clocks with the nearest deadlines among the queue's tickets.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from deskconsole.binding import on_desk
 from deskconsole.core.bulk import insert_rows
 from deskconsole.core.clocks import amount_for, schedule, summary
 from deskconsole.models import SlaClock, Ticket
@@ -37,6 +38,7 @@ _TICKET_FIELDS = (
 )
 
 
+@on_desk
 def missing(desk: "Desk", ticket_ids: Iterable[int] | None = None) -> int:
     """Give clocks to tickets without any (all of them, or ``ticket_ids``);
     runs in the caller's transaction. Returns how many tickets got clocks."""
@@ -52,6 +54,7 @@ def missing(desk: "Desk", ticket_ids: Iterable[int] | None = None) -> int:
     return rebuild(desk, query.order_by(Ticket.id).tuples().iterator())
 
 
+@on_desk
 def rebuild(desk: "Desk", rows: Iterable[tuple], on_batch: Callable[[int], None] | None = None) -> int:
     now = desk.now()
     sla = desk.config.sla

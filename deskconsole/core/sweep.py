@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core import clocks
 from deskconsole.core.escalation import SLA_ACTOR, escalate
 from deskconsole.core.keys import ticket_key
@@ -67,6 +68,7 @@ def pending(now: datetime) -> bool:
     return SlaClock.select(SlaClock.id).where(_crossing(now)).limit(1).exists()
 
 
+@on_desk
 def due_clocks(desk: "Desk", now: datetime, limit: int, held: list[int] | None = None):
     """The clocks a sweep at ``now`` moves on: two index ranges, no scan.
     ``held``: on PostgreSQL, only the clocks of these tickets (the ones
@@ -79,6 +81,7 @@ def due_clocks(desk: "Desk", now: datetime, limit: int, held: list[int] | None =
     return query
 
 
+@on_desk
 def hold_due_tickets(desk: "Desk", now: datetime, limit: int) -> list[int] | None:
     """PostgreSQL: lock the tickets that have a clock due, skipping those another
     sweeper or a write holds (theirs for now; the next sweep gets them). None on
@@ -90,6 +93,7 @@ def hold_due_tickets(desk: "Desk", now: datetime, limit: int) -> list[int] | Non
     return [tid for (tid,) in query.tuples()]
 
 
+@on_desk
 def sweep(desk: "Desk", *, batch: int = BATCH) -> SweepReport:
     started = time.perf_counter()
     report = SweepReport(at=desk.now())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core import clocks, validate
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
@@ -28,6 +29,7 @@ UNSET = object()  # "leave this field as it is"
 
 
 # ---------------------------------------------------------------- create
+@on_desk
 def create(
     desk: "Desk",
     actor: Actor,
@@ -88,6 +90,7 @@ def create(
 
 
 # ---------------------------------------------------------------- triage
+@on_desk
 def triage(
     desk: "Desk",
     actor: Actor,
@@ -143,6 +146,7 @@ def _priority(desk, impact, urgency, priority):
 
 
 # ---------------------------------------------------------------- assignment
+@on_desk
 def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected_version: int | None = None) -> Outcome:
     if team is UNSET and agent is UNSET:
         raise ValidationError("say whom to assign to: a team, an agent, or both")
@@ -165,6 +169,7 @@ def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected
         return ch.save()
 
 
+@on_desk
 def take(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     """Assign to me and acknowledge; a new or assigned ticket goes in progress."""
     require(actor, "take")
@@ -182,6 +187,7 @@ def take(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None
         return ch.save()
 
 
+@on_desk
 def acknowledge(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     with change_ticket(desk, actor, "ack", key, expected_version=expected_version) as ch:
         _open_only(ch, "acknowledged")
@@ -216,6 +222,7 @@ def _assignable(desk, login: str) -> int:
 
 
 # ---------------------------------------------------------------- lifecycle
+@on_desk
 def set_status(desk: "Desk", actor: Actor, key, status: str, *, expected_version: int | None = None) -> Outcome:
     """Move to ``status``. Resolving needs a code (:func:`resolve`) and
     cancelling a reason (:func:`cancel`); closing and reopening route here too."""
@@ -236,6 +243,7 @@ def set_status(desk: "Desk", actor: Actor, key, status: str, *, expected_version
         return ch.save()
 
 
+@on_desk
 def resolve(desk: "Desk", actor: Actor, key, code: str, note: str | None = None, *, expected_version: int | None = None) -> Outcome:
     code = (code or "").strip().lower()
     codes = desk.config.resolution_codes
@@ -252,6 +260,7 @@ def resolve(desk: "Desk", actor: Actor, key, code: str, note: str | None = None,
         return ch.save()
 
 
+@on_desk
 def close(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     with change_ticket(desk, actor, "close", key, expected_version=expected_version) as ch:
         check_transition(ch.key, ch.get("status"), "closed")
@@ -260,6 +269,7 @@ def close(desk: "Desk", actor: Actor, key, *, expected_version: int | None = Non
         return ch.save()
 
 
+@on_desk
 def reopen(desk: "Desk", actor: Actor, key, reason: str | None = None, *, expected_version: int | None = None) -> Outcome:
     with change_ticket(desk, actor, "reopen", key, expected_version=expected_version) as ch:
         return _reopen(ch, reason)
@@ -280,6 +290,7 @@ def _reopen(ch: TicketChange, reason: str | None) -> Outcome:
     return ch.save()
 
 
+@on_desk
 def cancel(desk: "Desk", actor: Actor, key, reason: str, *, expected_version: int | None = None) -> Outcome:
     reason = validate.body(reason, "the reason for cancelling")
     with change_ticket(desk, actor, "cancel", key, expected_version=expected_version) as ch:
@@ -291,6 +302,7 @@ def cancel(desk: "Desk", actor: Actor, key, reason: str, *, expected_version: in
 
 
 # ---------------------------------------------------------------- conversation
+@on_desk
 def reply(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", expected_version: int | None = None) -> Outcome:
     """A public reply to the requester; the first one is the first response."""
     text = validate.body(text, "the reply")
@@ -305,6 +317,7 @@ def reply(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", ex
         return ch.save()
 
 
+@on_desk
 def note(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", expected_version: int | None = None) -> Outcome:
     """An internal note: never shown to the requester."""
     text = validate.body(text, "the note")

@@ -22,6 +22,7 @@ from itertools import compress
 from operator import itemgetter, lt
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
+from deskconsole.binding import on_desk
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
 from deskconsole.core import sla_history, validate
 from deskconsole.core.import_clocks import ImportClocks
@@ -112,6 +113,7 @@ def _quote(value, width: int = 40) -> str:
 
 
 # ------------------------------------------------------------------ export
+@on_desk
 def export_rows(desk: "Desk", query, *, with_conversation: bool) -> Iterator[dict]:
     """Rows for ``query`` (a Ticket select), in id order, as plain dicts."""
     d = desk.directory
@@ -337,6 +339,7 @@ def _in_batches(rows: Iterator[tuple[int, object]], header: list[str] | None = N
         raise error
 
 
+@on_desk
 def import_rows(
     desk: "Desk",
     actor: Actor,
@@ -357,6 +360,7 @@ def import_rows(
                    origin=origin, progress=progress, total=total, action=action)
 
 
+@on_desk
 def import_file(
     desk: "Desk",
     actor: Actor,

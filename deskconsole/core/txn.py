@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
+from deskconsole.binding import use
 from deskconsole.core.bulk import insert_rows
 from deskconsole.core.directory import role_now
 from deskconsole.core.identity import Actor
@@ -60,7 +61,7 @@ def unit_of_work(desk: "Desk", actor: Actor, action: str, *, permission: str | N
     then as the desk's directory has it inside the transaction, so a role an
     admin has just taken away no longer writes anything."""
     require(actor, permission or action)
-    with desk.transaction():
+    with use(desk.db), desk.transaction():  # the body's model calls write to this desk
         require(role_now(desk, actor), permission or action)
         unit = Unit(desk, actor, action, desk.now())
         yield unit

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from deskconsole.binding import on_desk
 from deskconsole.core import clocks as engine
 from deskconsole.core import hot_reads
 from deskconsole.core.change import load_ticket
@@ -163,6 +164,7 @@ class TicketDetail:
     notifications: list[NotificationView] = field(default_factory=list)
 
 
+@on_desk
 def summary(desk: "Desk", t: Ticket) -> TicketSummary:
     d = desk.directory
     return TicketSummary(
@@ -173,6 +175,7 @@ def summary(desk: "Desk", t: Ticket) -> TicketSummary:
     )
 
 
+@on_desk
 def clock_view(desk: "Desk", c: SlaClock, now: datetime) -> ClockView:
     cal = engine.calendar_of(desk, c)
     state = engine.effective_state(c, now)
@@ -193,6 +196,7 @@ def _metric_order(c: SlaClock) -> tuple[int, int]:
     return (METRICS.index(c.metric) if c.metric in METRICS else len(METRICS), c.id)
 
 
+@on_desk
 def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
     """Everything about one ticket; its SLA clocks as of ``now`` (default: the desk's clock).
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from peewee import DatabaseError, InterfaceError, OperationalError
 
+from deskconsole.binding import use
 from deskconsole.db import damaged
 
 
@@ -33,7 +34,8 @@ class DbRunner:
     def _call(self, fn, args, kwargs):
         self.db.connect(reuse_if_open=True)
         try:
-            return fn(*args, **kwargs)
+            with use(self.db):  # whatever fn does, it does on this runner's desk
+                return fn(*args, **kwargs)
         except (OperationalError, InterfaceError):
             # The connection may be dead (server restarted, file replaced):
             # drop it, so the next call on this thread connects afresh.
