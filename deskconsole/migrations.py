@@ -156,7 +156,7 @@ _V6 = [
 # PostgreSQL: a GIN index on the tsvector of the same text (an expression
 # index: no extra table or column); core/query.py writes the identical
 # expression so the planner uses it.
-_TICKET_TSVECTOR = "to_tsvector('simple'::regconfig, COALESCE(title, '') || ' ' || COALESCE(description, ''))"
+TICKET_TSVECTOR = "to_tsvector('simple'::regconfig, COALESCE(title, '') || ' ' || COALESCE(description, ''))"
 _V7 = [
     ("sqlite", """CREATE VIRTUAL TABLE ticket_fts USING fts5(title, description, content='ticket',
         content_rowid='id', tokenize='unicode61 remove_diacritics 2')"""),
@@ -172,7 +172,7 @@ _V7 = [
         VALUES ('delete', old.id, old.title, old.description);
         INSERT INTO ticket_fts (rowid, title, description) VALUES (new.id, new.title, new.description); END"""),
     ("sqlite", "INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild')"),
-    ("postgresql", f"CREATE INDEX ticket_text_search ON ticket USING GIN ({_TICKET_TSVECTOR})"),
+    ("postgresql", f"CREATE INDEX ticket_text_search ON ticket USING GIN ({TICKET_TSVECTOR})"),
 ]
 
 # v8: the conversation (replies and notes) in the text index too. SQLite: an
@@ -180,7 +180,7 @@ _V7 = [
 # step by triggers like ticket_fts. PostgreSQL: a GIN index on each entry's
 # tsvector. A ticket matches a word found in its title, description or any
 # entry of its conversation (core/query.py).
-_ENTRY_TSVECTOR = "to_tsvector('simple'::regconfig, body)"
+ENTRY_TSVECTOR = "to_tsvector('simple'::regconfig, body)"
 _V8 = [
     ("sqlite", """CREATE VIRTUAL TABLE entry_fts USING fts5(body, content='entry', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2')"""),
@@ -193,7 +193,24 @@ _V8 = [
         INSERT INTO entry_fts (entry_fts, rowid, body) VALUES ('delete', old.id, old.body);
         INSERT INTO entry_fts (rowid, body) VALUES (new.id, new.body); END"""),
     ("sqlite", "INSERT INTO entry_fts (entry_fts) VALUES ('rebuild')"),
-    ("postgresql", f"CREATE INDEX entry_text_search ON entry USING GIN ({_ENTRY_TSVECTOR})"),
+    ("postgresql", f"CREATE INDEX entry_text_search ON entry USING GIN ({ENTRY_TSVECTOR})"),
+]
+
+# v9: alert intake. One row per dedup key with the ticket it is on now (a
+# repeat finds it by the unique key), and the API tokens programs act with
+# (only each secret's SHA-256).
+_V9 = [
+    """CREATE TABLE alert (
+        id {pk}, dedup_key VARCHAR(255) NOT NULL, source VARCHAR(16) NOT NULL,
+        ticket_id INTEGER NOT NULL REFERENCES ticket (id), status VARCHAR(10) NOT NULL, count INTEGER NOT NULL,
+        first_at {ts} NOT NULL, last_at {ts} NOT NULL, resolved_at {ts}, summary VARCHAR(300) NOT NULL)""",
+    "CREATE UNIQUE INDEX alert_dedup_key ON alert (dedup_key)",
+    "CREATE INDEX alert_ticket_id ON alert (ticket_id)",
+    """CREATE TABLE api_token (
+        id {pk}, name VARCHAR(64) NOT NULL, login VARCHAR(255) NOT NULL, secret_hash VARCHAR(64) NOT NULL,
+        created_at {ts} NOT NULL, created_by VARCHAR(255) NOT NULL, revoked_at {ts})""",
+    "CREATE UNIQUE INDEX api_token_name ON api_token (name)",
+    "CREATE UNIQUE INDEX api_token_secret_hash ON api_token (secret_hash)",
 ]
 
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
@@ -202,7 +219,7 @@ FTS_TABLES = tuple(f"{table}{part}" for table in ("ticket_fts", "entry_fts")
                    for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
 LATEST = len(MIGRATIONS)
 
 

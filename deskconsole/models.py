@@ -303,7 +303,36 @@ class Outbox(BaseModel):
         indexes = ((("state", "id"), False),)
 
 
+class Alert(BaseModel):
+    """One monitored condition, by its dedup key (an Alertmanager fingerprint,
+    a PagerDuty dedup_key): the ticket it is on now and how often it fired."""
+
+    id = AutoField()
+    dedup_key = CharField(max_length=255, unique=True)
+    source = CharField(max_length=16)  # alertmanager | pagerduty | generic
+    ticket = ForeignKeyField(Ticket, backref="alerts")
+    status = CharField(max_length=10)  # firing | resolved
+    count = IntegerField(default=1)  # triggers received for the current ticket
+    first_at = UTCDateTimeField()
+    last_at = UTCDateTimeField()
+    resolved_at = UTCDateTimeField(null=True)
+    summary = CharField(max_length=300)
+
+
+class ApiToken(BaseModel):
+    """A secret that lets a program (an alert source, an integration) act as
+    one desk identity. Only its SHA-256 is kept; the secret is shown once."""
+
+    id = AutoField()
+    name = CharField(max_length=64, unique=True)
+    login = CharField()  # who it acts as: "intake", or a directory agent
+    secret_hash = CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+    created_by = CharField()
+    revoked_at = UTCDateTimeField(null=True)
+
+
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
-    SlaClock, SlaCrossing, Outbox,
+    SlaClock, SlaCrossing, Outbox, Alert, ApiToken,
 ]

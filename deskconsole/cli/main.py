@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.later(lambda: import_module("deskconsole.cli.batch").add_command(command))  # batch [FILE|-] [--stop-on-error] [--atomic]
     sub.later(lambda: import_module("deskconsole.cli.admin").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # admin sync, admin pg-grants
+    sub.later(lambda: import_module("deskconsole.cli.intake").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # intake http|rules, token add|list|revoke
     return parser
 
 

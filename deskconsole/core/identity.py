@@ -31,6 +31,7 @@ class Actor:
     team: str | None = None
     via: str | None = None  # the admin's own login when acting --as someone
     internal: bool = False  # the desk's own engines (SLA loop, demo builder): no login, no directory entry
+    only: frozenset[str] | None = None  # an engine limited to these actions (the alert intake), whatever its role
 
     def at_least(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -43,7 +44,12 @@ class Actor:
 SYSTEM = Actor(login="system", name="deskconsole", role="admin", internal=True)
 # Logins the desk's own engines write in the audit log: an OS account of that
 # name would read as the engine in every history, so it may not act.
-RESERVED_LOGINS = frozenset({"system", "sla"})
+RESERVED_LOGINS = frozenset({"system", "sla", "intake"})
+# The alert intake: opens tickets, notes repeats and clears, acknowledges and
+# resolves what its alerts say, links a recurrence to the ticket before — and
+# nothing else (no assigning, closing, merging or cancelling).
+INTAKE = Actor(login="intake", name="Alert intake", role="agent", internal=True,
+               only=frozenset({"create", "note", "ack", "resolve", "link"}))
 
 
 class UnknownUser(PermissionDenied):

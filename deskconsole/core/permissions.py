@@ -27,6 +27,7 @@ MIN_ROLE = {
     "restore": "admin",
     "sla": "admin",  # the SLA engine's own writes (sweep, escalations)
     "sweep": "agent",  # run the SLA loop (the daemon): it writes crossings and escalations
+    "intake": "agent",  # run the alert intake: it opens and updates tickets as 'intake'
 }
 
 WHAT = {
@@ -37,11 +38,14 @@ WHAT = {
     "backup": "back up the desk",
     "restore": "restore the desk from a backup",
     "sweep": "run the SLA loop (it records warnings, breaches and escalations)",
+    "intake": "run the alert intake (it opens and updates tickets as 'intake')",
 }
 
 
 def require(actor: Actor, action: str) -> None:
     needed = MIN_ROLE[action]
+    if actor.only is not None and action not in actor.only:
+        raise PermissionDenied(f"{actor.name} ({actor.login}) may only {', '.join(sorted(actor.only))}; not {action}")
     if actor.at_least(needed):
         return
     what = WHAT.get(action, f"{action} tickets" if action in ("create", "triage", "assign", "take") else action)

@@ -46,7 +46,8 @@ from peewee import JOIN, SQL, Case, Expression, Table, fn
 from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.lifecycle import OPEN, STATUSES
-from deskconsole.models import TICKET_PREFIX, Entry, Ticket
+from deskconsole.migrations import ENTRY_TSVECTOR, TICKET_TSVECTOR
+from deskconsole.models import TICKET_PREFIX, Ticket
 
 UTC = timezone.utc
 
@@ -671,7 +672,7 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
     ``select_tickets``' (on SQLite it needs a join with the text index).
     """
     builder = _builder(query, desk, actor_login, now, tz)
-    where = _balanced([builder.term(t) for t in query.terms], "and")
+    where = builder.where(query.terms)
     return where, builder.order()
 
 
@@ -681,7 +682,7 @@ def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzin
     relevance first when it has words and no ``sort:`` (then as without)."""
     query = parse(text)
     builder = _builder(query, desk, actor_login, now, tz, rank=not query.sort)
-    where = _balanced([builder.term(t) for t in query.terms], "and")
+    where = builder.where(query.terms)
     order = builder.order()
     select = Ticket.select()
     if builder.ranked and desk.is_sqlite:
@@ -745,37 +746,50 @@ _FTS_TICKETS = ("(SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? UNION SE
 _REGCONFIG = SQL("'simple'::regconfig")
 
 
-def _tsvector(model=Ticket):
+def _tsvector():
     """Exactly the expression of the ticket_text_search index (migration v7),
     constants as literals (psycopg binds parameters server-side, and an index
     expression only matches one written the same way)."""
-    text = fn.COALESCE(model.title, SQL("''")).concat(SQL("' '")).concat(fn.COALESCE(model.description, SQL("''")))
+    text = fn.COALESCE(Ticket.title, SQL("''")).concat(SQL("' '")).concat(fn.COALESCE(Ticket.description, SQL("''")))
     return fn.to_tsvector(_REGCONFIG, text)
 
 
-def _ts_tickets(tsquery):
-    """The tickets ``tsquery`` finds in their own text or in an entry of their
-    conversation: a UNION of two reads of the GIN indexes (an OR of the two
-    would make PostgreSQL scan every ticket)."""
-    own = _TextTicket.select(_TextTicket.id).where(Expression(_tsvector(_TextTicket), "@@", tsquery))
-    talk = Entry.select(Entry.ticket).where(Expression(fn.to_tsvector(_REGCONFIG, Entry.body), "@@", tsquery))
-    return own | talk
-
-
-_TextTicket = Ticket.alias("text_ticket")
-
-
-def _tsquery(v: QueryValue):
-    """A tsquery for one word, ``prefix*`` or phrase: the text goes to
-    phraseto_tsquery as a bound value (never tsquery syntax); a prefix is one
-    quoted lexeme (quotes and backslashes escaped) with ``:*``."""
+def _tsquery_parts(v: QueryValue) -> tuple[str, str] | None:
+    """(tsquery function, its text argument) for one word, ``prefix*`` or
+    phrase: the text goes to phraseto_tsquery as a bound value (never tsquery
+    syntax); a prefix is one quoted lexeme (quotes and backslashes escaped)
+    with ``:*`` for to_tsquery."""
     found = _search_text(v)
     if found is None:
         return None
     raw, prefix = found
     if prefix:
-        return fn.to_tsquery(_REGCONFIG, "'" + raw.replace("\\", "\\\\").replace("'", "''") + "':*")
-    return fn.phraseto_tsquery(_REGCONFIG, raw)
+        return "to_tsquery", "'" + raw.replace("\\", "\\\\").replace("'", "''") + "':*"
+    return "phraseto_tsquery", raw
+
+
+def _tsquery(parts: tuple[str, str]):
+    func, arg = parts
+    return getattr(fn, func)(_REGCONFIG, arg)
+
+
+def _ts_words(words: list[tuple[str, str]]):
+    """The tickets that have every one of ``words`` (tsquery parts), each in
+    its own text or in any entry of its conversation, as one subquery: per
+    word a read of each GIN index (the indexes' own expressions, so the
+    planner uses them), then the tickets found for all N words. One semi-join
+    however many words: a join per word makes PostgreSQL's planner search
+    hundreds of join orders."""
+    selects, params = [], []
+    for n, (func, arg) in enumerate(words):
+        q = f"{func}('simple'::regconfig, %s)"
+        selects.append(f"SELECT id AS tid, {n} AS n FROM ticket WHERE {TICKET_TSVECTOR} @@ {q}")
+        selects.append(f"SELECT ticket_id, {n} FROM entry WHERE {ENTRY_TSVECTOR} @@ {q}")
+        params += [arg, arg]
+    if len(words) == 1:
+        return SQL("(SELECT tid FROM (" + " UNION ".join(selects) + ") AS found)", params)
+    return SQL("(SELECT tid FROM (" + " UNION ALL ".join(selects) + ") AS found GROUP BY tid"
+               f" HAVING COUNT(DISTINCT n) = {len(words)})", params)
 
 
 def _balanced(exprs: list, op: str):
@@ -847,6 +861,14 @@ class _Builder:
         self.rank = rank
         # what relevance is ranked by (FTS5 strings / tsqueries): the words every match has
         self.ranked: list = []
+        self.words: list[tuple[str, str]] = []  # PostgreSQL: the words every match has (tsquery parts)
+
+    def where(self, terms) -> Expression | None:
+        """The WHERE expression of ``terms`` (None for no condition)."""
+        conditions = [self.term(t) for t in terms]
+        if self.words:
+            conditions.append(Ticket.id.in_(_ts_words(self.words)))
+        return _balanced(conditions, "and")
 
     def fail(self, message: str, start: int, end: int):
         raise QueryError(message, self.query.text, start, end)
@@ -878,9 +900,14 @@ class _Builder:
             match = _fts_match(v)
             expr = None if match is None else Ticket.id.in_(SQL(_FTS_TICKETS, (match, match)))
         else:
-            match = _tsquery(v)
-            expr = None if match is None else (
-                Ticket.id.in_(_ts_tickets(match)))
+            parts = _tsquery_parts(v)
+            if parts is not None and not term.negated and v.data is None:
+                self.words.append(parts)  # all of a query's words are one subquery: see all_words
+                if self.rank:
+                    self.ranked.append(_tsquery(parts))
+                return None
+            expr = None if parts is None else Ticket.id.in_(_ts_words([parts]))
+            match = None
         if expr is not None and self.rank and not term.negated and v.data is None:
             self.ranked.append(match)  # what select_tickets ranks by
         if v.data is not None:

@@ -1,0 +1,182 @@
+"""``deskconsole intake ...`` (alerts in) and ``deskconsole token ...`` (who may post them)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import signal
+import stat
+import sys
+from pathlib import Path
+
+from deskconsole.cli.context import Context
+from deskconsole.core import alert_routes, tokens
+from deskconsole.core.errors import ValidationError
+from deskconsole.core.permissions import require
+
+ENDPOINTS = ("Alertmanager: POST /v1/alerts/alertmanager, PagerDuty Events v2: POST /v2/enqueue,"
+             " JSON: POST /v1/alerts")
+
+
+def checked_rules(desk):
+    """The config's routing rules, or a ValidationError listing every name the desk does not know."""
+    found = alert_routes.rules(desk.config)
+    problems = alert_routes.check(found, desk.directory)
+    if problems:
+        raise ValidationError("the intake's routing rules name what this desk does not have:\n  "
+                              + "\n  ".join(problems) + "\nfix them in the config (or 'deskconsole admin sync'"
+                              " the names into the desk), then start again")
+    return found
+
+
+def cmd_rules(ctx: Context, args) -> int:
+    desk, _ = ctx.open()
+    found = checked_rules(desk)
+    window = f"{found.group_window // 60} min" if found.group_window else "off"
+    print(f"group window: {window}; resolve when every alert has cleared: {'yes' if found.resolve else 'no'}"
+          f" (code {found.resolution_code}); Alertmanager alerts keyed by "
+          f"{'group' if found.by_group else 'fingerprint'}")
+    for route in found.routes:
+        print(route.describe())
+    print(found.default.describe() + "   (alerts no route matches)")
+    print("impact and urgency a route leaves out follow the alert's severity: critical high/high,"
+          " error high/medium, warning medium/medium, info low/low")
+    return 0
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValidationError(f"--listen {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_secret(path: str) -> bytes:
+    """A signing secret from a file only its owner can read (as ssh insists for keys)."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+        data = p.read_bytes().strip()
+    except OSError as exc:
+        raise ValidationError(f"cannot read the signing secret {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValidationError(f"{path} can be read by others (mode {stat.S_IMODE(mode):o}); run 'chmod 600 {path}'")
+    if len(data) < 16:
+        raise ValidationError(f"{path} holds {len(data)} bytes; a signing secret needs at least 16 (e.g. openssl rand -hex 32)")
+    return data
+
+
+def cmd_http(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    require(actor, "intake")
+    found = checked_rules(desk)
+    host, port = parse_listen(args.listen)
+    secret = read_secret(args.signing_secret_file) if args.signing_secret_file else None
+    from deskconsole import logs
+    from deskconsole.intake.batcher import Batcher
+    from deskconsole.intake.http import Intake, Listener
+
+    path = logs.to_file()
+    batcher = Batcher(desk, found)
+    intake = Intake(desk, found, batcher, max_body=args.max_body, signing_secret=secret)
+
+    async def serve() -> None:
+        listener = Listener(intake, host, port)
+        await listener.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        where = f"http://{host if ':' not in host else f'[{host}]'}:{listener.port}"
+        print(f"deskconsole intake: listening on {where} ({ENDPOINTS}); log: {path}; Ctrl-C or SIGTERM stops it",
+              file=sys.stderr, flush=True)
+        if not _loopback(host):
+            print(f"deskconsole intake: {host} is reachable from other machines; every post still needs a token",
+                  file=sys.stderr, flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await listener.stop()
+
+    try:
+        asyncio.run(serve())
+    except OSError as exc:
+        raise ValidationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --listen") from None
+    finally:
+        batcher.close()
+    print(f"deskconsole intake: stopped; {intake.accepted} event(s) accepted in {batcher.batches} transaction(s),"
+          f" {intake.refused} refused", file=sys.stderr)
+    return 0
+
+
+def cmd_token_add(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    secret = tokens.add(desk, actor, args.name, args.login)
+    print(secret)
+    if sys.stdout.isatty():
+        print(f"token {args.name!r} acts as {args.login}; it is shown this once — store it now"
+              " (e.g. in the file Alertmanager's credentials_file names)", file=sys.stderr)
+    return 0
+
+
+def cmd_token_list(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    rows = tokens.listed(desk, actor)
+    if not rows:
+        print("no tokens; 'deskconsole token add NAME' makes one", file=sys.stderr)
+    for t in rows:
+        state = "revoked" if t.revoked else "live"
+        print(f"{t.name:24} {t.login:16} {state:8} made {t.created_at:%Y-%m-%d %H:%M} by {t.created_by}")
+    return 0
+
+
+def cmd_token_revoke(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    tokens.revoke(desk, actor, args.name)
+    print(f"revoked {args.name}; a running intake refuses it within seconds", file=sys.stderr)
+    return 0
+
+
+def add_commands(command, globals_) -> None:
+    """Register ``intake`` and ``token``; ``globals_(parser)`` adds --db/--config/--as."""
+    intake = command("intake", None, "take alerts in: Alertmanager, PagerDuty Events v2, plain JSON over HTTP")
+    sub = intake.add_subparsers(dest="intake_command", metavar="SUBCOMMAND", required=True)
+    p = sub.add_parser("http", help="run the HTTP alert intake", description="run the HTTP alert intake: " + ENDPOINTS)
+    p.set_defaults(func=cmd_http)
+    p.add_argument("--listen", default=os.environ.get("DESKCONSOLE_INTAKE_LISTEN", "127.0.0.1:8080"),
+                   metavar="HOST:PORT", help="where to listen (default 127.0.0.1:8080; loopback unless you say so)")
+    p.add_argument("--signing-secret-file", metavar="PATH",
+                   help="also accept posts signed with HMAC-SHA256 of 'TIMESTAMP.BODY' with this secret (mode 600)")
+    p.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+                   help="refuse bodies larger than this (default 1 MiB)")
+    p = sub.add_parser("rules", help="show the routing rules, checked against the desk",
+                       description="show the [intake] routing rules of the config, checked against the desk")
+    p.set_defaults(func=cmd_rules)
+    for q in sub.choices.values():
+        globals_(q)
+
+    token = command("token", None, "API tokens for alert sources and integrations (desk admins)")
+    sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND", required=True)
+    p = sub.add_parser("add", help="make a token; its secret is printed once")
+    p.set_defaults(func=cmd_token_add)
+    p.add_argument("name", help="what the token is for, e.g. alertmanager-prod")
+    p.add_argument("--for", dest="login", default="intake", metavar="LOGIN",
+                   help="who it acts as: 'intake' (the default: the alert intake's own identity) or an agent")
+    p = sub.add_parser("list", help="list tokens (never their secrets)")
+    p.set_defaults(func=cmd_token_list)
+    p = sub.add_parser("revoke", help="revoke a token")
+    p.set_defaults(func=cmd_token_revoke)
+    p.add_argument("name")
+    for q in sub.choices.values():
+        globals_(q)

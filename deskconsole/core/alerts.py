@@ -1,0 +1,190 @@
+"""Alerts into tickets: one open ticket per monitored condition.
+
+Each :class:`AlertEvent` is matched by its dedup key to the ``alert`` row
+that says which ticket the condition is on now:
+
+* a trigger with no ticket opens one (routed by ``core.alert_routes``) — or,
+  when another alert of the same service opened a ticket within the group
+  window, joins that ticket: an alert storm is one incident, not 500;
+* a trigger while its ticket is open counts a repeat (the alert's counter
+  and one history line; the ticket's version stays, so nobody triaging it
+  gets a conflict);
+* a trigger after its ticket was resolved or closed opens a new ticket that
+  relates to the old one;
+* acknowledge acknowledges the ticket; resolve notes the clear and, when
+  every alert on the ticket has cleared, resolves it (``[intake] resolve``).
+
+:func:`receive` takes many events in one transaction (the HTTP intake
+batches concurrent posts), each in its own savepoint: one bad event fails
+alone. It acts as :data:`~deskconsole.core.identity.INTAKE`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from peewee import IntegrityError
+
+from deskconsole.binding import on_desk
+from deskconsole.core import links, tickets
+from deskconsole.core.alert_payloads import AlertEvent
+from deskconsole.core.alert_routes import Rules
+from deskconsole.core.errors import DeskError
+from deskconsole.core.identity import Actor
+from deskconsole.core.keys import ticket_key
+from deskconsole.core.lifecycle import OPEN
+from deskconsole.core.txn import unit_of_work
+from deskconsole.models import Alert, Ticket
+
+if TYPE_CHECKING:
+    from deskconsole.core.desk import Desk
+
+SOURCE = "alert"  # the ticket's source column for tickets the intake opened
+
+
+@dataclass(frozen=True)
+class Received:
+    """What one event did."""
+
+    dedup_key: str
+    outcome: str  # opened | grouped | repeated | recurred | acknowledged | cleared | resolved | unknown | failed
+    ticket: str | None = None
+    message: str = ""
+
+    def as_json(self) -> dict:
+        out = {"dedup_key": self.dedup_key, "outcome": self.outcome, "ticket": self.ticket}
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@on_desk
+def receive(desk: "Desk", actor: Actor, rules: Rules, events: list[AlertEvent]) -> list[Received]:
+    """Apply ``events`` in order, in one transaction; one result each."""
+    results = []
+    with desk.transaction():
+        for event in events:
+            results.append(_one(desk, actor, rules, event))
+    return results
+
+
+def _one(desk, actor, rules, event) -> Received:
+    for attempt in (1, 2):
+        try:
+            with desk.db.atomic():  # a savepoint: this event's writes stand or fall alone
+                if event.action == "trigger":
+                    return _trigger(desk, actor, rules, event)
+                if event.action == "acknowledge":
+                    return _acknowledge(desk, actor, event)
+                return _resolve(desk, actor, rules, event)
+        except IntegrityError:
+            if attempt == 2:  # another intake process inserted the same key twice over: give up on this one
+                raise
+        except DeskError as exc:
+            return Received(event.dedup_key, "failed", None, str(exc))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _current(row: Alert) -> Ticket:
+    """The ticket an alert row is on, following merges to the surviving ticket."""
+    ticket = Ticket.get_by_id(row.ticket_id)
+    seen = {ticket.id}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        ticket = Ticket.get_by_id(ticket.merged_into_id)
+        seen.add(ticket.id)
+    return ticket
+
+
+def _row(desk, key: str) -> Alert | None:
+    query = Alert.select().where(Alert.dedup_key == key)
+    if not desk.is_sqlite:
+        query = query.for_update()
+    return query.first()
+
+
+def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
+    now = desk.now()
+    row = _row(desk, event.dedup_key)
+    if row is not None:
+        ticket = _current(row)
+        if ticket.status in OPEN:
+            with unit_of_work(desk, actor, "note") as unit:
+                Alert.update(count=Alert.count + 1, last_at=now, status="firing", resolved_at=None,
+                             ticket=ticket.id).where(Alert.id == row.id).execute()
+                again = " again" if row.status == "resolved" else ""
+                unit.audit(ticket.id, "alert", "repeats", row.count, row.count + 1)
+                if again:
+                    unit.audit(ticket.id, "alert", "fired again", None, event.summary)
+                unit.feed(ticket.id)
+            return Received(event.dedup_key, "repeated", ticket_key(ticket.id))
+        before = ticket.id
+    else:
+        before = None
+    route, values = rules.route(event)
+    joined = _group_ticket(desk, rules, values, now) if before is None else None
+    if joined is not None:
+        with unit_of_work(desk, actor, "note") as unit:
+            Alert.insert(dedup_key=event.dedup_key, source=event.source, ticket=joined, status="firing", count=1,
+                         first_at=now, last_at=now, summary=event.summary).execute()
+            unit.audit(joined, "alert", "grouped", None, event.summary)
+            unit.feed(joined)
+        return Received(event.dedup_key, "grouped", ticket_key(joined))
+    out = tickets.create(
+        desk, actor, title=event.summary, description=event.details,
+        requester_name=f"{event.source} alert", impact=values["impact"], urgency=values["urgency"],
+        team=values["team"], category=values["category"], service=values["service"],
+        source=SOURCE, external_ref=event.dedup_key,
+    )
+    tid = int(out.key.split("-")[-1])
+    if row is None:
+        Alert.insert(dedup_key=event.dedup_key, source=event.source, ticket=tid, status="firing", count=1,
+                     first_at=now, last_at=now, summary=event.summary).execute()
+        return Received(event.dedup_key, "opened", out.key, f"routed by {route.name}")
+    Alert.update(ticket=tid, status="firing", count=1, first_at=now, last_at=now, resolved_at=None,
+                 summary=event.summary).where(Alert.id == row.id).execute()
+    links.link(desk, actor, out.key, "relates-to", ticket_key(before))
+    return Received(event.dedup_key, "recurred", out.key, f"the alert's earlier ticket {ticket_key(before)} was closed")
+
+
+def _group_ticket(desk, rules: Rules, values: dict, now) -> int | None:
+    """An open ticket the intake opened for the same service within the group window."""
+    if not rules.group_window or not values.get("service"):
+        return None
+    service = desk.directory.service_ids.get(values["service"])
+    found = (Ticket.select(Ticket.id)
+             .where((Ticket.service == service) & (Ticket.source == SOURCE) & Ticket.status.in_(OPEN)
+                    & (Ticket.created_at >= now - timedelta(seconds=rules.group_window)))
+             .order_by(Ticket.created_at.desc()).limit(1).tuples().first())
+    return found[0] if found else None
+
+
+def _acknowledge(desk, actor, event: AlertEvent) -> Received:
+    row = _row(desk, event.dedup_key)
+    if row is None:
+        return Received(event.dedup_key, "unknown", None, "no alert with this dedup key")
+    ticket = _current(row)
+    if ticket.status in OPEN and ticket.acknowledged_at is None:
+        tickets.acknowledge(desk, actor, ticket.id)
+    return Received(event.dedup_key, "acknowledged", ticket_key(ticket.id))
+
+
+def _resolve(desk, actor, rules: Rules, event: AlertEvent) -> Received:
+    row = _row(desk, event.dedup_key)
+    if row is None:
+        return Received(event.dedup_key, "unknown", None, "no alert with this dedup key")
+    ticket = _current(row)
+    key = ticket_key(ticket.id)
+    if row.status == "resolved":
+        return Received(event.dedup_key, "cleared", key, "already cleared")
+    now = desk.now()
+    Alert.update(status="resolved", resolved_at=event.at or now).where(Alert.id == row.id).execute()
+    if ticket.status not in OPEN:
+        return Received(event.dedup_key, "cleared", key)
+    tickets.note(desk, actor, ticket.id, f"Alert cleared ({event.source}): {row.summary}", source=SOURCE)
+    firing = Alert.select().where((Alert.ticket == row.ticket_id) & (Alert.status == "firing")).exists()
+    if rules.resolve and not firing:
+        tickets.resolve(desk, actor, ticket.id, rules.resolution_code, "Every alert on this ticket has cleared.")
+        return Received(event.dedup_key, "resolved", key)
+    return Received(event.dedup_key, "cleared", key)

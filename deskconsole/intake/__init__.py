@@ -1,0 +1,1 @@
+"""Channels that bring work into the desk: the HTTP alert intake."""
