@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from peewee import IntegrityError
 
 from deskconsole.binding import on_desk
-from deskconsole.core import links, tickets
+from deskconsole.core import hot_reads, links, tickets
 from deskconsole.core.alert_payloads import AlertEvent
 from deskconsole.core.alert_routes import Rules
 from deskconsole.core.errors import DeskError
@@ -87,21 +87,51 @@ def _one(desk, actor, rules, event) -> Received:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _current(row: Alert) -> Ticket:
+def _current(row: "_Row") -> Ticket:
     """The ticket an alert row is on, following merges to the surviving ticket."""
-    ticket = Ticket.get_by_id(row.ticket_id)
+    ticket = hot_reads.ticket(row.ticket_id)
     seen = {ticket.id}
     while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
-        ticket = Ticket.get_by_id(ticket.merged_into_id)
+        ticket = hot_reads.ticket(ticket.merged_into_id)
         seen.add(ticket.id)
     return ticket
 
 
-def _row(desk, key: str) -> Alert | None:
-    query = Alert.select().where(Alert.dedup_key == key)
-    if not desk.is_sqlite:
-        query = query.for_update()
-    return query.first()
+# The alert table's statements, run on every event: written once as plain SQL
+# (quoted names read the same on SQLite and PostgreSQL; only the placeholder
+# differs) instead of built by Peewee each time, which cost more than running them.
+_ROW = 'SELECT "id", "ticket_id", "status", "count", "summary" FROM "alert" WHERE "dedup_key" = {p}'
+_REPEAT = ('UPDATE "alert" SET "count" = "count" + 1, "last_at" = {p}, "status" = \'firing\','
+           ' "resolved_at" = NULL, "ticket_id" = {p} WHERE "id" = {p}')
+_RENEW = ('UPDATE "alert" SET "ticket_id" = {p}, "status" = \'firing\', "count" = 1, "first_at" = {p},'
+          ' "last_at" = {p}, "resolved_at" = NULL, "summary" = {p} WHERE "id" = {p}')
+_INSERT = ('INSERT INTO "alert" ("dedup_key", "source", "ticket_id", "status", "count", "first_at", "last_at",'
+           ' "summary") VALUES ({p}, {p}, {p}, \'firing\', 1, {p}, {p}, {p})')
+_CLEAR = 'UPDATE "alert" SET "status" = \'resolved\', "resolved_at" = {p} WHERE "id" = {p}'
+_FIRING = 'SELECT 1 FROM "alert" WHERE "ticket_id" = {p} AND "status" = \'firing\' LIMIT 1'
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    ticket_id: int
+    status: str
+    count: int
+    summary: str
+
+
+def _run(desk, statement: str, *params):
+    db = desk.db
+    return db.execute_sql(statement.format(p=db.param), params)
+
+
+def _at(value):
+    return Alert.last_at.db_value(value)
+
+
+def _row(desk, key: str) -> _Row | None:
+    found = _run(desk, _ROW + ("" if desk.is_sqlite else " FOR UPDATE"), key).fetchone()
+    return _Row(*found) if found else None
 
 
 def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
@@ -111,8 +141,7 @@ def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
         ticket = _current(row)
         if ticket.status in OPEN:
             with unit_of_work(desk, actor, "note") as unit:
-                Alert.update(count=Alert.count + 1, last_at=now, status="firing", resolved_at=None,
-                             ticket=ticket.id).where(Alert.id == row.id).execute()
+                _run(desk, _REPEAT, _at(now), ticket.id, row.id)
                 again = " again" if row.status == "resolved" else ""
                 unit.audit(ticket.id, "alert", "repeats", row.count, row.count + 1)
                 if again:
@@ -126,8 +155,7 @@ def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
     joined = _group_ticket(desk, rules, values, now) if before is None else None
     if joined is not None:
         with unit_of_work(desk, actor, "note") as unit:
-            Alert.insert(dedup_key=event.dedup_key, source=event.source, ticket=joined, status="firing", count=1,
-                         first_at=now, last_at=now, summary=event.summary).execute()
+            _run(desk, _INSERT, event.dedup_key, event.source, joined, _at(now), _at(now), event.summary)
             unit.audit(joined, "alert", "grouped", None, event.summary)
             unit.feed(joined)
         return Received(event.dedup_key, "grouped", ticket_key(joined))
@@ -139,11 +167,9 @@ def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
     )
     tid = int(out.key.split("-")[-1])
     if row is None:
-        Alert.insert(dedup_key=event.dedup_key, source=event.source, ticket=tid, status="firing", count=1,
-                     first_at=now, last_at=now, summary=event.summary).execute()
+        _run(desk, _INSERT, event.dedup_key, event.source, tid, _at(now), _at(now), event.summary)
         return Received(event.dedup_key, "opened", out.key, f"routed by {route.name}")
-    Alert.update(ticket=tid, status="firing", count=1, first_at=now, last_at=now, resolved_at=None,
-                 summary=event.summary).where(Alert.id == row.id).execute()
+    _run(desk, _RENEW, tid, _at(now), _at(now), event.summary, row.id)
     links.link(desk, actor, out.key, "relates-to", ticket_key(before))
     return Received(event.dedup_key, "recurred", out.key, f"the alert's earlier ticket {ticket_key(before)} was closed")
 
@@ -179,11 +205,11 @@ def _resolve(desk, actor, rules: Rules, event: AlertEvent) -> Received:
     if row.status == "resolved":
         return Received(event.dedup_key, "cleared", key, "already cleared")
     now = desk.now()
-    Alert.update(status="resolved", resolved_at=event.at or now).where(Alert.id == row.id).execute()
+    _run(desk, _CLEAR, _at(event.at or now), row.id)
     if ticket.status not in OPEN:
         return Received(event.dedup_key, "cleared", key)
     tickets.note(desk, actor, ticket.id, f"Alert cleared ({event.source}): {row.summary}", source=SOURCE)
-    firing = Alert.select().where((Alert.ticket == row.ticket_id) & (Alert.status == "firing")).exists()
+    firing = _run(desk, _FIRING, row.ticket_id).fetchone() is not None
     if rules.resolve and not firing:
         tickets.resolve(desk, actor, ticket.id, rules.resolution_code, "Every alert on this ticket has cleared.")
         return Received(event.dedup_key, "resolved", key)

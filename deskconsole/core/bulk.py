@@ -80,3 +80,24 @@ def insert_dicts(model: type[Model], rows: list[dict]) -> None:
     if rows:
         names = tuple(rows[0])
         insert_rows(model, names, ([row[n] for n in names] for row in rows))
+
+
+@lru_cache(maxsize=64)
+def _one_statement(model: type[Model], names: tuple[str, ...], dialect: type):
+    # As _statement, for one row whose new id is wanted: PostgreSQL keeps
+    # Peewee's RETURNING, SQLite reads the cursor's lastrowid.
+    fields = tuple(f for f in model._meta.sorted_fields if f.name in set(names))
+    sql, _ = model.insert({f: None for f in fields}).sql()
+    return sql, tuple(f.name for f in fields), tuple(f.db_value for f in fields), " RETURNING " in sql
+
+
+def insert_one(model: type[Model], values: dict) -> int:
+    """Insert one row of ``values`` (field name -> Python value) into ``model``'s
+    table with a statement built once; returns the new row's id."""
+    db = model._meta.database
+    for f in model._meta.sorted_fields:  # the fields' defaults, as Peewee's own insert adds them
+        if f.name not in values and f.default is not None and not f.primary_key:
+            values = {**values, f.name: f.default() if callable(f.default) else f.default}
+    sql, names, converters, returning = _one_statement(model, tuple(sorted(values)), dialect(db))
+    cursor = db.execute_sql(sql, [conv(values[n]) for n, conv in zip(names, converters)])
+    return cursor.fetchone()[0] if returning else cursor.lastrowid

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
+from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, conflict_error, load_ticket
 from deskconsole.core.errors import InvalidTransition, NoChange, ValidationError
 from deskconsole.core.identity import Actor
@@ -62,7 +63,8 @@ def link(desk: "Desk", actor: Actor, key, kind: str, other, *, remove: bool = Fa
             if existing is not None:
                 raise NoChange(f"{words} is already recorded")
             _check_new_link(stored, source, target)
-            Link.insert(source=source, target=target, kind=stored, created_by=actor.login, created_at=ch.now).execute()
+            insert_one(Link, {"source": source, "target": target, "kind": stored, "created_by": actor.login,
+                              "created_at": ch.now})
             ch.audit_action("link", None, words, field="link")
             ch.unit.audit(other_id, "link", "link", None, words)
         ch.unit.feed(other_id, None, "link")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core import clocks, validate
+from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
 from deskconsole.core.identity import Actor
@@ -75,11 +76,11 @@ def create(
         now = unit.now
         new_clocks = clocks.plan_new(desk, values, now)
         sla, sla_due = clocks.summary(new_clocks, now)
-        tid = Ticket.insert(
-            **values, created_by=actor.login, created_at=now, updated_at=now, version=1,
-            source=source, external_ref=validate.optional_text(external_ref, "the external reference"),
-            sla=sla, sla_due=sla_due,
-        ).execute()
+        tid = insert_one(Ticket, {
+            **values, "created_by": actor.login, "created_at": now, "updated_at": now, "version": 1,
+            "source": source, "external_ref": validate.optional_text(external_ref, "the external reference"),
+            "sla": sla, "sla_due": sla_due,
+        })
         unit.audit(tid, "create", None, None, values["title"])
         for name in ("priority", "impact", "urgency", "team", "assignee", "category", "service", "status"):
             if values[name] is not None:
@@ -328,9 +329,8 @@ def note(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", exp
 
 def _add_entry(ch: TicketChange, kind: str, text: str, source: str = "cli") -> None:
     actor = ch.unit.actor
-    entry = Entry.insert(
-        ticket=ch.ticket.id, kind=kind, author=actor.login, author_name=actor.name, at=ch.now, body=text, source=source
-    ).execute()
+    entry = insert_one(Entry, {"ticket": ch.ticket.id, "kind": kind, "author": actor.login,
+                               "author_name": actor.name, "at": ch.now, "body": text, "source": source})
     ch.audit_action(kind, None, f"#{entry}: {text}", field="entry")
 
 

@@ -1,0 +1,175 @@
+"""Alert intake throughput: a storm of Alertmanager posts from many clients.
+
+    python bench/intake.py [--alerts 10000] [--clients 50] [--keys 2000] [--per-post 1]
+                           [--db sqlite|postgresql] [--workdir DIR]
+
+Starts `deskconsole intake http` as its own process on a fresh desk (SQLite
+in the workdir, or the PostgreSQL database in $DESKCONSOLE_BENCH_PG), makes a
+token, and sends ``--alerts`` alerts over ``--clients`` concurrent
+connections (aiohttp), ``--per-post`` alerts a post. The alerts belong to
+``--keys`` monitored conditions: each key fires, repeats and clears in a
+random order and always ends firing, and one key's events go in order
+through one client (as Alertmanager sends a group's). Dedup is on; grouping
+is off so that every key is a ticket of its own and the counts can be
+checked exactly.
+
+Prints accepted alerts per second (wall time of the whole storm), post
+latency (median, p90, p99, max, as the clients saw it), transactions used,
+and then checks the desk: one alert row per key, every key's ticket open,
+no duplicate ticket, and tickets + counted repeats = triggers sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIG = """
+[desk]
+name = "Intake bench"
+default_team = "ops"
+
+[teams.ops]
+name = "Operations"
+
+[agents.{login}]
+name = "Bench"
+role = "admin"
+team = "ops"
+
+[intake]
+group_window = "0m"
+"""
+
+
+def plan(alerts: int, keys: int, seed: int = 5) -> list[list[tuple[str, str]]]:
+    """Per key, its events in order (status, key); about alerts in all, each ending in 'firing'."""
+    rng = random.Random(seed)
+    per_key = max(1, alerts // keys)
+    out = []
+    for k in range(keys):
+        steps = ["firing"] + [rng.choice(["firing", "firing", "resolved"]) for _ in range(per_key - 2)]
+        out.append([(s, f"key-{k}") for s in steps + (["firing"] if per_key > 1 else [])])
+    return out
+
+
+def body(events: list[tuple[str, str]]) -> bytes:
+    return json.dumps({"version": "4", "groupKey": "bench", "status": events[0][0], "truncatedAlerts": 0, "alerts": [
+        {"status": status, "labels": {"alertname": "BenchAlert", "instance": key, "severity": "warning"},
+         "annotations": {"summary": f"bench alert {key}"}, "startsAt": "2026-12-06T07:00:00Z",
+         "endsAt": "0001-01-01T00:00:00Z", "fingerprint": key} for status, key in events]}).encode()
+
+
+async def storm(url: str, token: str, work: list[list[list[tuple[str, str]]]]) -> tuple[list[float], list[int]]:
+    import aiohttp
+
+    latencies, statuses = [], []
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def client(session, posts):
+        for events in posts:
+            start = time.perf_counter()
+            async with session.post(url, data=body(events), headers=headers) as r:
+                await r.read()
+                statuses.append(r.status)
+            latencies.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=len(work))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(client(session, posts) for posts in work))
+    return latencies, statuses
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--alerts", type=int, default=10_000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--keys", type=int, default=2_000)
+    ap.add_argument("--per-post", type=int, default=1)
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--workdir")
+    args = ap.parse_args()
+
+    import pwd
+
+    work_dir = Path(args.workdir or tempfile.mkdtemp(prefix="deskbench-intake-"))
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    login = pwd.getpwuid(os.getuid()).pw_name
+    cfg = work_dir / "desk.toml"
+    cfg.write_text(CONFIG.format(login=login))
+    if args.db == "sqlite":
+        url = f"sqlite:///{work_dir / 'desk.db'}"
+    else:
+        url = os.environ.get("DESKCONSOLE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/bench")
+        subprocess.run(["psql", url, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"], check=True)
+    env = {**os.environ, "XDG_STATE_HOME": str(work_dir / "state"), "XDG_CONFIG_HOME": str(work_dir / "cfg")}
+    base = [sys.executable, "-m", "deskconsole", "--config", str(cfg), "--db", url]
+    from deskconsole.config import load_config
+    from deskconsole.core.desk import open_desk
+
+    open_desk(url, load_config(cfg)).close()  # a new desk, its directory from the config (this login: admin)
+    token = subprocess.run(base + ["token", "add", "bench"], env=env, check=True, capture_output=True,
+                           text=True).stdout.strip()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(base + ["intake", "http", "--listen", f"127.0.0.1:{port}"], env=env,
+                              stderr=subprocess.PIPE, text=True)
+    server.stderr.readline()  # the start line: it listens
+
+    keyed = plan(args.alerts, args.keys)
+    sent = sum(1 for k in keyed for s, _ in k if s == "firing")
+    total = sum(len(k) for k in keyed)
+    work = [[] for _ in range(args.clients)]
+    for i, events in enumerate(keyed):
+        posts = [events[j:j + args.per_post] for j in range(0, len(events), args.per_post)]
+        work[i % args.clients].extend(posts)
+    start = time.perf_counter()
+    latencies, statuses = asyncio.run(storm(f"http://127.0.0.1:{port}/v1/alerts/alertmanager", token, work))
+    wall = time.perf_counter() - start
+    server.send_signal(signal.SIGINT)
+    tail = server.communicate(timeout=60)[1]
+    transactions = re.search(r"in (\d+) transaction", tail)
+
+    lat = sorted(latencies)
+    q = statistics.quantiles(lat, n=100)
+    print(f"{args.db}: {total:,} alerts in {len(lat):,} posts ({args.per_post} a post) from {args.clients} clients,"
+          f" {args.keys:,} keys: {wall:.2f} s -> {total / wall:,.0f} alerts/s")
+    print(f"  post latency ms: median {statistics.median(lat) * 1000:.1f}, p90 {q[89] * 1000:.1f},"
+          f" p99 {q[98] * 1000:.1f}, max {lat[-1] * 1000:.1f}")
+    print(f"  statuses: {sorted(set(statuses))}; transactions: {transactions.group(1) if transactions else '?'}")
+
+    from deskconsole.models import Alert, AuditEvent, Ticket
+
+    desk = open_desk(url, load_config(cfg), create=False)
+    with desk.bound():
+        tickets = Ticket.select().count()
+        rows = Alert.select().count()
+        repeats = AuditEvent.select().where(AuditEvent.field == "repeats").count()
+        open_keys = (Alert.select().join(Ticket, on=(Alert.ticket == Ticket.id))
+                     .where(Ticket.status == "new").count())
+    desk.close()
+    lost = total - sum(1 for s in statuses if s == 200) * args.per_post
+    print(f"  desk: {tickets:,} tickets, {rows:,} alert rows, {repeats:,} repeats counted, {open_keys:,} keys open;"
+          f" lost {lost}, tickets + repeats = {tickets + repeats:,} of {sent:,} triggers sent")
+    ok = rows == args.keys and open_keys == args.keys and tickets + repeats == sent and lost == 0
+    print("  check: " + ("every alert counted once, no duplicate ticket" if ok else "MISMATCH"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
