@@ -180,3 +180,14 @@ def test_rules_are_checked_with_the_key_to_fix():
                       ('[intake]\nresolution_code = "magic"', "intake.resolution_code")]:
         with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
             alert_routes.rules(parse_config(TEST_CONFIG + text, "x.toml"))
+
+
+def test_the_ticket_shows_its_alerts(desk, rules, clock):
+    receive(desk, rules, fire("am:1", summary="tunnel 1 down", service="vpn"),
+            fire("am:2", summary="tunnel 2 down", service="vpn"))
+    clock.advance(seconds=30)
+    receive(desk, rules, fire("am:1", service="vpn"), fire("am:2", action="resolve"))
+    shown = views.detail(desk, "INC-1").alerts
+    assert [(a.dedup_key, a.status, a.count, a.summary) for a in shown] == [
+        ("am:1", "firing", 2, "tunnel 1 down"), ("am:2", "resolved", 1, "tunnel 2 down")]
+    assert shown[0].last_at > shown[0].first_at

@@ -199,6 +199,10 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
     if t.clocks:
         lines += ["", "Service levels"]
         lines += ["  " + clock_line(c, now) for c in t.clocks]
+    if t.alerts:
+        lines += ["", "Alerts"]
+        lines += [f"  {a.status:<8} x{a.count:<5} since {a.first_at:%Y-%m-%d %H:%M} UTC, last {a.last_at:%H:%M:%S}"
+                  f"  {s(a.summary)}  ({a.source} {_clip(s(a.dedup_key), 40)})" for a in t.alerts]
     if t.notifications:
         lines += ["", "Notifications"]
         lines += [

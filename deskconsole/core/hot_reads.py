@@ -20,7 +20,7 @@ from typing import Callable
 from peewee import AutoField, BigAutoField, BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
 
 from deskconsole.db import dialect
-from deskconsole.models import AuditEvent, Entry, Link, Outbox, SlaClock, Ticket
+from deskconsole.models import Alert, AuditEvent, Entry, Link, Outbox, SlaClock, Ticket
 
 # Drivers return these as Python wants them already; every other field (times,
 # booleans) goes through its python_value, as Peewee does.
@@ -55,6 +55,10 @@ _QUERIES: dict[str, Callable] = {
         .where(AuditEvent.ticket == 0).order_by(AuditEvent.id)
     ),
     "clocks": lambda _: SlaClock.select().where(SlaClock.ticket == 0).order_by(SlaClock.id),
+    "alerts": lambda _: (
+        Alert.select(Alert.dedup_key, Alert.source, Alert.status, Alert.count, Alert.first_at, Alert.last_at,
+                     Alert.summary).where(Alert.ticket == 0).order_by(Alert.id)
+    ),
     "outbox": lambda _: (
         Outbox.select(Outbox.created_at, Outbox.channel, Outbox.state, Outbox.recipients, Outbox.subject,
                       Outbox.attempts, Outbox.sent_at)
@@ -136,6 +140,12 @@ def clocks(tid: int) -> list[SlaClock]:
     """The ticket's SLA clocks as model instances (the write path saves them), by id."""
     rows, names = _rows("clocks", (tid,))
     return [_instance(SlaClock, names, row) for row in rows]
+
+
+def alerts(tid: int) -> list[list]:
+    """(dedup_key, source, status, count, first_at, last_at, summary) of the alerts on the ticket, oldest first."""
+    rows, _ = _rows("alerts", (tid,))
+    return rows
 
 
 def outbox(tid: int) -> list[list]:

@@ -111,6 +111,19 @@ class ClockView:
 
 
 @dataclass(frozen=True)
+class AlertView:
+    """A monitored condition on this ticket (see core.alerts)."""
+
+    dedup_key: str
+    source: str
+    status: str  # firing | resolved
+    count: int  # triggers received for this ticket
+    first_at: datetime
+    last_at: datetime
+    summary: str
+
+
+@dataclass(frozen=True)
 class NotificationView:
     """A message an escalation left in the outbox for this ticket."""
 
@@ -162,6 +175,7 @@ class TicketDetail:
     sla_due: datetime | None = None
     clocks: list[ClockView] = field(default_factory=list)
     notifications: list[NotificationView] = field(default_factory=list)
+    alerts: list[AlertView] = field(default_factory=list)
 
 
 @on_desk
@@ -221,6 +235,7 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
     clock_views = [clock_view(desk, c, now) for c in rows]
     sla, sla_due = engine.summary(rows, now) if rows else (t.sla, t.sla_due)
     notifications = [NotificationView(*row) for row in hot_reads.outbox(t.id)]
+    alert_views = [AlertView(*row) for row in hot_reads.alerts(t.id)]
     return TicketDetail(
         key=ticket_key(t.id), id=t.id, title=t.title, description=t.description, status=t.status,
         priority=t.priority, impact=t.impact, urgency=t.urgency, requester_name=t.requester_name,
@@ -233,5 +248,5 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         merged_into=ticket_key(t.merged_into_id) if t.merged_into_id else None, reopen_count=t.reopen_count,
         source=t.source, external_ref=t.external_ref, version=t.version,
         entries=entries, links=links, audit=audit, merged=[ticket_key(m) for m in merged],
-        sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications,
+        sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications, alerts=alert_views,
     )

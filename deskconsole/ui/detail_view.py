@@ -76,6 +76,11 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
             out.append(f"{link.kind.replace('_', ' ')} {link.other} ({link.status}) {_safe(link.title, 120)}\n")
         for key in t.merged:
             out.append(f"merged here: {key}\n")
+    if t.alerts:
+        out.append("\nAlerts\n", style="bold underline")
+        for a in t.alerts:
+            out.append(f"{a.status:<8} x{a.count:<4} since {a.first_at:%m-%d %H:%M} ", style="dim")
+            out.append(f"{_safe(a.summary, 120)}\n")
     if t.notifications:
         out.append("\nNotifications\n", style="bold underline")
         for n in t.notifications:
