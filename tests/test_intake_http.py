@@ -319,3 +319,29 @@ def test_only_agents_may_run_the_intake_and_only_admins_make_tokens(desk, actors
     with pytest.raises(PermissionDenied):
         tokens.add(desk, actors["lee"], "sneaky")
     assert tokens.live(desk) == {}
+
+
+def test_the_daemon_runs_the_intake_beside_the_sla_loop(tmp_path, write_config):
+    from test_cli import created
+
+    cfg = write_config(with_real_admin(TEST_CONFIG))
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    created(cfg, url)
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    base = [sys.executable, "-m", "deskconsole", "--config", str(cfg), "--db", url]
+    token = subprocess.run(base + ["token", "add", "d"], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(base + ["daemon", "--interval", "1", "--intake", f"127.0.0.1:{port}"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [proc.stderr.readline(), proc.stderr.readline()]
+        assert any("sweeping" in line for line in lines) and any("listening on" in line for line in lines), lines
+        status, answer = post(f"http://127.0.0.1:{port}/v1/alerts", {"title": "from the daemon's intake"},
+                              bearer(token))
+        assert (status, answer["ticket"]) == (201, "INC-1")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 0 and "1 event(s) accepted" in rest and "stopped after" in rest

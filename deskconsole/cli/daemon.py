@@ -25,17 +25,29 @@ def cmd_daemon(ctx: Context, args) -> int:
         return 2
     from deskconsole.scheduler import SlaLoop  # APScheduler only for the commands that run it
 
+    intake = None
+    if args.intake:  # checked before anything starts: a bad rule or address is said at once
+        from deskconsole.cli.intake import checked_rules, parse_listen
+
+        require(actor, "intake")
+        intake = (checked_rules(desk), *parse_listen(args.intake))
     path = logs.to_file()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     loop = SlaLoop(desk, interval=args.interval)
-    desk.close()  # the loop's worker opens its own connection per sweep
+    if intake is None:
+        desk.close()  # the loop's worker opens its own connection per sweep
     loop.start()
     print(f"deskconsole daemon: sweeping {desk.url} every {args.interval:g} s; log: {path}; "
           f"Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
     try:
-        stop.wait()
+        if intake is None:
+            stop.wait()
+        else:
+            from deskconsole.cli.intake import serve_http
+
+            serve_http(desk, intake[0], intake[1], intake[2], stop_event=stop)  # until SIGINT/SIGTERM
     finally:
         loop.stop()
     state = ""

@@ -84,12 +84,21 @@ def cmd_http(ctx: Context, args) -> int:
     host, port = parse_listen(args.listen)
     secret = read_secret(args.signing_secret_file) if args.signing_secret_file else None
     from deskconsole import logs
+
+    path = logs.to_file()
+    serve_http(desk, found, host, port, secret=secret, max_body=args.max_body, log_path=path)
+    return 0
+
+
+def serve_http(desk, found, host: str, port: int, *, secret: bytes | None = None, max_body: int = 1024 * 1024,
+               log_path=None, stop_event=None) -> None:
+    """Run the HTTP intake until SIGINT/SIGTERM (or ``stop_event``, a
+    threading.Event, is set); says where it listens and, at the end, what it took."""
     from deskconsole.intake.batcher import Batcher
     from deskconsole.intake.http import Intake, Listener
 
-    path = logs.to_file()
     batcher = Batcher(desk, found)
-    intake = Intake(desk, found, batcher, max_body=args.max_body, signing_secret=secret)
+    intake = Intake(desk, found, batcher, max_body=max_body, signing_secret=secret)
 
     async def serve() -> None:
         listener = Listener(intake, host, port)
@@ -98,8 +107,11 @@ def cmd_http(ctx: Context, args) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if stop_event is not None:
+            loop.run_in_executor(None, lambda: (stop_event.wait(), loop.call_soon_threadsafe(stop.set)))
         where = f"http://{host if ':' not in host else f'[{host}]'}:{listener.port}"
-        print(f"deskconsole intake: listening on {where} ({ENDPOINTS}); log: {path}; Ctrl-C or SIGTERM stops it",
+        log = f"; log: {log_path}" if log_path else ""
+        print(f"deskconsole intake: listening on {where} ({ENDPOINTS}){log}; Ctrl-C or SIGTERM stops it",
               file=sys.stderr, flush=True)
         if not _loopback(host):
             print(f"deskconsole intake: {host} is reachable from other machines; every post still needs a token",
@@ -108,16 +120,17 @@ def cmd_http(ctx: Context, args) -> int:
             await stop.wait()
         finally:
             await listener.stop()
+            if stop_event is not None:
+                stop_event.set()  # ends the thread waiting on it (and tells the caller)
 
     try:
         asyncio.run(serve())
     except OSError as exc:
-        raise ValidationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --listen") from None
+        raise ValidationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another listen address") from None
     finally:
         batcher.close()
     print(f"deskconsole intake: stopped; {intake.accepted} event(s) accepted in {batcher.batches} transaction(s),"
           f" {intake.refused} refused", file=sys.stderr)
-    return 0
 
 
 def cmd_token_add(ctx: Context, args) -> int:

@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
                        help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")
         p.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+        p.add_argument("--intake", metavar="HOST:PORT",
+                       help="also run the HTTP alert intake there (see 'deskconsole intake http --help')")
 
     def wallboard(p):
         import_module("deskconsole.cli.wallboard").add_arguments(p)
