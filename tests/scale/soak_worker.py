@@ -97,7 +97,7 @@ role = "admin"
 team = "ops"
 email = "ada@example.com"
 
-[agents.intake]
+[agents.mailbot]
 name = "Mail intake"
 role = "agent"
 team = "ops"
@@ -634,7 +634,7 @@ def run_many(url: str, workdir: Path, seconds: float, mix: Mix = SOAK_MIX, seed:
     plan = (
         [("console", CONSOLE_LOGINS[i]) for i in range(mix.consoles)]
         + [("cli", CLI_LOGINS[i]) for i in range(mix.clis)]
-        + [("intake", "intake")] * mix.intakes
+        + [("intake", "mailbot")] * mix.intakes
         + [("sweeper", "sla")] * mix.sweepers
         + [("daemon", "sla")] * mix.daemons
     )

@@ -36,7 +36,7 @@ ROUNDS = int(os.environ.get("DESKCONSOLE_CRASH_ROUNDS", "35"))
 WRITERS = (  # role, login, extra arguments
     ("console", "c01", ("--think", "0", "--cold", "0.3")),
     ("console", "c02", ("--think", "0", "--cold", "0.3")),
-    ("intake", "intake", ("--think", "0.05")),
+    ("intake", "mailbot", ("--think", "0.05")),
     ("sweeper", "sla", ("--interval", "0.1")),
 )
 
