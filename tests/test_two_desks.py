@@ -17,7 +17,7 @@ from deskconsole.core import links, queue, tickets, views
 from deskconsole.core.desk import open_desk
 from deskconsole.core.query import select_tickets
 from deskconsole.models import Ticket
-from deskconsole.ui.db_runner import DbRunner
+from deskconsole.db_runner import DbRunner
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ import csv
 import json
 import shutil
 import sys
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Iterable, Sequence
 
 from deskconsole.core.clock import ago, exact_duration, short_duration
 from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import ClockView, TicketDetail, TicketSummary
+from deskconsole.core.views import ClockView, TicketDetail, TicketSummary, json_default
 
 LIST_COLUMNS = (
     "key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title", "sla", "sla_due",
@@ -65,16 +65,8 @@ class ArgumentParser(argparse.ArgumentParser):
         super().error(terminal_safe(message, one_line=True))
 
 
-def _json_default(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if is_dataclass(value):
-        return asdict(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def dumps(value) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=2)
+    return json.dumps(value, default=json_default, ensure_ascii=False, indent=2)
 
 
 def _clip(text: str, width: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -250,3 +250,12 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         entries=entries, links=links, audit=audit, merged=[ticket_key(m) for m in merged],
         sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications, alerts=alert_views,
     )
+
+
+def json_default(value):
+    """``json.dumps(..., default=json_default)``: views (dataclasses) as objects, times in ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value):
+        return asdict(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")

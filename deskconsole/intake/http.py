@@ -54,6 +54,7 @@ class Intake:
     batcher: object
     max_body: int = MAX_BODY
     signing_secret: bytes | None = None
+    api_runner: object = None  # the HTTP API's database threads (a DbRunner)
     known: dict | None = None  # token digest -> (name, login)
     known_at: float = 0.0
     accepted: int = 0
@@ -129,25 +130,25 @@ def _pd_error(status: int, reason: str) -> web.Response:
                              status=status)
 
 
-async def _body(request: web.Request, intake: Intake) -> bytes:
+async def read_body(request: web.Request, intake: Intake) -> bytes:
     length = request.content_length
     if length is not None and length > intake.max_body:
-        raise _Refusal(413, f"the body is {length} bytes; at most {intake.max_body}")
+        raise Refusal(413, f"the body is {length} bytes; at most {intake.max_body}")
     try:
         async with asyncio.timeout(REQUEST_SECONDS):
             body = await request.content.read(intake.max_body + 1)
             if len(body) > intake.max_body:
-                raise _Refusal(413, f"the body is over {intake.max_body} bytes")
+                raise Refusal(413, f"the body is over {intake.max_body} bytes")
             if not request.content.at_eof():
                 await request.content.read(1)  # a body with no length: is there more than we read?
                 if not request.content.at_eof():
-                    raise _Refusal(413, f"the body is over {intake.max_body} bytes")
+                    raise Refusal(413, f"the body is over {intake.max_body} bytes")
     except TimeoutError:
-        raise _Refusal(408, f"the body took longer than {REQUEST_SECONDS:.0f} s to arrive") from None
+        raise Refusal(408, f"the body took longer than {REQUEST_SECONDS:.0f} s to arrive") from None
     return body
 
 
-class _Refusal(Exception):
+class Refusal(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
@@ -157,40 +158,40 @@ class _Refusal(Exception):
 # ------------------------------------------------------------------ who is posting
 
 
-async def _who(request: web.Request, intake: Intake, body: bytes, routing_key: str | None = None):
-    """The identity a post acts as, or a _Refusal (401)."""
+async def who(request: web.Request, intake: Intake, body: bytes, routing_key: str | None = None):
+    """The identity a post acts as, or a Refusal (401)."""
     known = await _known(intake)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise _Refusal(401, "the Authorization header must be 'Bearer TOKEN'")
+            raise Refusal(401, "the Authorization header must be 'Bearer TOKEN'")
         return _acting(intake, tokens.check(known, secret.strip()), "the bearer token")
     if request.headers.get("X-Deskconsole-Signature"):
         return _signed(request, intake, body)
     if routing_key is not None:
         return _acting(intake, tokens.check(known, routing_key), "the routing_key")
-    raise _Refusal(401, "no credentials: send 'Authorization: Bearer TOKEN' (deskconsole token add NAME)"
+    raise Refusal(401, "no credentials: send 'Authorization: Bearer TOKEN' (deskconsole token add NAME)"
                         + (" or a signature" if intake.signing_secret else ""))
 
 
 def _acting(intake: Intake, found, what: str):
     if found is None:
-        raise _Refusal(401, f"{what} is not a live token of this desk")
+        raise Refusal(401, f"{what} is not a live token of this desk")
     name, login = found
     return tokens.acting(intake.desk, login), name
 
 
 def _signed(request: web.Request, intake: Intake, body: bytes):
     if intake.signing_secret is None:
-        raise _Refusal(401, "this intake takes no signatures (it was started without a signing secret); use a bearer token")
+        raise Refusal(401, "this intake takes no signatures (it was started without a signing secret); use a bearer token")
     stamp = request.headers.get("X-Deskconsole-Timestamp", "")
     if not stamp.isdigit() or abs(time.time() - int(stamp)) > SIGNATURE_SKEW:
-        raise _Refusal(401, "X-Deskconsole-Timestamp is missing or more than 5 minutes off (unix seconds)")
+        raise Refusal(401, "X-Deskconsole-Timestamp is missing or more than 5 minutes off (unix seconds)")
     sent = request.headers["X-Deskconsole-Signature"]
     wanted = "sha256=" + hmac.new(intake.signing_secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(sent.strip().encode(), wanted.encode()):
-        raise _Refusal(401, "the signature does not match the body (HMAC-SHA256 of 'TIMESTAMP.BODY')")
+        raise Refusal(401, "the signature does not match the body (HMAC-SHA256 of 'TIMESTAMP.BODY')")
     return INTAKE, "signed"
 
 
@@ -213,10 +214,10 @@ def _read_tokens(desk) -> dict:
 async def alertmanager(request: web.Request) -> web.Response:
     intake: Intake = request.app[STATE]
     try:
-        body = await _body(request, intake)
-        actor, name = await _who(request, intake, body)
+        body = await read_body(request, intake)
+        actor, name = await who(request, intake, body)
         events, truncated = payloads.alertmanager(payloads.parse_json(body), by_group=intake.rules.by_group)
-    except _Refusal as exc:
+    except Refusal as exc:
         return _refuse(intake, exc.status, exc.reason)
     except payloads.PayloadError as exc:
         return _refuse(intake, 400, str(exc))
@@ -230,11 +231,11 @@ async def alertmanager(request: web.Request) -> web.Response:
 async def pagerduty(request: web.Request) -> web.Response:
     intake: Intake = request.app[STATE]
     try:
-        body = await _body(request, intake)
+        body = await read_body(request, intake)
         doc = payloads.parse_json(body)
         event, routing_key = payloads.pagerduty(doc)
-        actor, name = await _who(request, intake, body, routing_key=routing_key)
-    except _Refusal as exc:
+        actor, name = await who(request, intake, body, routing_key=routing_key)
+    except Refusal as exc:
         intake.refused += 1
         return _pd_error(exc.status, exc.reason)
     except payloads.PayloadError as exc:
@@ -253,10 +254,10 @@ async def pagerduty(request: web.Request) -> web.Response:
 async def generic(request: web.Request) -> web.Response:
     intake: Intake = request.app[STATE]
     try:
-        body = await _body(request, intake)
-        actor, name = await _who(request, intake, body)
+        body = await read_body(request, intake)
+        actor, name = await who(request, intake, body)
         event = payloads.generic(payloads.parse_json(body))
-    except _Refusal as exc:
+    except Refusal as exc:
         return _refuse(intake, exc.status, exc.reason)
     except payloads.PayloadError as exc:
         return _refuse(intake, 400, str(exc))
@@ -300,6 +301,9 @@ def make_app(intake: Intake) -> web.Application:
     app.router.add_post("/v1/alerts/pagerduty", pagerduty)
     app.router.add_post("/v1/alerts", generic)
     app.router.add_get("/v1/health", health)
+    from deskconsole.intake import api
+
+    api.add_routes(app)
     return app
 
 
@@ -314,6 +318,10 @@ class Listener:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
+        if self.intake.api_runner is None:
+            from deskconsole.db_runner import DbRunner
+
+            self.intake.api_runner = DbRunner(self.intake.desk.db)
         self._runner = web.AppRunner(make_app(self.intake), access_log=None, handle_signals=False)
         await self._runner.setup()
         manager = self._runner.server
@@ -329,5 +337,8 @@ class Listener:
             await self._server.wait_closed()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.intake.api_runner is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.intake.api_runner.close)
+            self.intake.api_runner = None
 
 

@@ -28,7 +28,7 @@ from deskconsole.core.query import QueryError
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
 from deskconsole.db import damaged, first_line
-from deskconsole.ui.db_runner import DbRunner
+from deskconsole.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.palette import DeskCommands

@@ -16,7 +16,7 @@ from deskconsole.core import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
 from deskconsole.db import DamagedDatabase, parse_url
-from deskconsole.ui.db_runner import DbRunner
+from deskconsole.db_runner import DbRunner
 
 HINT = "an admin can put the last backup in its place with: deskconsole restore BACKUP --yes"
 

@@ -38,7 +38,7 @@ from deskconsole.core.feed import FeedReader
 from deskconsole.core.identity import Actor
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.db import first_line, is_sqlite
-from deskconsole.ui.db_runner import DbRunner
+from deskconsole.db_runner import DbRunner
 from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.styles import css_path
 from deskconsole.ui.wallboard.widgets import BoardHelp, Ticker, TicketBoard, Tile, big_count, big_duration, plain

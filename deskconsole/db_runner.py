@@ -1,6 +1,6 @@
-"""Database calls off the UI thread.
+"""Database calls off the event loop (the console, the wallboard, the HTTP API).
 
-The console never touches the database from the event loop. Reads run on
+None of them touches the database from its event loop. Reads run on
 one dedicated thread (one connection, so SQLite's ``PRAGMA data_version``
 means something from poll to poll) and writes on another (a write waiting
 for a lock never holds up reading). Both hand back plain dataclasses.
