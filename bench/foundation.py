@@ -71,7 +71,11 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{target}"
-        run([*exe, "--config", str(config), "--db", url, "ls", "--limit", "1"], env)  # create + migrate first
+        # create + migrate the empty desk first (commands no longer create a missing desk; only init does,
+        # and init writes a config of its own)
+        run([sys.executable, "-c", "import sys; from deskconsole.config import load_config; "
+             "from deskconsole.core.desk import open_desk; open_desk(sys.argv[1], load_config(sys.argv[2])).close()",
+             url, str(config)], env)
         elapsed, _ = run([*exe, "--config", str(config), "--db", url, "import", str(csv_path)], env)
         rates.append(rows / elapsed)
     figures["import_tickets_per_s"] = statistics.median(rates)

@@ -213,13 +213,22 @@ _V9 = [
     "CREATE UNIQUE INDEX api_token_secret_hash ON api_token (secret_hash)",
 ]
 
+# v10: mail out. What a notice is about (created, reply, resolved, team_p1;
+# NULL for an SLA escalation), and when it may next be tried: a failed send
+# backs off, and a sender holds the rows it is sending for a lease, so a
+# sender that dies mid-send leaves them to the next.
+_V10 = [
+    "ALTER TABLE outbox ADD COLUMN kind VARCHAR(16)",
+    "ALTER TABLE outbox ADD COLUMN next_at {ts}",
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
 FTS_TABLES = tuple(f"{table}{part}" for table in ("ticket_fts", "entry_fts")
                    for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
 LATEST = len(MIGRATIONS)
 
 

@@ -291,6 +291,7 @@ class Outbox(BaseModel):
     ticket = IntegerField(null=True, index=True)
     crossing = BigIntegerField(null=True)
     channel = CharField(max_length=16)
+    kind = CharField(max_length=16, null=True)  # created | reply | resolved | team_p1; None: an SLA escalation
     recipients = TextField()  # comma-separated e-mail addresses
     subject = CharField(max_length=300)
     body = TextField()
@@ -298,6 +299,7 @@ class Outbox(BaseModel):
     attempts = IntegerField(default=0)
     sent_at = UTCDateTimeField(null=True)
     last_error = TextField(null=True)
+    next_at = UTCDateTimeField(null=True)  # not before (a retry's backoff, or a sender's lease); None: now
 
     class Meta:
         indexes = ((("state", "id"), False),)

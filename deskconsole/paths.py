@@ -105,3 +105,22 @@ def write_private(path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def read_secret(path: str, what: str = "signing secret", min_bytes: int = 16) -> bytes:
+    """A secret (a signing key, an SMTP password) from a file only its owner
+    can read, as ssh insists for keys; a ValidationError says what to fix."""
+    from deskconsole.core.errors import ValidationError
+
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+        data = p.read_bytes().strip()
+    except OSError as exc:
+        raise ValidationError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValidationError(f"{path} can be read by others (mode {stat.S_IMODE(mode):o}); run 'chmod 600 {path}'")
+    if len(data) < min_bytes:
+        raise ValidationError(f"{path} holds {len(data)} bytes; a {what} needs at least {min_bytes}"
+                              + (" (e.g. openssl rand -hex 32)" if what == "signing secret" else ""))
+    return data

@@ -30,12 +30,14 @@ class SlaLoop:
     """
 
     def __init__(self, desk: "Desk", interval: float = DEFAULT_INTERVAL,
-                 on_sweep: Callable[[SweepReport], None] | None = None):
+                 on_sweep: Callable[[SweepReport], None] | None = None,
+                 also: tuple[tuple[str, Callable[[], None], float], ...] = ()):
         if interval <= 0:
             raise ValueError("the sweep interval must be more than 0 seconds")
         self.desk = desk
         self.interval = interval
         self.on_sweep = on_sweep
+        self.also = also  # (id, function, seconds): more jobs on the same scheduler (the daemon's outbox drain)
         self.sweeps = 0
         self.failures = 0
         self.failing = False  # the last sweep failed (the database is away); the next one tries again
@@ -55,6 +57,8 @@ class SlaLoop:
         scheduler.add_listener(self._trouble, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id="sla-sweep",
                           next_run_time=datetime.now(timezone.utc))
+        for job_id, fn, seconds in self.also:
+            scheduler.add_job(fn, "interval", seconds=seconds, id=job_id, next_run_time=datetime.now(timezone.utc))
         scheduler.start()
         self._scheduler = scheduler
         log.info("SLA loop started: every %ss on %s", self.interval, self.desk.url or "the desk")

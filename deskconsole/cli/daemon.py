@@ -1,16 +1,22 @@
 """``deskconsole daemon``: the SLA loop without a screen (for a shared host,
-a systemd unit or a container). ``--once`` sweeps one time and exits (cron)."""
+a systemd unit or a container) — and, with ``[mail]`` set up, the outbox
+drained to SMTP; with ``--intake``, the HTTP alert intake. ``--once`` sweeps
+one time and exits (cron)."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
 
 from deskconsole import logs
 from deskconsole.cli.context import Context
+from deskconsole.core.notices import mail_config
 from deskconsole.core.permissions import require
 from deskconsole.core.sweep import sweep
+
+log = logging.getLogger("deskconsole.mail")
 
 
 def cmd_daemon(ctx: Context, args) -> int:
@@ -35,11 +41,16 @@ def cmd_daemon(ctx: Context, args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    loop = SlaLoop(desk, interval=args.interval)
+    also = ()
+    mail = mail_config(desk.config)
+    if mail.sender:  # mail is set up: the daemon drains the outbox too
+        also = (("outbox", lambda: _drain(desk, mail), OUTBOX_SECONDS),)
+    loop = SlaLoop(desk, interval=args.interval, also=also)
     if intake is None:
         desk.close()  # the loop's worker opens its own connection per sweep
     loop.start()
-    print(f"deskconsole daemon: sweeping {desk.url} every {args.interval:g} s; log: {path}; "
+    sending = f", sending mail via {mail.smtp} every {OUTBOX_SECONDS} s" if mail.sender else ""
+    print(f"deskconsole daemon: sweeping {desk.url} every {args.interval:g} s{sending}; log: {path}; "
           f"Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
     try:
         if intake is None:
@@ -57,3 +68,21 @@ def cmd_daemon(ctx: Context, args) -> int:
     print(f"deskconsole daemon: stopped after {loop.sweeps} sweep(s), {loop.failures} failure(s){state}",
           file=sys.stderr)
     return 1 if loop.failing else 0
+
+
+OUTBOX_SECONDS = 5
+
+
+def _drain(desk, mail) -> None:
+    """One drain of the outbox (a job of the daemon's scheduler, in its worker thread)."""
+    from deskconsole.core import outbox
+    from deskconsole.mailer import SmtpSender
+
+    sender = SmtpSender(mail)
+    try:
+        with desk.db.connection_context():
+            report = outbox.drain(desk, sender)
+    finally:
+        sender.close()
+    if report.sent or report.retrying or report.failed:
+        log.info("outbox: %s", report)

@@ -6,7 +6,6 @@ import asyncio
 import ipaddress
 import os
 import signal
-import stat
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from deskconsole.cli.context import Context
 from deskconsole.core import alert_routes, tokens
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.permissions import require
+from deskconsole.paths import read_secret
 
 ENDPOINTS = ("Alertmanager: POST /v1/alerts/alertmanager, PagerDuty Events v2: POST /v2/enqueue,"
              " JSON: POST /v1/alerts")
@@ -60,21 +60,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def read_secret(path: str) -> bytes:
-    """A signing secret from a file only its owner can read (as ssh insists for keys)."""
-    p = Path(path)
-    try:
-        mode = p.stat().st_mode
-        data = p.read_bytes().strip()
-    except OSError as exc:
-        raise ValidationError(f"cannot read the signing secret {path}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValidationError(f"{path} can be read by others (mode {stat.S_IMODE(mode):o}); run 'chmod 600 {path}'")
-    if len(data) < 16:
-        raise ValidationError(f"{path} holds {len(data)} bytes; a signing secret needs at least 16 (e.g. openssl rand -hex 32)")
-    return data
 
 
 def cmd_http(ctx: Context, args) -> int:

@@ -203,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # admin sync, admin pg-grants
     sub.later(lambda: import_module("deskconsole.cli.intake").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # intake http|rules, token add|list|revoke
+    sub.later(lambda: import_module("deskconsole.cli.outbox").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # outbox list|drain
     return parser
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core import clocks, validate
+from deskconsole.core import clocks, notices, validate
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
@@ -86,6 +86,10 @@ def create(
             if values[name] is not None:
                 unit.audit(tid, "create", name, None, shown(desk.directory, name, values[name]))
         clocks.save_new(unit, tid, new_clocks)
+        notices.queue(unit, tid, values, "created", notices.requester(unit, values["requester_email"]))
+        if values["priority"] == "P1":
+            notices.queue(unit, tid, values, "team_p1", notices.team(unit, values["team"]),
+                          text=values["description"])
         unit.feed(tid, 1)
     return Outcome(ticket_key(tid), 1, [])
 
@@ -258,6 +262,8 @@ def resolve(desk: "Desk", actor: Actor, key, code: str, note: str | None = None,
         ch.set("resolution_note", validate.optional_text(note, "the resolution note"))
         if ch.get("assignee") is None and actor.login in desk.directory.agent_ids:
             ch.set("assignee", desk.directory.agent_ids[actor.login])
+        notices.on_change(ch, "resolved", notices.requester(ch.unit, ch.get("requester_email")),
+                          text=ch.get("resolution_note") or "", code=code)
         return ch.save()
 
 
@@ -315,6 +321,7 @@ def reply(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", ex
         if ch.get("first_response_at") is None:
             ch.set("first_response_at", ch.now)
         _add_entry(ch, "reply", text, source)
+        notices.on_change(ch, "reply", notices.requester(ch.unit, ch.get("requester_email")), text=text)
         return ch.save()
 
 
