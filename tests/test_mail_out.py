@@ -112,7 +112,7 @@ def test_the_requester_hears_of_creation_replies_and_resolution_in_one_thread(md
     assert {m["Auto-Submitted"] for m in smtp.messages} == {"auto-generated"}
     assert all("internal" not in m.get_content() for m in smtp.messages)
     assert [r.state for r in Outbox.select()] == ["sent"] * 3
-    notified = AuditEvent.select().where(AuditEvent.action == "notify").count()
+    notified = AuditEvent.select().where(AuditEvent.action == "mail").count()
     assert notified == 3  # each notice is in the ticket's history
 
 

@@ -72,23 +72,25 @@ def _raise(desk: "Desk", ticket: Ticket, wanted: str) -> None:
 @on_desk
 def recipients(desk: "Desk", ticket: Ticket, names: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """E-mail addresses for an escalation's ``notify`` list, and the names
-    that have none configured (so the audit can say what to fix)."""
-    conf, d = desk.config, desk.directory
+    that have none (so the audit can say what to fix) — from the desk's
+    directory, not from the config of whoever runs the sweep."""
+    d = desk.directory
     team = d.team_names.get(ticket.team_id) if ticket.team_id else None
     assignee = d.agent_logins.get(ticket.assignee_id) if ticket.assignee_id else None
+    people = [a for a in d.agents.values() if a.active]
     emails: list[str] = []
     missing: list[str] = []
 
     def agent(login: str | None, why: str) -> None:
-        a = conf.agents.get(login) if login else None
-        (emails.append(a.email) if a and a.email else missing.append(f"{why} ({login or 'nobody'})"))
+        a = d.agents.get(login) if login else None
+        (emails.append(a.email) if a and a.active and a.email else missing.append(f"{why} ({login or 'nobody'})"))
 
     def team_mail(name: str | None, why: str) -> None:
-        t = conf.teams.get(name) if name else None
-        if t and t.email:
-            emails.append(t.email)
+        row = d.rows.get("team", {}).get(name) if name else None
+        if row and row.get("email"):
+            emails.append(row["email"])
         else:
-            members = [a for a in conf.agents.values() if a.team == name and a.role != "viewer" and a.email]
+            members = [a for a in people if a.team == name and a.role != "viewer" and a.email]
             emails.extend(a.email for a in members) if members else missing.append(f"{why} ({name or 'no team'})")
 
     for name in names:
@@ -97,7 +99,7 @@ def recipients(desk: "Desk", ticket: Ticket, names: tuple[str, ...]) -> tuple[li
         elif name == "team":
             team_mail(team, "team")
         elif name == "leads":
-            leads = [a for a in conf.agents.values() if a.team == team and a.role in ("lead", "admin")]
+            leads = [a for a in people if a.team == team and a.role in ("lead", "admin")]
             for a in leads:
                 agent(a.login, "lead")
             if not leads:
@@ -119,7 +121,7 @@ def notify(desk: "Desk", unit: "Unit", ticket: Ticket, clock: SlaClock, pct: int
     what = describe_crossing(clock, pct)
     if missing:
         unit.audit(ticket.id, "notify", None, None,
-                   f"no e-mail address for {', '.join(missing)}; set it in the desk config")
+                   f"no e-mail address for {', '.join(missing)}; set it in the desk's config, then 'deskconsole admin sync'")
     if not emails:
         return 0
     subject = f"[{key}] {ticket.priority} {LABEL[clock.metric]} {'BREACHED' if pct >= BREACH else f'at {pct}%'}: {ticket.title}"

@@ -157,7 +157,7 @@ def queue(unit: "Unit", tid: int, values: dict, kind: str, recipients: list[str]
         "subject": " ".join(_render(subject, fields).split())[:300], "body": _render(body, fields),
         "state": "queued", "attempts": 0,
     })
-    unit.audit(tid, "notify", kind, None, f"to {', '.join(recipients)}")
+    unit.audit(tid, "mail", kind, None, f"to {', '.join(recipients)}")
 
 
 def on_change(ch: "TicketChange", kind: str, recipients: list[str], **kw) -> None:

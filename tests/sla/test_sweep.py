@@ -77,7 +77,7 @@ def test_notify_writes_the_outbox_once_and_says_so_in_the_audit(sla_desk, actors
     ]
     assert "Used:      3h 37m of 4h 00m (23m 00s left)" in rows[0].body
     assert audit(key, "notify") == [
-        "no e-mail address for lead (lee); set it in the desk config",
+        "no e-mail address for lead (lee); set it in the desk's config, then 'deskconsole admin sync'",
         "to ops@example.com, ada@example.com: resolution at 90% of 4h 00m (policy p1)",
     ]
     clock.advance(minutes=30)  # breach: notify the assignee (al has no address) and ada
