@@ -469,8 +469,12 @@ def sla_log(path: Path, pid: int) -> tuple[int, int] | None:
 
 
 def child_env(work: Path) -> dict[str, str]:
+    # An installed deskconsole has its bytecode compiled (pip does it): the console may write and read
+    # it, whatever PYTHONDONTWRITEBYTECODE says (as cli_latency.py), or every start compiles ~70 of
+    # our modules from source. PYTHONPYCACHEPREFIX, if set, keeps that bytecode out of the tree.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DESKCONSOLE_", "TEXTUAL")) and k not in ("NO_COLOR", "COLORTERM", "FORCE_COLOR")}
+           if not k.startswith(("DESKCONSOLE_", "TEXTUAL")) and k not in ("NO_COLOR", "COLORTERM", "FORCE_COLOR")
+           and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS), XDG_CONFIG_HOME=str(work / "cfg"),
                XDG_DATA_HOME=str(work / "data"), XDG_STATE_HOME=str(work / "state"),
                DESKCONSOLE_LOG=str(work / "console.log"))

@@ -17,8 +17,10 @@ from deskconsole.db import is_sqlite
 
 # Placeholders in the DDL below, per backend.
 _TYPES = {
-    "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigpk": "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT", "ts": "DATETIME"},
-    "postgresql": {"pk": "SERIAL NOT NULL PRIMARY KEY", "bigpk": "BIGSERIAL NOT NULL PRIMARY KEY", "ts": "TIMESTAMP"},
+    "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigpk": "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT", "ts": "DATETIME",
+               "blob": "BLOB"},
+    "postgresql": {"pk": "SERIAL NOT NULL PRIMARY KEY", "bigpk": "BIGSERIAL NOT NULL PRIMARY KEY", "ts": "TIMESTAMP",
+                   "blob": "BYTEA"},
 }
 
 _V1 = [
@@ -222,13 +224,34 @@ _V10 = [
     "ALTER TABLE outbox ADD COLUMN next_at {ts}",
 ]
 
+# v11: mail in. Every message taken in, raw (a redelivery is known by its
+# SHA-256), the files that came with requesters' mail, and requesters'
+# ratings (CSAT) from their replies to a resolution.
+_V11 = [
+    """CREATE TABLE mail_message (
+        id {pk}, digest VARCHAR(64) NOT NULL, message_id VARCHAR(998), received_at {ts} NOT NULL,
+        sender VARCHAR(320), subject VARCHAR(300), size INTEGER NOT NULL, raw {blob} NOT NULL, ticket INTEGER,
+        outcome VARCHAR(16) NOT NULL, detail TEXT)""",
+    "CREATE UNIQUE INDEX mail_message_digest ON mail_message (digest)",
+    "CREATE INDEX mail_message_message_id ON mail_message (message_id)",
+    "CREATE INDEX mail_message_ticket ON mail_message (ticket)",
+    """CREATE TABLE attachment (
+        id {pk}, ticket_id INTEGER NOT NULL REFERENCES ticket (id), mail INTEGER, filename VARCHAR(255) NOT NULL,
+        content_type VARCHAR(127) NOT NULL, size INTEGER NOT NULL, data {blob})""",
+    "CREATE INDEX attachment_ticket_id ON attachment (ticket_id)",
+    """CREATE TABLE rating (
+        id {pk}, ticket_id INTEGER NOT NULL REFERENCES ticket (id), score INTEGER NOT NULL, at {ts} NOT NULL,
+        source VARCHAR(16) NOT NULL, rated_by VARCHAR(320))""",
+    "CREATE INDEX rating_ticket_id ON rating (ticket_id)",
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
 FTS_TABLES = tuple(f"{table}{part}" for table in ("ticket_fts", "entry_fts")
                    for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]
 LATEST = len(MIGRATIONS)
 
 

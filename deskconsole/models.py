@@ -13,6 +13,7 @@ from peewee import (
     AutoField,
     BigAutoField,
     BigIntegerField,
+    BlobField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -334,7 +335,46 @@ class ApiToken(BaseModel):
     revoked_at = UTCDateTimeField(null=True)
 
 
+class MailMessage(BaseModel):
+    """Every message the mail intake took in, raw, and what became of it."""
+
+    id = AutoField()
+    digest = CharField(max_length=64, unique=True)  # SHA-256 of the raw bytes: a redelivery is taken once
+    message_id = CharField(max_length=998, null=True, index=True)
+    received_at = UTCDateTimeField()
+    sender = CharField(max_length=320, null=True)
+    subject = CharField(max_length=300, null=True)
+    size = IntegerField()
+    raw = BlobField()
+    ticket = IntegerField(null=True, index=True)
+    outcome = CharField(max_length=16)  # opened | added | reopened | rated | followed-up | ignored | refused | ...
+    detail = TextField(null=True)
+
+
+class Attachment(BaseModel):
+    """A file that came with a requester's mail (its bytes, unless over the size limit)."""
+
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, backref="attachments")
+    mail = IntegerField(null=True)
+    filename = CharField(max_length=255)
+    content_type = CharField(max_length=127)
+    size = IntegerField()
+    data = BlobField(null=True)
+
+
+class Rating(BaseModel):
+    """A requester's 1–5 score for how a ticket was handled (CSAT)."""
+
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, backref="ratings")
+    score = IntegerField()
+    at = UTCDateTimeField()
+    source = CharField(max_length=16)
+    rated_by = CharField(max_length=320, null=True)
+
+
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
-    SlaClock, SlaCrossing, Outbox, Alert, ApiToken,
+    SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating,
 ]

@@ -7,6 +7,7 @@ import ipaddress
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from deskconsole.cli.context import Context
@@ -118,6 +119,67 @@ def serve_http(desk, found, host: str, port: int, *, secret: bytes | None = None
           f" {intake.refused} refused", file=sys.stderr)
 
 
+def cmd_smtp(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    require(actor, "intake")
+    host, port = parse_listen(args.listen)
+    try:
+        from deskconsole.intake.mail import DeskWriter, smtp_controller
+    except ImportError as exc:
+        raise ValidationError(f"the SMTP intake needs aiosmtpd ({exc}): pip install 'deskconsole[intake]'") from None
+    from deskconsole import logs
+
+    path = logs.to_file()
+    writer = DeskWriter(desk)
+    controller = smtp_controller(desk, writer, host, port, max_size=args.max_size)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        controller.start()
+    except (OSError, RuntimeError) as exc:
+        writer.close()
+        raise ValidationError(f"cannot listen on {host}:{port}: {exc}; pick another --listen") from None
+    print(f"deskconsole intake: taking mail by SMTP on {host}:{port} (AUTH with an API token as the password;"
+          f" at most {args.max_size:,} bytes a message); log: {path}; Ctrl-C or SIGTERM stops it",
+          file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+        writer.close()
+    print(f"deskconsole intake: stopped; {_counts(writer.taken)}", file=sys.stderr)
+    return 0
+
+
+def cmd_maildir(ctx: Context, args) -> int:
+    desk, actor = ctx.open()
+    require(actor, "intake")
+    from deskconsole.intake.mail import DeskWriter, read_maildir
+
+    writer = DeskWriter(desk)
+    stop = threading.Event()
+    if args.watch:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        print(f"deskconsole intake: reading {args.folder} every {args.every:g} s; Ctrl-C or SIGTERM stops it",
+              file=sys.stderr, flush=True)
+    try:
+        while True:
+            counts = read_maildir(writer, Path(args.folder))
+            if counts or not args.watch:
+                print(f"deskconsole intake: {args.folder}: {_counts(counts)}", file=sys.stderr, flush=True)
+            if not args.watch or stop.wait(args.every):
+                break
+    finally:
+        writer.close()
+    return 0
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no messages"
+
+
 def cmd_token_add(ctx: Context, args) -> int:
     desk, actor = ctx.open()
     secret = tokens.add(desk, actor, args.name, args.login)
@@ -148,7 +210,8 @@ def cmd_token_revoke(ctx: Context, args) -> int:
 
 def add_commands(command, globals_) -> None:
     """Register ``intake`` and ``token``; ``globals_(parser)`` adds --db/--config/--as."""
-    intake = command("intake", None, "take alerts in: Alertmanager, PagerDuty Events v2, plain JSON over HTTP")
+    intake = command("intake", None, "take work in: alerts over HTTP (Alertmanager, PagerDuty, JSON), mail by SMTP"
+                                     " or from a Maildir")
     sub = intake.add_subparsers(dest="intake_command", metavar="SUBCOMMAND", required=True)
     p = sub.add_parser("http", help="run the HTTP alert intake", description="run the HTTP alert intake: " + ENDPOINTS)
     p.set_defaults(func=cmd_http)
@@ -158,6 +221,18 @@ def add_commands(command, globals_) -> None:
                    help="also accept posts signed with HMAC-SHA256 of 'TIMESTAMP.BODY' with this secret (mode 600)")
     p.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
                    help="refuse bodies larger than this (default 1 MiB)")
+    p = sub.add_parser("smtp", help="take mail by SMTP (behind the host's MTA)",
+                       description="take requesters' mail by SMTP: new mail opens tickets, replies join them")
+    p.set_defaults(func=cmd_smtp)
+    p.add_argument("--listen", default="127.0.0.1:2525", metavar="HOST:PORT", help="default 127.0.0.1:2525")
+    p.add_argument("--max-size", type=int, default=25 * 1024 * 1024, metavar="BYTES",
+                   help="refuse larger messages in the SMTP dialogue (default 25 MiB)")
+    p = sub.add_parser("maildir", help="take the mail a local MTA delivered to a Maildir",
+                       description="take the mail in DIR/new (moved to DIR/cur once the desk has it)")
+    p.set_defaults(func=cmd_maildir)
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--watch", action="store_true", help="keep reading every --every seconds")
+    p.add_argument("--every", type=float, default=2.0, metavar="SECONDS")
     p = sub.add_parser("rules", help="show the routing rules, checked against the desk",
                        description="show the [intake] routing rules of the config, checked against the desk")
     p.set_defaults(func=cmd_rules)

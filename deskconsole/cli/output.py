@@ -195,6 +195,13 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         lines += ["", "Alerts"]
         lines += [f"  {a.status:<8} x{a.count:<5} since {a.first_at:%Y-%m-%d %H:%M} UTC, last {a.last_at:%H:%M:%S}"
                   f"  {s(a.summary)}  ({a.source} {_clip(s(a.dedup_key), 40)})" for a in t.alerts]
+    if t.ratings:
+        lines += ["", "Rating (requester)"]
+        lines += [f"  {r.score}/5  {r.at:%Y-%m-%d %H:%M} UTC  {s(r.by or '-')}" for r in t.ratings]
+    if t.attachments:
+        lines += ["", "Attachments"]
+        lines += [f"  {s(a.filename)}  {a.content_type}  {a.size:,} bytes" + ("" if a.kept else "  (over the size limit: not kept)")
+                  for a in t.attachments]
     if t.notifications:
         lines += ["", "Notifications"]
         lines += [
@@ -208,7 +215,7 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         lines += ["", f"Merged here: {', '.join(t.merged)}"]
     lines += ["", f"Conversation ({len(t.entries)})"]
     for e in t.entries:
-        tag = "REPLY" if e.kind == "reply" else "NOTE (internal)"
+        tag = {"reply": "REPLY", "email": "MAIL from requester"}.get(e.kind, "NOTE (internal)")
         origin = f" [from {e.ticket}]" if e.ticket != t.key else ""
         lines.append(f"  -- {tag} {s(e.author_name)} ({s(e.author)}) {e.at:%Y-%m-%d %H:%M} UTC{origin}")
         lines += ["     " + line for line in terminal_safe(e.body).splitlines() or [""]]

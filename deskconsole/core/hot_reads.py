@@ -20,7 +20,7 @@ from typing import Callable
 from peewee import AutoField, BigAutoField, BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
 
 from deskconsole.db import dialect
-from deskconsole.models import Alert, AuditEvent, Entry, Link, Outbox, SlaClock, Ticket
+from deskconsole.models import Alert, AuditEvent, Entry, Link, Outbox, Rating, SlaClock, Ticket
 
 # Drivers return these as Python wants them already; every other field (times,
 # booleans) goes through its python_value, as Peewee does.
@@ -59,6 +59,7 @@ _QUERIES: dict[str, Callable] = {
         Alert.select(Alert.dedup_key, Alert.source, Alert.status, Alert.count, Alert.first_at, Alert.last_at,
                      Alert.summary).where(Alert.ticket == 0).order_by(Alert.id)
     ),
+    "ratings": lambda _: Rating.select(Rating.score, Rating.at, Rating.rated_by).where(Rating.ticket == 0).order_by(Rating.id),
     "outbox": lambda _: (
         Outbox.select(Outbox.created_at, Outbox.channel, Outbox.state, Outbox.recipients, Outbox.subject,
                       Outbox.attempts, Outbox.sent_at)
@@ -145,6 +146,21 @@ def clocks(tid: int) -> list[SlaClock]:
 def alerts(tid: int) -> list[list]:
     """(dedup_key, source, status, count, first_at, last_at, summary) of the alerts on the ticket, oldest first."""
     rows, _ = _rows("alerts", (tid,))
+    return rows
+
+
+def attachments(tid: int) -> list[list]:
+    """(filename, content_type, size, kept) of the files that came with the ticket's mail
+    (plain SQL: whether the bytes are kept is a test, not a column, and the bytes stay unread)."""
+    db = Ticket._meta.database
+    sql = ('SELECT "filename", "content_type", "size", "data" IS NOT NULL FROM "attachment"'
+           f' WHERE "ticket_id" = {db.param} ORDER BY "id"')
+    return [list(row) for row in db.execute_sql(sql, (tid,)).fetchall()]
+
+
+def ratings(tid: int) -> list[list]:
+    """(score, at, rated_by) of the requester's ratings of the ticket, oldest first."""
+    rows, _ = _rows("ratings", (tid,))
     return rows
 
 

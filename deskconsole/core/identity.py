@@ -45,11 +45,12 @@ SYSTEM = Actor(login="system", name="deskconsole", role="admin", internal=True)
 # Logins the desk's own engines write in the audit log: an OS account of that
 # name would read as the engine in every history, so it may not act.
 RESERVED_LOGINS = frozenset({"system", "sla", "intake"})
-# The alert intake: opens tickets, notes repeats and clears, acknowledges and
-# resolves what its alerts say, links a recurrence to the ticket before — and
-# nothing else (no assigning, closing, merging or cancelling).
-INTAKE = Actor(login="intake", name="Alert intake", role="agent", internal=True,
-               only=frozenset({"create", "note", "ack", "resolve", "link"}))
+# The intake (alerts and mail): opens tickets, notes repeats and clears,
+# acknowledges and resolves what its alerts say, adds a requester's mail and
+# reopens on it, links a recurrence to the ticket before — and nothing else
+# (no assigning, closing, merging or cancelling).
+INTAKE = Actor(login="intake", name="Intake", role="agent", internal=True,
+               only=frozenset({"create", "note", "ack", "resolve", "link", "inbound", "reopen"}))
 
 
 class UnknownUser(PermissionDenied):

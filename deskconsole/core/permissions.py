@@ -27,6 +27,7 @@ MIN_ROLE = {
     "restore": "admin",
     "sla": "admin",  # the SLA engine's own writes (sweep, escalations)
     "sweep": "agent",  # run the SLA loop (the daemon): it writes crossings and escalations
+    "inbound": "agent",  # a requester's mail joins the conversation (the mail intake)
     "intake": "agent",  # run the alert intake: it opens and updates tickets as 'intake'
 }
 

@@ -334,10 +334,27 @@ def note(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", exp
         return ch.save()
 
 
-def _add_entry(ch: TicketChange, kind: str, text: str, source: str = "cli") -> None:
+@on_desk
+def mail_from_requester(desk: "Desk", actor: Actor, key, text: str, *, author: tuple[str, str],
+                        rating: int | None = None) -> Outcome:
+    """The requester's mail joins the conversation (kind ``email``, by the
+    sender's address); a ticket pending on the requester goes back to work."""
+    text = validate.body(text, "the mail's text")
+    with change_ticket(desk, actor, "inbound", key) as ch:
+        if ch.get("status") == "pending":
+            ch.set("status", "in_progress")
+        _add_entry(ch, "email", text, "mail", author=author)
+        if rating is not None:
+            ch.audit_action("rating", None, f"{rating} of 5", field="csat")
+        return ch.save()
+
+
+def _add_entry(ch: TicketChange, kind: str, text: str, source: str = "cli", *,
+               author: tuple[str, str] | None = None) -> None:
     actor = ch.unit.actor
-    entry = insert_one(Entry, {"ticket": ch.ticket.id, "kind": kind, "author": actor.login,
-                               "author_name": actor.name, "at": ch.now, "body": text, "source": source})
+    login, name = author or (actor.login, actor.name)
+    entry = insert_one(Entry, {"ticket": ch.ticket.id, "kind": kind, "author": login,
+                               "author_name": name, "at": ch.now, "body": text, "source": source})
     ch.audit_action(kind, None, f"#{entry}: {text}", field="entry")
 
 

@@ -124,6 +124,21 @@ class AlertView:
 
 
 @dataclass(frozen=True)
+class AttachmentView:
+    filename: str
+    content_type: str
+    size: int
+    kept: bool  # False: over the size limit, listed only
+
+
+@dataclass(frozen=True)
+class RatingView:
+    score: int  # 1..5
+    at: datetime
+    by: str | None
+
+
+@dataclass(frozen=True)
 class NotificationView:
     """A message an escalation left in the outbox for this ticket."""
 
@@ -176,6 +191,8 @@ class TicketDetail:
     clocks: list[ClockView] = field(default_factory=list)
     notifications: list[NotificationView] = field(default_factory=list)
     alerts: list[AlertView] = field(default_factory=list)
+    attachments: list[AttachmentView] = field(default_factory=list)
+    ratings: list[RatingView] = field(default_factory=list)
 
 
 @on_desk
@@ -236,6 +253,8 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
     sla, sla_due = engine.summary(rows, now) if rows else (t.sla, t.sla_due)
     notifications = [NotificationView(*row) for row in hot_reads.outbox(t.id)]
     alert_views = [AlertView(*row) for row in hot_reads.alerts(t.id)]
+    files = [AttachmentView(name, ctype, size, bool(kept)) for name, ctype, size, kept in hot_reads.attachments(t.id)]
+    ratings = [RatingView(*row) for row in hot_reads.ratings(t.id)]
     return TicketDetail(
         key=ticket_key(t.id), id=t.id, title=t.title, description=t.description, status=t.status,
         priority=t.priority, impact=t.impact, urgency=t.urgency, requester_name=t.requester_name,
@@ -249,6 +268,7 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         source=t.source, external_ref=t.external_ref, version=t.version,
         entries=entries, links=links, audit=audit, merged=[ticket_key(m) for m in merged],
         sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications, alerts=alert_views,
+        attachments=files, ratings=ratings,
     )
 
 

@@ -58,6 +58,8 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
         for e in t.entries:
             if e.kind == "reply":
                 out.append("▶ reply ", style="bold")
+            elif e.kind == "email":
+                out.append("◀ mail from requester ", style="bold")
             else:
                 out.append("✎ internal note ", style="bold italic")
             out.append(f"{_safe(e.author_name, 80)} · {_when(e.at, now)}\n", style="dim")
@@ -81,6 +83,14 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
         for a in t.alerts:
             out.append(f"{a.status:<8} x{a.count:<4} since {a.first_at:%m-%d %H:%M} ", style="dim")
             out.append(f"{_safe(a.summary, 120)}\n")
+    if t.ratings:
+        out.append("\nRating\n", style="bold underline")
+        for r in t.ratings:
+            out.append(f"{r.score}/5 by {_safe(r.by or '-', 60)} · {_when(r.at, now)}\n")
+    if t.attachments:
+        out.append("\nAttachments\n", style="bold underline")
+        for a in t.attachments:
+            out.append(f"{_safe(a.filename, 80)} ({a.size:,} bytes{'' if a.kept else ', not kept'})\n")
     if t.notifications:
         out.append("\nNotifications\n", style="bold underline")
         for n in t.notifications:
