@@ -92,7 +92,7 @@ class Config:
 
 KNOWN_SECTIONS = {
     "desk", "teams", "agents", "categories", "services", "priority", "resolution", "sla", "calendars", "keys",
-    "intake", "mail",
+    "intake", "mail", "webhook",
 }
 
 

@@ -24,7 +24,7 @@ from deskconsole.config import parse_config
 from deskconsole.core import outbox, tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.notices import mail_config
-from deskconsole.mailer import SmtpSender
+from deskconsole.delivery import SmtpSender
 from deskconsole.models import AuditEvent, Outbox
 
 from conftest import TEST_CONFIG, config_actor

@@ -12,7 +12,6 @@ import threading
 
 from deskconsole import logs
 from deskconsole.cli.context import Context
-from deskconsole.core.notices import mail_config
 from deskconsole.core.permissions import require
 from deskconsole.core.sweep import sweep
 
@@ -41,15 +40,17 @@ def cmd_daemon(ctx: Context, args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    from deskconsole.delivery import Dispatcher
+
     also = ()
-    mail = mail_config(desk.config)
-    if mail.sender:  # mail is set up: the daemon drains the outbox too
-        also = (("outbox", lambda: _drain(desk, mail), OUTBOX_SECONDS),)
+    delivery = Dispatcher(desk.config)  # the config is checked now: a mistake stops the start, not a drain
+    if delivery.configured:  # mail or webhooks are set up: the daemon drains the outbox too
+        also = (("outbox", lambda: _drain(desk), OUTBOX_SECONDS),)
     loop = SlaLoop(desk, interval=args.interval, also=also)
     if intake is None:
         desk.close()  # the loop's worker opens its own connection per sweep
     loop.start()
-    sending = f", sending mail via {mail.smtp} every {OUTBOX_SECONDS} s" if mail.sender else ""
+    sending = f", sending the outbox every {OUTBOX_SECONDS} s" if delivery.configured else ""
     print(f"deskconsole daemon: sweeping {desk.url} every {args.interval:g} s{sending}; log: {path}; "
           f"Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
     try:
@@ -73,12 +74,12 @@ def cmd_daemon(ctx: Context, args) -> int:
 OUTBOX_SECONDS = 5
 
 
-def _drain(desk, mail) -> None:
+def _drain(desk) -> None:
     """One drain of the outbox (a job of the daemon's scheduler, in its worker thread)."""
     from deskconsole.core import outbox
-    from deskconsole.mailer import SmtpSender
+    from deskconsole.delivery import Dispatcher
 
-    sender = SmtpSender(mail)
+    sender = Dispatcher(desk.config)
     try:
         with desk.db.connection_context():
             report = outbox.drain(desk, sender)

@@ -7,7 +7,6 @@ import sys
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import escaped
 from deskconsole.core import outbox
-from deskconsole.core.notices import mail_config
 from deskconsole.core.permissions import require
 from deskconsole.models import Outbox
 
@@ -31,9 +30,9 @@ def cmd_list(ctx: Context, args) -> int:
 def cmd_drain(ctx: Context, args) -> int:
     desk, actor = ctx.open()
     require(actor, "sweep")  # what the daemon does: an agent's job
-    from deskconsole.mailer import SmtpSender
+    from deskconsole.delivery import Dispatcher
 
-    sender = SmtpSender(mail_config(desk.config))
+    sender = Dispatcher(desk.config)
     try:
         report = outbox.drain(desk, sender)
     finally:
@@ -49,7 +48,7 @@ def add_commands(command, globals_) -> None:
     p.set_defaults(func=cmd_list)
     p.add_argument("--state", choices=("queued", "sending", "sent", "failed"))
     p.add_argument("--limit", type=int, default=50)
-    p = sub.add_parser("drain", help="send what is due now over SMTP ([mail] in the config); the daemon does this")
+    p = sub.add_parser("drain", help="send what is due now ([mail] and [[webhook]] in the config); the daemon does this")
     p.set_defaults(func=cmd_drain)
     for q in sub.choices.values():
         globals_(q)

@@ -65,7 +65,7 @@ DEFAULTS = {
 
 @dataclass(frozen=True)
 class MailConfig:
-    sender: str | None = None  # From:; None = no outgoing mail is set up (notices still queue)
+    sender: str | None = None  # From:; None = no outgoing mail is set up (no notices are queued)
     smtp: str = "127.0.0.1:25"
     starttls: bool = False
     username: str | None = None
@@ -140,10 +140,10 @@ def queue(unit: "Unit", tid: int, values: dict, kind: str, recipients: list[str]
     """Queue a ``kind`` notice about ticket ``tid`` (its fields as ``values``:
     title, requester_name, status, priority, team and assignee ids) in ``unit``'s transaction."""
     recipients = [r for r in dict.fromkeys(recipients) if r]
-    if not recipients:
-        return
     desk = unit.desk
     mail = mail_config(desk.config)
+    if not recipients or not mail.sender:  # no mail set up ([mail] from): nothing would ever send it
+        return
     d = desk.directory
     fields = {
         "key": ticket_key(tid), "title": values.get("title"), "requester": values.get("requester_name") or "there",

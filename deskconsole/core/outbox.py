@@ -30,9 +30,14 @@ MAX_ATTEMPTS = 10
 BACKOFF = 30  # seconds before the first retry; doubling, at most an hour
 
 
+class Undeliverable(Exception):
+    """A send that retrying cannot fix (the receiver refused it for good): the message is failed at once."""
+
+
 @dataclass(frozen=True)
 class Message:
     id: int
+    channel: str  # mail | webhook
     ticket: str | None  # INC-42
     kind: str | None
     recipients: list[str]
@@ -58,8 +63,7 @@ def backoff(attempts: int) -> timedelta:
 @on_desk
 def claim(desk: "Desk", now: datetime, limit: int = 50) -> list[Message]:
     """Take up to ``limit`` due messages (queued, or sending with a lapsed lease) for sending."""
-    due = (Outbox.state.in_(("queued", "sending")) & (Outbox.channel == "mail")
-           & (Outbox.next_at.is_null() | (Outbox.next_at <= now)))
+    due = Outbox.state.in_(("queued", "sending")) & (Outbox.next_at.is_null() | (Outbox.next_at <= now))
     with desk.transaction():
         query = Outbox.select().where(due).order_by(Outbox.id).limit(limit)
         if not desk.is_sqlite:
@@ -69,17 +73,17 @@ def claim(desk: "Desk", now: datetime, limit: int = 50) -> list[Message]:
             return []
         Outbox.update(state="sending", attempts=Outbox.attempts + 1, next_at=now + LEASE).where(
             Outbox.id.in_([r.id for r in rows])).execute()
-    return [Message(r.id, ticket_key(r.ticket) if r.ticket else None, r.kind,
+    return [Message(r.id, r.channel, ticket_key(r.ticket) if r.ticket else None, r.kind,
                     [a.strip() for a in r.recipients.split(",") if a.strip()], r.subject, r.body, r.attempts + 1)
             for r in rows]
 
 
 @on_desk
-def settle(desk: "Desk", message: Message, now: datetime, error: str | None) -> str:
-    """Record how sending ``message`` went; returns its new state."""
+def settle(desk: "Desk", message: Message, now: datetime, error: str | None, *, final: bool = False) -> str:
+    """Record how sending ``message`` went (``final``: the error is for good); returns its new state."""
     if error is None:
         state, values = "sent", {"state": "sent", "sent_at": now, "next_at": None, "last_error": None}
-    elif message.attempts >= MAX_ATTEMPTS:
+    elif final or message.attempts >= MAX_ATTEMPTS:
         state, values = "failed", {"state": "failed", "last_error": error[:2000], "next_at": None}
     else:
         state, values = "queued", {"state": "queued", "last_error": error[:2000],
@@ -92,16 +96,20 @@ def settle(desk: "Desk", message: Message, now: datetime, error: str | None) -> 
 @on_desk
 def drain(desk: "Desk", send: Callable[[Message], None], *, limit: int = 50,
           now: Callable[[], datetime] | None = None) -> DrainReport:
-    """Send what is due: ``send(message)`` raises to say it failed (its text is kept)."""
+    """Send what is due: ``send(message)`` raises to say it failed (its text is
+    kept; :class:`Undeliverable` fails it at once, anything else is retried)."""
     clock = now or desk.now
     report = DrainReport()
     for message in claim(desk, clock(), limit):
+        final = False
         try:
             send(message)
             error = None
-        except Exception as exc:  # any failure of a send is that message's, retried later
+        except Undeliverable as exc:
+            error, final = f"{exc}", True
+        except Exception as exc:  # any other failure of a send is that message's, retried later
             error = f"{type(exc).__name__}: {exc}"
-        state = settle(desk, message, clock(), error)
+        state = settle(desk, message, clock(), error, final=final)
         if state == "sent":
             report.sent += 1
         elif state == "failed":

@@ -25,11 +25,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core import clocks
+from deskconsole.core import clocks, webhooks
 from deskconsole.core.escalation import SLA_ACTOR, escalate
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.txn import unit_of_work
 from deskconsole.models import SlaClock, Ticket
+from deskconsole.sla.policy import BREACH
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -132,6 +133,7 @@ def _sweep(desk: "Desk", unit, report: SweepReport, batch: int) -> None:
     clocks.save_moved(moved)
     for clock, pct, crossing in fired:
         report.actions += escalate(desk, unit, clock, pct, crossing)
+        _tell_channels(desk, unit, clock, pct)
     refresh_summaries(unit, {c.ticket_id for c in rows[:batch]}, now)
 
 
@@ -152,3 +154,17 @@ def refresh_summaries(unit, ticket_ids: set[int], now: datetime) -> None:
     if changed:
         sql, _ = Ticket.update({Ticket.sla: None, Ticket.sla_due: None}).where(Ticket.id == 0).sql()
         Ticket._meta.database.cursor().executemany(sql, changed)
+
+
+def _tell_channels(desk: "Desk", unit, clock, pct: int) -> None:
+    """A clock's breach, and its first warning, to the webhooks that want them."""
+    warnings = [p for p in clocks.thresholds_of(clock) if p < BREACH]
+    event = "breach" if pct >= BREACH else "warning" if warnings and pct == min(warnings) else None
+    if event is None or not desk.config.raw.get("webhook"):
+        return
+    t = Ticket.get_by_id(clock.ticket_id)
+    what = clocks.describe_crossing(clock, pct)
+    values = {"title": t.title, "priority": t.priority, "status": t.status, "team": t.team_id,
+              "service": t.service_id, "assignee": t.assignee_id}
+    webhooks.queue(unit, t.id, event, f"[{ticket_key(t.id)}] {t.priority} {what}: {t.title}",
+                   webhooks.ticket_fields(desk.directory, values))

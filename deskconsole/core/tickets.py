@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core import clocks, notices, validate
+from deskconsole.core import clocks, notices, validate, webhooks
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
@@ -90,6 +90,8 @@ def create(
         if values["priority"] == "P1":
             notices.queue(unit, tid, values, "team_p1", notices.team(unit, values["team"]),
                           text=values["description"])
+            webhooks.queue(unit, tid, "p1", f"[{ticket_key(tid)}] P1 opened: {values['title']}",
+                           webhooks.ticket_fields(d, values))
         unit.feed(tid, 1)
     return Outcome(ticket_key(tid), 1, [])
 

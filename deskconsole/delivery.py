@@ -1,4 +1,5 @@
-"""Outbox messages as e-mail over SMTP (the standard library's smtplib).
+"""Outbox messages on their way: e-mail over SMTP (the standard library's
+smtplib) and webhook posts (urllib); :class:`Dispatcher` picks by channel.
 
 Every message of a ticket threads in mail clients: its ``Message-ID`` is
 ``<INC-42.17@DOMAIN>`` (the ticket and the outbox row: the same on a retry,
@@ -19,7 +20,7 @@ from email.utils import formatdate, getaddresses
 
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.notices import MailConfig
-from deskconsole.core.outbox import Message
+from deskconsole.core.outbox import Message, Undeliverable
 from deskconsole.paths import read_secret
 
 log = logging.getLogger("deskconsole.mail")
@@ -95,3 +96,60 @@ class SmtpSender:
             except Exception:  # already gone
                 pass
             self._smtp = None
+
+
+class WebhookSender:
+    """Posts a webhook message's JSON to the URL its webhook has in the config."""
+
+    def __init__(self, hooks):
+        self.hooks = {h.name: h for h in hooks}
+
+    def __call__(self, msg: Message) -> None:
+        import urllib.error
+        import urllib.request
+
+        hook = self.hooks.get(msg.recipients[0] if msg.recipients else "")
+        if hook is None:
+            raise Undeliverable(f"no [[webhook]] named {msg.recipients[0] if msg.recipients else '?'!r} in the config")
+        request = urllib.request.Request(hook.target(), data=msg.body.encode("utf-8"), method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "User-Agent": "deskconsole-webhook"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                response.read(1024)
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                raise Undeliverable(f"HTTP {exc.code} {exc.reason} from the webhook {hook.name!r}") from None
+            raise
+
+
+class Dispatcher:
+    """``send`` for the drain: mail to SMTP, webhooks to HTTP; each made when first needed."""
+
+    def __init__(self, config):
+        from deskconsole.core.notices import mail_config
+        from deskconsole.core.webhooks import webhooks
+
+        self.mail = mail_config(config)
+        self.hooks = webhooks(config)
+        for hook in self.hooks:
+            hook.target()  # a url_file that cannot be read (or that others can) stops here, with what to fix
+        self._smtp: SmtpSender | None = None
+        self._web: WebhookSender | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.mail.sender or self.hooks)
+
+    def __call__(self, msg: Message) -> None:
+        if msg.channel == "webhook":
+            self._web = self._web or WebhookSender(self.hooks)
+            return self._web(msg)
+        if not self.mail.sender:
+            raise RuntimeError("no [mail] from = \"...\" in this config: mail waits for a sender that has one")
+        self._smtp = self._smtp or SmtpSender(self.mail)
+        return self._smtp(msg)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
