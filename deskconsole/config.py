@@ -83,6 +83,8 @@ class Config:
     matrix: dict[str, dict[str, str]] = field(default_factory=lambda: DEFAULT_MATRIX)
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
     sla: SlaConfig = field(default_factory=SlaConfig)  # calendars (always with 24x7) and policies
+    auto_close_days: int = 0  # resolved tickets close after this many business days; 0 = never
+    auto_close_calendar: str = "24x7"  # whose working days count
     keys: dict[str, str] = field(default_factory=dict)  # console key remapping: binding id -> keys
     raw: dict[str, Any] = field(default_factory=dict)  # whole file, for sections read elsewhere (sla, calendars)
 
@@ -167,7 +169,12 @@ class _Reader:
     def read(self, data: dict) -> Config:
         self.unknown(data, KNOWN_SECTIONS, "")
         desk = self.table(data, "desk", "desk")
-        self.unknown(desk, {"name", "database", "default_team", "default_priority", "timezone"}, "desk")
+        self.unknown(desk, {"name", "database", "default_team", "default_priority", "timezone", "auto_close_days",
+                            "auto_close_calendar"}, "desk")
+        close_days = desk.get("auto_close_days", 0)
+        if not isinstance(close_days, int) or isinstance(close_days, bool) or not 0 <= close_days <= 365:
+            self.fail("desk.auto_close_days", "expected a whole number of business days, 0 (never) to 365")
+        close_calendar = self.string(desk, "auto_close_calendar", "desk.auto_close_calendar", default="24x7")
 
         teams = {}
         for name, body in self.table(data, "teams", "teams").items():
@@ -230,6 +237,9 @@ class _Reader:
         except PolicyError as exc:
             self.fail(exc.key, exc.message)
 
+        if close_calendar not in sla.calendars:
+            self.fail("desk.auto_close_calendar", f"{close_calendar!r} is not a calendar; use one of "
+                      f"{', '.join(sorted(sla.calendars))} (or define [calendars.{close_calendar}])")
         return Config(
             path=Path(self.path) if self.path else None,
             desk_name=self.string(desk, "name", "desk.name", default="Service desk"),
@@ -244,6 +254,8 @@ class _Reader:
             matrix=self.matrix(self.table(data, "priority", "priority")),
             resolution_codes=self.codes(self.table(data, "resolution", "resolution")),
             sla=sla,
+            auto_close_days=close_days,
+            auto_close_calendar=close_calendar,
             keys=self.keys(self.table(data, "keys", "keys")),
             raw=data,
         )

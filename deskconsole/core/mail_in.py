@@ -28,7 +28,6 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core import links, tickets
+from deskconsole.core.auto_close import cutoff
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.errors import DeskError
 from deskconsole.core.identity import Actor
@@ -271,10 +271,11 @@ def _apply(desk, actor, parsed: Parsed, mail) -> tuple[str, int, str]:
                                 "rated_by": parsed.sender_email})
             tickets.mail_from_requester(desk, actor, ticket.id, text, author=author, rating=score)
             return "rated", ticket.id, f"{score} of 5"
-        if ticket.resolved_at and desk.now() - ticket.resolved_at <= timedelta(days=mail.reopen_days):
+        window = cutoff(desk.config.sla.calendar(desk.config.auto_close_calendar), desk.now(), mail.reopen_days)
+        if ticket.resolved_at and ticket.resolved_at >= window:  # within reopen_days working days
             tickets.reopen(desk, actor, ticket.id, None)
             tickets.mail_from_requester(desk, actor, ticket.id, text, author=author)
-            return "reopened", ticket.id, f"a reply within {mail.reopen_days} days of the resolution"
+            return "reopened", ticket.id, f"a reply within {mail.reopen_days} working days of the resolution"
     if ticket.status in FINAL or ticket.status == "resolved":
         new = _open(desk, actor, parsed, text)
         links.link(desk, actor, ticket_key(new), "relates-to", key)

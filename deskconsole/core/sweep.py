@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core import clocks, webhooks
+from deskconsole.core.auto_close import auto_close
 from deskconsole.core.escalation import SLA_ACTOR, escalate
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.txn import unit_of_work
@@ -49,6 +50,7 @@ class SweepReport:
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)  # "INC-42 resolution at 90% of 4h 00m (policy p1)"
     latest: dict[int, str] = field(default_factory=dict)  # clock id -> its furthest crossing's event
+    closed: list[str] = field(default_factory=list)  # resolved tickets closed by auto_close_days
 
     @property
     def headlines(self) -> list[str]:
@@ -57,6 +59,8 @@ class SweepReport:
 
     def __str__(self) -> str:
         text = f"{self.clocks} clock(s) moved, {self.crossings} crossing(s), {self.actions} escalation action(s)"
+        if self.closed:
+            text += f", {len(self.closed)} resolved ticket(s) closed"
         return text + (" — more waiting" if self.more else "")
 
 
@@ -102,6 +106,7 @@ def sweep(desk: "Desk", *, batch: int = BATCH) -> SweepReport:
         with unit_of_work(desk, SLA_ACTOR, "sla") as unit:
             report.at = unit.now
             _sweep(desk, unit, report, batch)
+    report.closed = auto_close(desk, report.at)
     report.seconds = time.perf_counter() - started
     return report
 
