@@ -528,3 +528,14 @@ def test_query_like_text_parses_or_raises_query_error(text):
     except QueryError as err:
         assert 0 <= err.start <= err.end <= len(text)
         err.render()
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("dis", "dis*"), ("is:open dis", "is:open dis*"), ("dis ", "dis "), ("disk*", "disk*"),
+    ('"disk fu', '"disk fu'), ('"disk full"', '"disk full"'), ("-dis", "-dis"), ("prio:P1", "prio:P1"),
+    ("INC-4", "INC-4"), ("", ""), ("***", "***"), ("stauts:x", "stauts:x"), ("dis sort:due", "dis sort:due"),
+])
+def test_a_word_being_typed_is_a_prefix(typed, read):
+    from deskconsole.core.query import as_you_type
+
+    assert as_you_type(typed) == read

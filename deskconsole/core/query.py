@@ -660,6 +660,27 @@ def _backwards(lo: TimePoint, hi: TimePoint) -> bool:
     return lo.seconds > hi.seconds
 
 
+def as_you_type(text: str) -> str:
+    """``text`` as a live filter reads it while it is being typed: the word at
+    the end (bare, not quoted, not negated, not a key) is a prefix, so ``dis``
+    already finds "Disk full". Text ending in a space, or anything else, is
+    left as it is; a query that does not parse is too (its error is shown)."""
+    if not text or text[-1].isspace() or text.endswith("*"):
+        return text
+    try:
+        query = parse(text)
+    except QueryError:
+        return text
+    if not query.terms:
+        return text
+    last = query.terms[-1]
+    (value,) = last.values if len(last.values) == 1 else (None,)
+    if (last.field != "text" or last.negated or value is None or value.quoted or value.data is not None
+            or last.end != len(text) or not _searchable(value.raw)):
+        return text
+    return text + "*"
+
+
 # --------------------------------------------------------------------------- Peewee
 
 

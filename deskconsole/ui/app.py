@@ -24,7 +24,7 @@ from deskconsole.core.errors import DeskError
 from deskconsole.core.feed import FeedReader
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
-from deskconsole.core.query import QueryError
+from deskconsole.core.query import QueryError, as_you_type
 from deskconsole.core.sweep import DEFAULT_INTERVAL
 from deskconsole.core.views import detail
 from deskconsole.db import damaged, first_line
@@ -423,7 +423,7 @@ class DeskApp(TriageActions, App):
 
     def _apply_if_current(self, value: str) -> None:
         if self.bar_mode == "filter" and self.query_one("#bar", Input).value == value:
-            self.set_filter(value)
+            self.set_filter(as_you_type(value))  # the word being typed is a prefix: "dis" finds "Disk"
 
     def set_filter(self, text: str, *, keep_id: int | None = None) -> None:
         if text == self.spec.text:
@@ -472,7 +472,7 @@ class DeskApp(TriageActions, App):
             except QueryError as exc:
                 self.bar_error(f"⚠ {exc.render()}")  # the text stays for fixing
                 return
-            self.set_filter(event.value)
+            self.set_filter(as_you_type(event.value))  # what enter keeps is what the queue showed
             self.close_bar(undo=False)
         elif self.bar_mode == "command":
             text = event.value.strip()

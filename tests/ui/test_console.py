@@ -75,6 +75,24 @@ async def test_filter_bar_is_live_and_keeps_a_bad_query(ui_desk, actors, settle)
         assert app.spec.text == "is:open" and app.query_one(QueueView).total == 3
 
 
+async def test_the_word_being_typed_is_a_prefix(ui_desk, actors, settle):
+    tickets.create(ui_desk, actors["al"], title="Disk full on db01")
+    tickets.create(ui_desk, actors["al"], title="Printer jammed")
+    app = DeskApp(ui_desk, actors["al"], sweep=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        app.query_one("#bar").value = ""
+        for ch in "dis":
+            await pilot.press(ch)
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        assert app.spec.text == "dis*" and app.query_one(QueueView).total == 1  # "Disk" found while typing
+        await pilot.press("enter")  # kept as the queue showed it
+        await settle(app, pilot)
+        assert app.spec.text == "dis*" and "filter: dis*" in str(app.query_one("#status").render())
+
+
 async def test_a_change_from_another_process_appears_within_two_seconds(ui_desk, actors, write_config, ui_text, db_url, settle):
     make(ui_desk, actors, 2)
     path = write_config(ui_text)
