@@ -488,6 +488,8 @@ class DeskApp(TriageActions, App):
         self.push_screen(HelpScreen("deskconsole keys", self.live_keys(), notes=[
             "Actions apply to the marked tickets (space, V), else to the one under the cursor.",
             "ctrl+p opens the command palette: every action, and jumping to a ticket.",
+            "/ filters live as you type; the word being typed is a prefix (\"dis\" finds \"Disk\"), and words "
+            "search titles, descriptions, replies and notes.",
             f"On a small terminal (under 120 columns and {SHORT_BELOW} lines, e.g. 80x24) the queue takes the "
             "whole screen: enter opens the ticket's detail and SLA timers full-screen (j/k still move to the "
             "next ticket, the arrows scroll), esc closes them.",
