@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--per-post", type=int, default=1)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--workdir")
+    ap.add_argument("--profile", metavar="FILE", help="run the intake under cProfile (its figures are then not its own)")
     args = ap.parse_args()
 
     import pwd
@@ -127,8 +128,10 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen(base + ["intake", "http", "--listen", f"127.0.0.1:{port}"], env=env,
-                              stderr=subprocess.PIPE, text=True)
+    command = base + ["intake", "http", "--listen", f"127.0.0.1:{port}"]
+    if args.profile:  # python -m cProfile -o FILE -m deskconsole ...
+        command[1:1] = ["-m", "cProfile", "-o", args.profile]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     server.stderr.readline()  # the start line: it listens
 
     keyed = plan(args.alerts, args.keys)

@@ -245,13 +245,21 @@ _V11 = [
     "CREATE INDEX rating_ticket_id ON rating (ticket_id)",
 ]
 
+# v12: contacts. A requester who writes in is matched by address to the
+# contact the desk knows (their name when the mail gives none) or becomes one.
+_V12 = [
+    """CREATE TABLE contact (
+        id {pk}, email VARCHAR(320) NOT NULL, name VARCHAR(255), created_at {ts} NOT NULL, last_seen_at {ts} NOT NULL)""",
+    "CREATE UNIQUE INDEX contact_email ON contact (email)",
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
 FTS_TABLES = tuple(f"{table}{part}" for table in ("ticket_fts", "entry_fts")
                    for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12]
 LATEST = len(MIGRATIONS)
 
 

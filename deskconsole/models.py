@@ -363,6 +363,16 @@ class Attachment(BaseModel):
     data = BlobField(null=True)
 
 
+class Contact(BaseModel):
+    """A requester the desk has heard from by mail: matched by address, or made on first contact."""
+
+    id = AutoField()
+    email = CharField(max_length=320, unique=True)  # lower-case
+    name = CharField(null=True)
+    created_at = UTCDateTimeField()
+    last_seen_at = UTCDateTimeField()
+
+
 class Rating(BaseModel):
     """A requester's 1–5 score for how a ticket was handled (CSAT)."""
 
@@ -376,5 +386,5 @@ class Rating(BaseModel):
 
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
-    SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating,
+    SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact,
 ]

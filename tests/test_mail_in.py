@@ -274,3 +274,14 @@ def test_show_lists_the_rating_and_the_files(mdesk):
     assert "5/5" in text and "bo@example.com" in text
     assert "log\\x1b[2J.txt  text/plain  5 bytes" in text and "\x1b" not in text
     assert "MAIL from requester" in text
+
+
+def test_senders_are_matched_to_contacts_or_become_one(mdesk, clock):
+    from deskconsole.models import Contact
+
+    take(mdesk, message(sender="Ann Lee <Ann@Example.com>"))
+    clock.advance(hours=1)
+    take(mdesk, message(subject="Another thing", sender="ann@example.com"))  # no name this time
+    (ann,) = Contact.select()
+    assert (ann.email, ann.name) == ("ann@example.com", "Ann Lee") and ann.last_seen_at > ann.created_at
+    assert Ticket.get_by_id(2).requester_name == "Ann Lee"  # the contact's name filled in

@@ -15,7 +15,8 @@ always, whatever happens next), then:
   if it is just a number from 1 to 5, is the requester's rating (CSAT);
   a reply to a closed ticket opens a new one that relates to it;
 * anything else opens a ticket: the subject its title, the text its
-  description, ``From`` its requester.
+  description, ``From`` its requester — matched by address to a known
+  contact (whose name fills in when the mail gives none), or a new contact.
 
 Multipart and HTML-only mail become readable text; attachments are kept
 (up to :data:`MAX_ATTACHMENT` each, listed either way); the same message
@@ -44,7 +45,7 @@ from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import FINAL, OPEN
 from deskconsole.core.notices import mail_config
-from deskconsole.models import Attachment, MailMessage, Rating, Ticket
+from deskconsole.models import Attachment, Contact, MailMessage, Rating, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -228,6 +229,7 @@ def receive(desk: "Desk", actor: Actor, raw: bytes, *, source: str = "smtp") -> 
     if not parsed.sender_email:
         return _keep(desk, raw, digest, parsed, "ignored", None, "no sender address in From")
     with desk.transaction():
+        parsed.sender_name = _contact(desk, parsed.sender_email, parsed.sender_name)
         try:
             outcome, tid, detail = _apply(desk, actor, parsed, mail)
         except DeskError as exc:  # e.g. a title the desk refuses: keep the mail, say why
@@ -237,6 +239,21 @@ def receive(desk: "Desk", actor: Actor, raw: bytes, *, source: str = "smtp") -> 
             insert_one(Attachment, {"ticket": tid, "mail": mid, "filename": filename, "content_type": ctype,
                                     "size": len(data), "data": data if len(data) <= MAX_ATTACHMENT else None})
     return MailResult(outcome, ticket_key(tid) if tid else None, detail)
+
+
+def _contact(desk, email: str, name: str | None) -> str | None:
+    """The sender as a contact: the known one (seen now; named if it had no
+    name), or a new one. Returns the name to use: the mail's, else the contact's."""
+    now = desk.now()
+    known = Contact.get_or_none(Contact.email == email)
+    if known is None:
+        insert_one(Contact, {"email": email, "name": name, "created_at": now, "last_seen_at": now})
+        return name
+    changes = {"last_seen_at": now}
+    if name and not known.name:
+        changes["name"] = name
+    Contact.update(changes).where(Contact.id == known.id).execute()
+    return name or known.name
 
 
 def _keep(desk, raw, digest, parsed, outcome, tid, detail, size=None) -> MailResult:
