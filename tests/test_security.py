@@ -359,7 +359,10 @@ def test_pg_grants_make_the_server_refuse_a_viewers_update(tmp_path, monkeypatch
         with as_role("al") as al:
             al.execute("UPDATE ticket SET version = version WHERE id = %s", (ticket_id,))  # work: allowed
             for statement in ("UPDATE agent SET role = 'admin' WHERE login = 'al'", "DELETE FROM audit_event",
-                              "UPDATE audit_event SET actor = 'someone'"):
+                              "UPDATE audit_event SET actor = 'someone'",
+                              # a token row is an identity: an agent may not mint one for an admin
+                              "INSERT INTO api_token (name, login, secret_hash, created_at, created_by)"
+                              " VALUES ('mine', 'ada', 'x', now(), 'al')"):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     al.execute(statement)
         assert cli.show(key)["title"] == "Shared ticket"

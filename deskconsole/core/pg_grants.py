@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.identity import Actor
-from deskconsole.models import MODELS, Agent, AuditEvent, Category, FeedEntry, Link, SchemaVersion, Service, Team
+from deskconsole.models import MODELS, Agent, ApiToken, AuditEvent, Category, FeedEntry, Link, SchemaVersion, Service, Team
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 LEVELS = ("viewer", "agent", "lead", "admin")
-DIRECTORY = {m._meta.table_name for m in (Team, Agent, Category, Service, SchemaVersion)}
+# the directory and the API tokens: only admins write them (a token row is an identity)
+DIRECTORY = {m._meta.table_name for m in (Team, Agent, Category, Service, SchemaVersion, ApiToken)}
 APPEND_ONLY = {m._meta.table_name for m in (AuditEvent, FeedEntry)}
 DELETABLE = {Link._meta.table_name}  # a link can be removed
 
