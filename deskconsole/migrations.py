@@ -253,13 +253,77 @@ _V12 = [
     "CREATE UNIQUE INDEX contact_email ON contact (email)",
 ]
 
+# v13 (SQLite): one text-index document per ticket — title, description and
+# its whole conversation — so that a query's words, wherever each of them is,
+# are one FTS5 match (v8's separate entry index made every word its own
+# subquery: 2.5-9x slower at 1M tickets). The index's content is the view
+# ticket_search; the triggers keep it in step: a new entry takes the ticket's
+# old document out (the conversation without it, in entry order, exactly as
+# indexed) and puts the new one in. Ranked by bm25 with title words 4x,
+# description 1x, conversation 0.5x.
+_CONVERSATION = ("COALESCE((SELECT group_concat(body, ' ') FROM (SELECT body FROM entry WHERE ticket_id = {t}{cond}"
+                 " ORDER BY id)), '')")
+_WITH = ("COALESCE((SELECT group_concat(body, ' ') FROM (SELECT id, body FROM entry WHERE ticket_id = {t} AND id <> {i}"
+         " UNION ALL SELECT {i}, {b} ORDER BY 1)), '')")
+
+
+def _conv(t: str, without: str | None = None) -> str:
+    return _CONVERSATION.format(t=t, cond=f" AND id <> {without}" if without else "")
+
+
+def _out(t: str, conversation: str) -> str:
+    """Take ticket ``t``'s document out of the index, as it was indexed."""
+    return ("INSERT INTO ticket_fts (ticket_fts, rowid, title, description, conversation)"
+            f" SELECT 'delete', id, title, description, {conversation} FROM ticket WHERE id = {t};")
+
+
+def _in(t: str) -> str:
+    return ("INSERT INTO ticket_fts (rowid, title, description, conversation)"
+            f" SELECT id, title, description, conversation FROM ticket_search WHERE id = {t};")
+
+
+_V13 = [
+    ("sqlite", "DROP TRIGGER IF EXISTS entry_fts_insert"),
+    ("sqlite", "DROP TRIGGER IF EXISTS entry_fts_delete"),
+    ("sqlite", "DROP TRIGGER IF EXISTS entry_fts_update"),
+    ("sqlite", "DROP TABLE IF EXISTS entry_fts"),
+    ("sqlite", "DROP TRIGGER IF EXISTS ticket_fts_insert"),
+    ("sqlite", "DROP TRIGGER IF EXISTS ticket_fts_delete"),
+    ("sqlite", "DROP TRIGGER IF EXISTS ticket_fts_update"),
+    ("sqlite", "DROP TABLE IF EXISTS ticket_fts"),
+    ("sqlite", f"CREATE VIEW ticket_search AS SELECT id, title, description, {_conv('ticket.id')} AS conversation"
+               " FROM ticket"),
+    ("sqlite", """CREATE VIRTUAL TABLE ticket_fts USING fts5(title, description, conversation,
+        content='ticket_search', content_rowid='id', tokenize='unicode61 remove_diacritics 2')"""),
+    ("sqlite", "INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0, 0.5)')"),
+    ("sqlite", f"CREATE TRIGGER ticket_fts_insert AFTER INSERT ON ticket BEGIN {_in('new.id')} END"),
+    ("sqlite", f"""CREATE TRIGGER ticket_fts_delete AFTER DELETE ON ticket BEGIN
+        INSERT INTO ticket_fts (ticket_fts, rowid, title, description, conversation)
+        VALUES ('delete', old.id, old.title, old.description, {_conv('old.id')}); END"""),
+    ("sqlite", f"""CREATE TRIGGER ticket_fts_update AFTER UPDATE OF id, title, description ON ticket
+        WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
+        INSERT INTO ticket_fts (ticket_fts, rowid, title, description, conversation)
+        VALUES ('delete', old.id, old.title, old.description, {_conv('old.id')}); {_in('new.id')} END"""),
+    ("sqlite", f"""CREATE TRIGGER entry_fts_insert AFTER INSERT ON entry BEGIN
+        {_out('new.ticket_id', _conv('new.ticket_id', 'new.id'))} {_in('new.ticket_id')} END"""),
+    ("sqlite", f"""CREATE TRIGGER entry_fts_delete AFTER DELETE ON entry BEGIN
+        {_out('old.ticket_id', _WITH.format(t='old.ticket_id', i='old.id', b='old.body'))} {_in('old.ticket_id')} END"""),
+    ("sqlite", f"""CREATE TRIGGER entry_fts_update AFTER UPDATE OF body ON entry
+        WHEN old.ticket_id IS new.ticket_id AND old.body IS NOT new.body BEGIN
+        {_out('old.ticket_id', _WITH.format(t='old.ticket_id', i='old.id', b='old.body'))} {_in('old.ticket_id')} END"""),
+    ("sqlite", f"""CREATE TRIGGER entry_fts_move AFTER UPDATE OF ticket_id ON entry
+        WHEN old.ticket_id IS NOT new.ticket_id BEGIN
+        {_out('old.ticket_id', _WITH.format(t='old.ticket_id', i='old.id', b='old.body'))} {_in('old.ticket_id')}
+        {_out('new.ticket_id', _conv('new.ticket_id', 'new.id'))} {_in('new.ticket_id')} END"""),
+    ("sqlite", "INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild')"),
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
-FTS_TABLES = tuple(f"{table}{part}" for table in ("ticket_fts", "entry_fts")
-                   for part in ("", "_config", "_data", "_docsize", "_idx"))
+FTS_TABLES = tuple(f"ticket_fts{part}" for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13]
 LATEST = len(MIGRATIONS)
 
 

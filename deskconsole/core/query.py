@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, NamedTuple
 
-from peewee import JOIN, SQL, Case, Expression, Table, fn
+from peewee import SQL, Case, Expression, Table, fn
 
 from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
@@ -707,14 +707,13 @@ def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzin
     order = builder.order()
     select = Ticket.select()
     if builder.ranked and desk.is_sqlite:
-        # bm25 of the tickets whose title and description have every word (the
-        # migration weighs title words 4x), read from the index once; tickets
-        # that match through their conversation come after them
-        fts = Table("ticket_fts", ("rowid", "rank", "ticket_fts"))
-        ranks = fts.select(fts.rowid, fts.rank).where(
-            Expression(fts.ticket_fts, "MATCH", " ".join(builder.ranked))).alias("ranks")
-        select = select.join(ranks, JOIN.LEFT_OUTER, on=(ranks.c.rowid == Ticket.id))
-        order.insert(0, ranks.c.rank.asc(nulls="LAST"))
+        # the words every match has, read from the index once: its rows, with
+        # bm25 as `rank` (the migration weighs title words 4x, description 1x,
+        # conversation 0.5x); these terms are left out of the WHERE
+        fts = Table("ticket_fts", ("rowid", "rank", "ticket_fts")).bind(desk.db)
+        select = select.join(fts, on=(fts.rowid == Ticket.id)).where(
+            Expression(fts.ticket_fts, "MATCH", " ".join(builder.ranked)))
+        order.insert(0, fts.rank.asc())
     elif builder.ranked:
         order.insert(0, fn.ts_rank(_tsvector(), _balanced(builder.ranked, "&&")).desc())
     if where is not None:
@@ -759,10 +758,6 @@ def _fts_match(v: QueryValue) -> str | None:
     raw, prefix = found
     return '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
 
-
-# The tickets one FTS5 string finds: in their own text, or in an entry of their conversation.
-_FTS_TICKETS = ("(SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? UNION SELECT entry.ticket_id FROM entry_fts"
-                " JOIN entry ON entry.id = entry_fts.rowid WHERE entry_fts MATCH ?)")
 
 _REGCONFIG = SQL("'simple'::regconfig")
 
@@ -919,7 +914,11 @@ class _Builder:
         (v,) = term.values
         if self.sqlite:
             match = _fts_match(v)
-            expr = None if match is None else Ticket.id.in_(SQL(_FTS_TICKETS, (match, match)))
+            if match is not None and self.rank and not term.negated and v.data is None:
+                self.ranked.append(match)  # select_tickets joins the index on these
+                return None
+            expr = None if match is None else Ticket.id.in_(
+                SQL("(SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)", (match,)))
         else:
             parts = _tsquery_parts(v)
             if parts is not None and not term.negated and v.data is None:
@@ -928,9 +927,6 @@ class _Builder:
                     self.ranked.append(_tsquery(parts))
                 return None
             expr = None if parts is None else Ticket.id.in_(_ts_words([parts]))
-            match = None
-        if expr is not None and self.rank and not term.negated and v.data is None:
-            self.ranked.append(match)  # what select_tickets ranks by
         if v.data is not None:
             expr = (Ticket.id == v.data) if expr is None else (expr | (Ticket.id == v.data))
         if expr is None:
