@@ -66,21 +66,23 @@ def old_query_module(commit: str):
     return module
 
 
-def ls_once(desk, select_tickets, text: str, now) -> tuple[float, int]:
+def ls_once(desk, module, text: str, now) -> tuple[float, int]:
+    """As `ls QUERY --limit 50` does it with ``module``'s query language."""
     from deskconsole.core.views import SUMMARY_COLUMNS, summary
 
     start = time.perf_counter()
-    query = select_tickets(desk, text, actor_login="bench", now=now)
+    query = module.select_tickets(desk, text, actor_login="bench", now=now)
     rows = [summary(desk, t) for t in query.select(*SUMMARY_COLUMNS).limit(50)]
-    if len(rows) == 50:
-        query.count()  # `ls` says "50 of N tickets" when the page is full
+    if len(rows) == 50:  # `ls` says "50 of N tickets" when the page is full
+        counter = getattr(module, "count_tickets", None)
+        counter(desk, text, actor_login="bench", now=now) if counter else query.count()
     return time.perf_counter() - start, len(rows)
 
 
-def median_ms(desk, select_tickets, text: str, runs: int, now) -> tuple[float, int]:
+def median_ms(desk, module, text: str, runs: int, now) -> tuple[float, int]:
     times, shown = [], 0
     for _ in range(runs):
-        elapsed, shown = ls_once(desk, select_tickets, text, now)
+        elapsed, shown = ls_once(desk, module, text, now)
         times.append(elapsed)
     return statistics.median(times) * 1000, shown
 
@@ -102,7 +104,7 @@ def main() -> None:
     from deskconsole import migrations
     from deskconsole.config import load_config
     from deskconsole.core.desk import open_desk
-    from deskconsole.core.query import select_tickets
+    from deskconsole.core import query as query_module
     from deskconsole.db import connect
 
     before = old_query_module(args.before)
@@ -123,8 +125,8 @@ def main() -> None:
         print(f"  {'query':28} {'shown':>5} {'index':>9} {'before (LIKE)':>14}")
         try:
             for text in QUERIES:
-                after, shown = median_ms(desk, select_tickets, text, args.runs, now)
-                was = median_ms(desk, before.select_tickets, text, args.before_runs, now)[0] if before else float("nan")
+                after, shown = median_ms(desk, query_module, text, args.runs, now)
+                was = median_ms(desk, before, text, args.before_runs, now)[0] if before else float("nan")
                 figures[f"{n}:{text}"] = {"index_ms": round(after, 2), "like_ms": round(was, 2), "shown": shown}
                 print(f"  {text:28} {shown:5} {after:9.2f} {was:14.2f}")
         finally:

@@ -284,3 +284,11 @@ def test_a_big_import_rebuilds_the_index_once_and_keeps_it_in_step(desk, tmp_pat
     tickets.reply(desk, actors["ada"], "INC-1", "a wombat appeared")
     assert ids(desk, "wombat") == [1]
     assert_index_in_step(desk)
+
+
+@pytest.mark.parametrize("text", ["full", "disk full", "dis*", '"queue full"', "full -disk", "full prio:P1,P2",
+                                  "INC-4", "nothingatall", "full ntp", "*"])
+def test_counting_agrees_with_the_list(talked, text):
+    from deskconsole.core.query import count_tickets
+
+    assert count_tickets(talked, text, actor_login="ada", now=NOW) == len(ids(talked, text))

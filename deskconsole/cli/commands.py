@@ -8,7 +8,7 @@ from deskconsole.cli.context import Context
 from deskconsole.cli.output import print_detail, print_tickets
 from deskconsole.core import links, tickets
 from deskconsole.core.errors import ValidationError
-from deskconsole.core.query import select_tickets
+from deskconsole.core.query import count_tickets, select_tickets
 from deskconsole.core.text import utf8
 from deskconsole.core.views import SUMMARY_COLUMNS, detail, summary
 
@@ -68,7 +68,7 @@ def cmd_ls(ctx: Context, args) -> int:
     rows = list(page.limit(limit) if limit else page)
     shown = print_tickets((summary(desk, t) for t in rows), args.format, now)
     if args.format == "table" and (shown == 0 or shown == limit):
-        total = query.count() if shown == limit else 0
+        total = count_tickets(desk, text, actor_login=actor.login, now=now) if shown == limit else 0
         where = f" match {text!r}" if text else " on this desk"
         if total > shown:
             print(f"{shown:,} of {total:,} tickets; --limit {total} (or 0) shows them all", file=sys.stderr)

@@ -700,7 +700,8 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
 @on_desk
 def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzinfo = UTC):
     """Ticket.select() filtered and ordered by the query ``text``: by
-    relevance first when it has words and no ``sort:`` (then as without)."""
+    relevance when it has words and no ``sort:`` (equal relevance: newest
+    first), else by its ``sort:`` terms or the default order."""
     query = parse(text)
     builder = _builder(query, desk, actor_login, now, tz, rank=not query.sort)
     where = builder.where(query.terms)
@@ -713,12 +714,31 @@ def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzin
         fts = Table("ticket_fts", ("rowid", "rank", "ticket_fts")).bind(desk.db)
         select = select.join(fts, on=(fts.rowid == Ticket.id)).where(
             Expression(fts.ticket_fts, "MATCH", " ".join(builder.ranked)))
-        order.insert(0, fts.rank.asc())
+        # equal relevance: the newer ticket first. Ordered by what the index
+        # row holds, the first page needs only its own 50 ticket rows, not one
+        # for every match (46,000 for two common words on a 1M desk)
+        order = [fts.rank.asc(), fts.rowid.desc()]
     elif builder.ranked:
-        order.insert(0, fn.ts_rank(_tsvector(), _balanced(builder.ranked, "&&")).desc())
+        order = [fn.ts_rank(_tsvector(), _balanced(builder.ranked, "&&")).desc(), Ticket.id.desc()]
     if where is not None:
         select = select.where(where)
     return select.order_by(*order).bind(desk.db)  # run later, it still reads this desk
+
+
+@on_desk
+def count_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzinfo = UTC) -> int:
+    """How many tickets ``text`` finds. A query of words only is counted in
+    the text index alone (every ticket has its document there): 3 ms instead
+    of 66 for two words found in 46,000 tickets of a 1M desk."""
+    query = parse(text)
+    words = [t for t in query.terms if t.field == "text" and not t.negated and t.values[0].data is None]
+    if query.terms and len(words) == len(query.terms) and desk.is_sqlite:
+        matches = [m for m in (_fts_match(t.values[0]) for t in words) if m is not None]
+        if len(matches) == len(words):
+            (n,) = desk.db.execute_sql("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?",
+                                       (" ".join(matches),)).fetchone()
+            return n
+    return select_tickets(desk, text, actor_login=actor_login, now=now, tz=tz).count()
 
 
 def _builder(query: Query, desk, actor_login: str, now: datetime, tz: tzinfo, rank: bool = False) -> "_Builder":

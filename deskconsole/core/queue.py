@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core.keys import ticket_key
-from deskconsole.core.query import parse, select_tickets
+from deskconsole.core.query import count_tickets, parse, select_tickets
 from deskconsole.core.views import SUMMARY_COLUMNS, TicketSummary, summary
 from deskconsole.models import SlaClock, Ticket
 
@@ -38,7 +38,7 @@ class QueueSpec:
 
 @on_desk
 def count(desk: "Desk", spec: QueueSpec, now: datetime) -> int:
-    return select_tickets(desk, spec.text, actor_login=spec.login, now=now).count()
+    return count_tickets(desk, spec.text, actor_login=spec.login, now=now)
 
 
 @on_desk

@@ -28,7 +28,7 @@ from deskconsole.core.change import shown
 from deskconsole.core.alert_payloads import PayloadError, parse_json
 from deskconsole.core.errors import Conflict, DeskError, NoChange, NotFound, PermissionDenied
 from deskconsole.core.identity import INTAKE
-from deskconsole.core.query import QueryError, select_tickets
+from deskconsole.core.query import QueryError, count_tickets, select_tickets
 from deskconsole.core.views import SUMMARY_COLUMNS, detail, json_default, summary
 from deskconsole.intake.http import STATE, Refusal, read_body, who
 
@@ -108,7 +108,8 @@ def _list(desk, actor, text: str, limit: int, offset: int) -> dict:
     now = desk.now()
     query = select_tickets(desk, text, actor_login=actor.login, now=now)
     rows = [summary(desk, t) for t in query.select(*SUMMARY_COLUMNS).limit(limit).offset(offset)]
-    return {"ok": True, "query": text, "total": query.count(), "offset": offset,
+    total = count_tickets(desk, text, actor_login=actor.login, now=now)
+    return {"ok": True, "query": text, "total": total, "offset": offset,
             "tickets": [dict(t.as_dict(), sla=t.sla_state(now)) for t in rows]}
 
 
