@@ -64,18 +64,20 @@ class Received:
 def receive(desk: "Desk", actor: Actor, rules: Rules, events: list[AlertEvent]) -> list[Received]:
     """Apply ``events`` in order, in one transaction; one result each."""
     results = []
-    with desk.transaction():
+    # one unit for the batch: the repeats' and groupings' history lines and
+    # feed rows are written together at its end (the other writes have units of their own)
+    with unit_of_work(desk, actor, "note") as unit:
         for event in events:
-            results.append(_one(desk, actor, rules, event))
+            results.append(_one(desk, actor, rules, event, unit))
     return results
 
 
-def _one(desk, actor, rules, event) -> Received:
+def _one(desk, actor, rules, event, unit) -> Received:
     for attempt in (1, 2):
         try:
             with desk.db.atomic():  # a savepoint: this event's writes stand or fall alone
                 if event.action == "trigger":
-                    return _trigger(desk, actor, rules, event)
+                    return _trigger(desk, actor, rules, event, unit)
                 if event.action == "acknowledge":
                     return _acknowledge(desk, actor, event)
                 return _resolve(desk, actor, rules, event)
@@ -134,19 +136,17 @@ def _row(desk, key: str) -> _Row | None:
     return _Row(*found) if found else None
 
 
-def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
+def _trigger(desk, actor, rules: Rules, event: AlertEvent, unit) -> Received:
     now = desk.now()
     row = _row(desk, event.dedup_key)
     if row is not None:
         ticket = _current(row)
         if ticket.status in OPEN:
-            with unit_of_work(desk, actor, "note") as unit:
-                _run(desk, _REPEAT, _at(now), ticket.id, row.id)
-                again = " again" if row.status == "resolved" else ""
-                unit.audit(ticket.id, "alert", "repeats", row.count, row.count + 1)
-                if again:
-                    unit.audit(ticket.id, "alert", "fired again", None, event.summary)
-                unit.feed(ticket.id)
+            _run(desk, _REPEAT, _at(now), ticket.id, row.id)  # first: if it fails, no history line says it happened
+            unit.audit(ticket.id, "alert", "repeats", row.count, row.count + 1)
+            if row.status == "resolved":
+                unit.audit(ticket.id, "alert", "fired again", None, event.summary)
+            unit.feed(ticket.id)
             return Received(event.dedup_key, "repeated", ticket_key(ticket.id))
         before = ticket.id
     else:
@@ -154,10 +154,9 @@ def _trigger(desk, actor, rules: Rules, event: AlertEvent) -> Received:
     route, values = rules.route(event)
     joined = _group_ticket(desk, rules, values, now) if before is None else None
     if joined is not None:
-        with unit_of_work(desk, actor, "note") as unit:
-            _run(desk, _INSERT, event.dedup_key, event.source, joined, _at(now), _at(now), event.summary)
-            unit.audit(joined, "alert", "grouped", None, event.summary)
-            unit.feed(joined)
+        _run(desk, _INSERT, event.dedup_key, event.source, joined, _at(now), _at(now), event.summary)
+        unit.audit(joined, "alert", "grouped", None, event.summary)
+        unit.feed(joined)
         return Received(event.dedup_key, "grouped", ticket_key(joined))
     out = tickets.create(
         desk, actor, title=event.summary, description=event.details,
