@@ -106,6 +106,7 @@ class DeskApp(TriageActions, App):
         self.sweep_enabled = sweep
         self.sla_interval = sla_interval
         self.loop = None
+        self.live_started = False  # the feed watch and the SLA loop start once the first rows are read
         self.sla_toasts = SlaToasts(now=desk.now)
         self.feed_watch: FeedWatch | None = None
         self.keymap = keymap or {}
@@ -140,7 +141,15 @@ class DeskApp(TriageActions, App):
         self.main_screen = self.screen
         self.watch(self.main_screen, "focused", self._focus_moved, init=False)
         self.queue.focus()
-        self.reload_queue()
+        self.reload_queue()  # the first rows first: the feed, the urgent list and the SLA loop follow them
+
+    async def start_live(self) -> None:
+        """After the first rows are on screen: the change feed, the urgent
+        list's refresh, (in an agent's console) the SLA loop, whose first
+        sweep would otherwise compete with the first reads, and the notices."""
+        if self.live_started:
+            return
+        self.live_started = True
         self.feed = await self._safe_read(FeedReader, self.desk.db)
         self.feed_watch = FeedWatch(self, self.desk, self.poll_feed, self.feed_poll)
         self.feed_watch.start()
@@ -212,12 +221,19 @@ class DeskApp(TriageActions, App):
     @work(exclusive=True, group="count")
     async def reload_queue(self, keep_id: int | None = None) -> None:
         now = self.desk.now()
-        total = await self._safe_read(q.count, self.desk, self.spec, now)
-        if total is None:
-            return
-        self.queue.reset(total, keep_id=keep_id)
-        self.update_status(total)
-        self.refresh_urgent()
+        size = max(self.queue.size.height, 24) * 3  # the window the queue asks for first
+        if self.queue.scroll_offset.y < size // 3:  # at the top: its rows come with the count, in one read
+            found = await self._safe_read(q.count_and_page, self.desk, self.spec, 0, size, now)
+        else:  # further down: the count, then the rows on screen (the queue asks for them)
+            total = await self._safe_read(q.count, self.desk, self.spec, now)
+            found = None if total is None else (total, None)
+        if found is not None:
+            total, first = found
+            self.queue.reset(total, keep_id=keep_id, first=first)
+            self.update_status(total)
+            self.refresh_urgent()
+        if not self.live_started:  # also when the read failed: the feed watch notices the database come back
+            self.run_worker(self.start_live(), group="live")
 
     @on(QueueView.NeedRows)
     def on_need_rows(self, message: QueueView.NeedRows) -> None:

@@ -103,8 +103,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._selected_id: int | None = None
 
     # ------------------------------------------------------------ data in
-    def reset(self, total: int, *, keep_id: int | None = None) -> None:
-        """A new filter or a refresh: forget cached rows, keep marks."""
+    def reset(self, total: int, *, keep_id: int | None = None, first: list[TicketSummary] | None = None) -> None:
+        """A new filter or a refresh: forget cached rows, keep marks. ``first``:
+        the first rows, read with the count (no second trip for them)."""
         self.total = total
         self.rows.clear()
         self._asked.clear()
@@ -113,6 +114,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             self.cursor = max(total - 1, 0)
         self._keep_id = keep_id
         self.refresh()
+        if first:
+            self._asked.add(0)
+            self.fill(0, first)  # as rows read apart: the cursor follows ``keep_id``
         self._request_visible()
 
     def window(self) -> tuple[int, int]:

@@ -150,10 +150,10 @@ def test_console_in_a_real_terminal(tmp_path, write_config, ui_text, db_url):
 
         # the queue shows, with the most urgent ticket (the P1) first; at 80x24 it has the
         # screen to itself (the detail and the timers are a keystroke away)
-        screen = tmux.wait_for(lambda s: "Checkout returns 502" in s and len(queue_keys(s)) == 4,
-                               "the queue")
+        screen = tmux.wait_for(lambda s: "Checkout returns 502" in s and len(queue_keys(s)) == 4
+                               and "/ Filter" in s, "the queue and the footer")  # the rows may come first
         assert f"{ADMIN} (admin)" in screen and total(screen) == 4
-        assert "KEY" in screen and "SLA" in screen and "/ Filter" in screen
+        assert "KEY" in screen and "SLA" in screen and "/ Filter" in screen, screen
         lines = screen.splitlines()
         assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
         order = queue_keys(screen)
