@@ -285,3 +285,41 @@ def test_senders_are_matched_to_contacts_or_become_one(mdesk, clock):
     (ann,) = Contact.select()
     assert (ann.email, ann.name) == ("ann@example.com", "Ann Lee") and ann.last_seen_at > ann.created_at
     assert Ticket.get_by_id(2).requester_name == "Ann Lee"  # the contact's name filled in
+
+
+def test_the_daemon_takes_mail_from_a_maildir_and_by_smtp(tmp_path, write_config):
+    import signal
+    import socket
+
+    cfg = write_config(with_real_admin(TEST_CONFIG) + MAIL)
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    desk = open_desk(url, parse_config(cfg.read_text(), cfg))
+    token = tokens.add(desk, config_actor(desk.config, "ada"), "mta")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(message(subject="From the Maildir"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-m", "deskconsole", "--config", str(cfg), "--db", url, "daemon",
+                             "--maildir", str(tmp_path / "Maildir"), "--smtp", f"127.0.0.1:{port}"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stderr.readline()
+        assert "reading" in line and f"SMTP on 127.0.0.1:{port}" in line, line
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.login("mta", token)
+            client.sendmail("bo@example.com", ["desk@example.com"], message(subject="By SMTP", sender="bo@example.com"))
+        box.add(message(subject="Later, into the Maildir", sender="cy@example.com"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with desk.bound():
+                if Ticket.select().count() == 3:
+                    break
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    with desk.bound():
+        assert sorted(t.title for t in Ticket.select()) == ["By SMTP", "From the Maildir", "Later, into the Maildir"]
+    desk.close()

@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from deskconsole import logs
 from deskconsole.cli.context import Context
@@ -42,15 +43,34 @@ def cmd_daemon(ctx: Context, args) -> int:
         signal.signal(sig, lambda *_: stop.set())
     from deskconsole.delivery import Dispatcher
 
-    also = ()
+    also = []
     delivery = Dispatcher(desk.config)  # the config is checked now: a mistake stops the start, not a drain
     if delivery.configured:  # mail or webhooks are set up: the daemon drains the outbox too
-        also = (("outbox", lambda: _drain(desk), OUTBOX_SECONDS),)
-    loop = SlaLoop(desk, interval=args.interval, also=also)
+        also.append(("outbox", lambda: _drain(desk), OUTBOX_SECONDS))
+    mail_writer = smtp = None
+    if args.maildir or args.smtp:
+        require(actor, "intake")
+        from deskconsole.intake.mail import DeskWriter, read_maildir
+
+        mail_writer = DeskWriter(desk)
+    if args.maildir:
+        folder = Path(args.maildir)
+        read_maildir(mail_writer, folder)  # now, once: a folder that is no Maildir stops the start
+        also.append(("maildir", lambda: _log_counts(read_maildir(mail_writer, folder)), MAILDIR_SECONDS))
+    if args.smtp:
+        from deskconsole.cli.intake import parse_listen
+        from deskconsole.intake.mail import smtp_controller
+
+        host, port = parse_listen(args.smtp)
+        smtp = smtp_controller(desk, mail_writer, host, port, max_size=25 * 1024 * 1024)
+        smtp.start()
+    loop = SlaLoop(desk, interval=args.interval, also=tuple(also))
     if intake is None:
         desk.close()  # the loop's worker opens its own connection per sweep
     loop.start()
     sending = f", sending the outbox every {OUTBOX_SECONDS} s" if delivery.configured else ""
+    sending += f", reading {args.maildir} every {MAILDIR_SECONDS} s" if args.maildir else ""
+    sending += f", taking mail by SMTP on {args.smtp}" if args.smtp else ""
     print(f"deskconsole daemon: sweeping {desk.url} every {args.interval:g} s{sending}; log: {path}; "
           f"Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
     try:
@@ -62,6 +82,10 @@ def cmd_daemon(ctx: Context, args) -> int:
             serve_http(desk, intake[0], intake[1], intake[2], stop_event=stop)  # until SIGINT/SIGTERM
     finally:
         loop.stop()
+        if smtp is not None:
+            smtp.stop()
+        if mail_writer is not None:
+            mail_writer.close()
     state = ""
     if loop.failures:  # an outage it rode out is no failure of the daemon's; one still going on at the end is
         state = (" — the last sweep failed too: see the log" if loop.failing
@@ -72,6 +96,12 @@ def cmd_daemon(ctx: Context, args) -> int:
 
 
 OUTBOX_SECONDS = 5
+MAILDIR_SECONDS = 2
+
+
+def _log_counts(counts: dict) -> None:
+    if counts:
+        log.info("maildir: %s", ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
 
 
 def _drain(desk) -> None:

@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
         p.add_argument("--intake", metavar="HOST:PORT",
                        help="also run the HTTP alert intake there (see 'deskconsole intake http --help')")
+        p.add_argument("--smtp", metavar="HOST:PORT", help="also take mail by SMTP there ('intake smtp')")
+        p.add_argument("--maildir", metavar="DIR", help="also take the mail delivered to this Maildir ('intake maildir')")
 
     def wallboard(p):
         import_module("deskconsole.cli.wallboard").add_arguments(p)

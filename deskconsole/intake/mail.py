@@ -28,6 +28,7 @@ from deskconsole.core.identity import INTAKE
 log = logging.getLogger("deskconsole.mail")
 # AUTH without TLS is what this listener is for: loopback, behind the host's MTA.
 warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+logging.getLogger("mail.log").addFilter(lambda record: "auth_require_tls == False" not in record.getMessage())
 
 
 class DeskWriter:
