@@ -9,7 +9,7 @@ for a lock never holds up reading). Both hand back plain dataclasses.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 from peewee import DatabaseError, InterfaceError, OperationalError
@@ -24,6 +24,14 @@ class DbRunner:
         self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-read")
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-write")
         self.closed = False
+
+    def read_ahead(self, fn: Callable[..., Any], *args, **kwargs) -> Future:
+        """Start a read now, from anywhere (before an event loop runs); await it later with :meth:`result`."""
+        return self._reads.submit(self._call, fn, args, kwargs)
+
+    @staticmethod
+    async def result(future: Future) -> Any:
+        return await asyncio.wrap_future(future)
 
     async def read(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
         return await asyncio.wrap_future(self._reads.submit(self._call, fn, args, kwargs))

@@ -42,6 +42,7 @@ FEED_POLL = 0.5  # seconds between change-feed polls
 MARK_ALL_LIMIT = 1000  # V marks at most this many tickets of the view
 JUMP_SCAN = 10_000  # a jump looks this far down the view for its ticket
 SHORT_BELOW = 36  # lines: below this (and below 120 columns) the queue takes the whole screen
+FIRST_ROWS = 120  # rows read with the first count, before the screen's size is known (3 screens of 40)
 
 
 class SweepDone(Message):
@@ -101,6 +102,8 @@ class DeskApp(TriageActions, App):
         self.actor = actor
         self.spec = q.QueueSpec(filter_text, actor.login)
         self.runner = DbRunner(desk.db)
+        # the first rows are read while Textual starts the screen (SQLite works outside the GIL)
+        self._first_read = self.runner.read_ahead(q.count_and_page, desk, self.spec, 0, FIRST_ROWS, desk.now())
         self.feed: FeedReader | None = None
         self.feed_poll = feed_poll
         self.sweep_enabled = sweep
@@ -186,11 +189,12 @@ class DeskApp(TriageActions, App):
             self.query_one("#status", Static).update(text, layout=False)
 
     # ------------------------------------------------------------ reading
-    async def _safe_read(self, fn, *args):
+    async def _safe_read(self, fn, *args, ahead=None):
         """A read that reports trouble in the banner instead of dying; None on failure, and
-        when the console closed while it ran (its widgets are gone then)."""
+        when the console closed while it ran (its widgets are gone then). ``ahead``:
+        a read already started (``DbRunner.read_ahead``) to wait for instead."""
         try:
-            result = await self.runner.read(fn, *args)
+            result = await (self.runner.result(ahead) if ahead is not None else self.runner.read(fn, *args))
         except Exception as exc:
             if not self.is_running:  # the console closed while the read ran: no widget is left to tell
                 return None
@@ -222,7 +226,10 @@ class DeskApp(TriageActions, App):
     async def reload_queue(self, keep_id: int | None = None) -> None:
         now = self.desk.now()
         size = max(self.queue.size.height, 24) * 3  # the window the queue asks for first
-        if self.queue.scroll_offset.y < size // 3:  # at the top: its rows come with the count, in one read
+        first, self._first_read = self._first_read, None
+        if first is not None and keep_id is None:  # the console's first load: read while the screen was made
+            found = await self._safe_read(None, ahead=first)
+        elif self.queue.scroll_offset.y < size // 3:  # at the top: its rows come with the count, in one read
             found = await self._safe_read(q.count_and_page, self.desk, self.spec, 0, size, now)
         else:  # further down: the count, then the rows on screen (the queue asks for them)
             total = await self._safe_read(q.count, self.desk, self.spec, now)
