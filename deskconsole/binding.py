@@ -62,11 +62,6 @@ def closed(db: Database) -> None:
         _open.remove(db)
 
 
-def current() -> Database | None:
-    """The database the models would use here and now."""
-    return database.obj
-
-
 @contextmanager
 def use(db: Database) -> Iterator[Database]:
     """The models speak to ``db`` inside the block (this thread or task only)."""

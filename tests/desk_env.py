@@ -1,5 +1,5 @@
 """Who a test is, as the desk sees it, and the environment of a ``deskconsole``
-child process.
+child process (and a free port for a listener it runs).
 
 The desk acts as the process's real login (its uid's name in the password
 database), never as LOGNAME/USER. A child process therefore acts as the user
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import socket
 from pathlib import Path
 
 LOGIN_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
@@ -25,6 +26,13 @@ def child_env(tmp_path: Path, login: str = SPOOFED) -> dict[str, str]:
     env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
                XDG_STATE_HOME=str(tmp_path / "xdg-state"), PYTHONIOENCODING="utf-8")
     return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on just now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def with_real_admin(config_text: str, role: str = "admin") -> str:

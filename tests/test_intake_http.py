@@ -30,7 +30,7 @@ from deskconsole.intake.http import Intake, Listener
 from deskconsole.models import Alert, AuditEvent, Ticket
 
 from conftest import TEST_CONFIG
-from desk_env import REAL_LOGIN, with_real_admin
+from desk_env import REAL_LOGIN, free_port, with_real_admin
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 
@@ -275,10 +275,9 @@ def test_a_storm_from_50_clients_loses_nothing_and_opens_no_duplicate(server, de
     assert server.batcher.batches < 2000  # concurrent posts shared transactions
 
 
-def test_the_command_line_intake_with_curl(tmp_path, write_config):
-    """`deskconsole intake http` as an operator starts it, posted to with curl."""
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed (apt-get install curl)")
+def cli_desk(tmp_path, write_config, token_name: str):
+    """A SQLite desk made by the real login (its admin), the command line
+    that works on it, its environment, a new intake token and a free port."""
     from test_cli import created
 
     cfg = write_config(with_real_admin(TEST_CONFIG))
@@ -286,10 +285,16 @@ def test_the_command_line_intake_with_curl(tmp_path, write_config):
     created(cfg, url)
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     base = [sys.executable, "-m", "deskconsole", "--config", str(cfg), "--db", url]
-    token = subprocess.run(base + ["token", "add", "curl"], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    token = subprocess.run(base + ["token", "add", token_name], capture_output=True, text=True, env=env,
+                           check=True).stdout.strip()
+    return base, env, token, free_port()
+
+
+def test_the_command_line_intake_with_curl(tmp_path, write_config):
+    """`deskconsole intake http` as an operator starts it, posted to with curl."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (apt-get install curl)")
+    base, env, token, port = cli_desk(tmp_path, write_config, "curl")
     proc = subprocess.Popen(base + ["intake", "http", "--listen", f"127.0.0.1:{port}"], stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
@@ -322,17 +327,7 @@ def test_only_agents_may_run_the_intake_and_only_admins_make_tokens(desk, actors
 
 
 def test_the_daemon_runs_the_intake_beside_the_sla_loop(tmp_path, write_config):
-    from test_cli import created
-
-    cfg = write_config(with_real_admin(TEST_CONFIG))
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    created(cfg, url)
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
-    base = [sys.executable, "-m", "deskconsole", "--config", str(cfg), "--db", url]
-    token = subprocess.run(base + ["token", "add", "d"], capture_output=True, text=True, env=env, check=True).stdout.strip()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    base, env, token, port = cli_desk(tmp_path, write_config, "d")
     proc = subprocess.Popen(base + ["daemon", "--interval", "1", "--intake", f"127.0.0.1:{port}"],
                             stderr=subprocess.PIPE, text=True, env=env)
     try:

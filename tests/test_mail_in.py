@@ -13,7 +13,6 @@ import smtplib
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -25,7 +24,7 @@ from deskconsole.core.identity import INTAKE
 from deskconsole.models import Attachment, Link, MailMessage, Outbox, Rating, Ticket
 
 from conftest import TEST_CONFIG, config_actor
-from desk_env import with_real_admin
+from desk_env import free_port, with_real_admin
 
 MAIL = '\n[mail]\nfrom = "Service Desk <desk@example.com>"\nreopen_days = 5\n'
 
@@ -188,9 +187,7 @@ def smtp_intake(tmp_path, sqlite_url, actors):
     desk = open_desk(sqlite_url, parse_config(TEST_CONFIG + MAIL, "mail.toml"))
     token = tokens.add(desk, actors["ada"], "mta")
     writer = DeskWriter(desk)
-    with __import__("socket").socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     controller = smtp_controller(desk, writer, "127.0.0.1", port, max_size=200_000)
     controller.start()
     yield desk, port, token
@@ -289,7 +286,6 @@ def test_senders_are_matched_to_contacts_or_become_one(mdesk, clock):
 
 def test_the_daemon_takes_mail_from_a_maildir_and_by_smtp(tmp_path, write_config):
     import signal
-    import socket
 
     cfg = write_config(with_real_admin(TEST_CONFIG) + MAIL)
     url = f"sqlite:///{tmp_path / 'desk.db'}"
@@ -297,9 +293,7 @@ def test_the_daemon_takes_mail_from_a_maildir_and_by_smtp(tmp_path, write_config
     token = tokens.add(desk, config_actor(desk.config, "ada"), "mta")
     box = mailbox.Maildir(tmp_path / "Maildir", create=True)
     box.add(message(subject="From the Maildir"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     proc = subprocess.Popen([sys.executable, "-m", "deskconsole", "--config", str(cfg), "--db", url, "daemon",
                              "--maildir", str(tmp_path / "Maildir"), "--smtp", f"127.0.0.1:{port}"],

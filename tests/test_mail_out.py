@@ -10,7 +10,6 @@ import email
 import email.policy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,11 +23,11 @@ from deskconsole.config import parse_config
 from deskconsole.core import outbox, tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.notices import mail_config
-from deskconsole.delivery import SmtpSender
+from deskconsole.delivery import Dispatcher, SmtpSender
 from deskconsole.models import AuditEvent, Outbox
 
 from conftest import TEST_CONFIG, config_actor
-from desk_env import with_real_admin
+from desk_env import free_port, with_real_admin
 
 
 class Inbox:
@@ -50,12 +49,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -82,7 +75,8 @@ def mdesk(db_url, clock, smtp):
 
 
 def drain(desk):
-    sender = SmtpSender(mail_config(desk.config))
+    """One drain of the outbox, as the daemon does it (mail and webhooks)."""
+    sender = Dispatcher(desk.config)
     try:
         return outbox.drain(desk, sender)
     finally:

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from deskconsole.config import ConfigError, parse_config
-from deskconsole.core import outbox, tickets
+from deskconsole.core import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.sweep import sweep
 from deskconsole.core.webhooks import webhooks
@@ -20,6 +20,7 @@ from deskconsole.delivery import Dispatcher
 from deskconsole.models import Outbox
 
 from conftest import TEST_CONFIG, TWO_POLICIES, config_actor
+from test_mail_out import drain
 
 
 class Receiver:
@@ -66,14 +67,6 @@ def wdesk(db_url, clock, receiver):
     desk = open_desk(db_url, parse_config(TEST_CONFIG + TWO_POLICIES + hooks_text(receiver.url), "w.toml"), clock)
     yield desk
     desk.close()
-
-
-def drain(desk):
-    sender = Dispatcher(desk.config)
-    try:
-        return outbox.drain(desk, sender)
-    finally:
-        sender.close()
 
 
 def test_a_p1_posts_to_its_teams_channel(wdesk, receiver):

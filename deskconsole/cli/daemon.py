@@ -46,7 +46,7 @@ def cmd_daemon(ctx: Context, args) -> int:
     also = []
     delivery = Dispatcher(desk.config)  # the config is checked now: a mistake stops the start, not a drain
     if delivery.configured:  # mail or webhooks are set up: the daemon drains the outbox too
-        also.append(("outbox", lambda: _drain(desk), OUTBOX_SECONDS))
+        also.append(("outbox", lambda: _drain(desk, delivery), OUTBOX_SECONDS))
     mail_writer = smtp = None
     if args.maildir or args.smtp:
         require(actor, "intake")
@@ -104,12 +104,12 @@ def _log_counts(counts: dict) -> None:
         log.info("maildir: %s", ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
 
 
-def _drain(desk) -> None:
-    """One drain of the outbox (a job of the daemon's scheduler, in its worker thread)."""
+def _drain(desk, sender) -> None:
+    """One drain of the outbox (a job of the daemon's scheduler, in its worker
+    thread) with the daemon's one Dispatcher; its SMTP connection is closed
+    after each drain and opened again when mail is due."""
     from deskconsole.core import outbox
-    from deskconsole.delivery import Dispatcher
 
-    sender = Dispatcher(desk.config)
     try:
         with desk.db.connection_context():
             report = outbox.drain(desk, sender)

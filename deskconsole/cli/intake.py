@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import signal
 import sys
@@ -11,6 +10,7 @@ import threading
 from pathlib import Path
 
 from deskconsole.cli.context import Context
+from deskconsole.cli.wallboard import is_loopback
 from deskconsole.core import alert_routes, tokens
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.permissions import require
@@ -54,15 +54,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def cmd_http(ctx: Context, args) -> int:
     desk, actor = ctx.open()
     require(actor, "intake")
@@ -99,7 +90,7 @@ def serve_http(desk, found, host: str, port: int, *, secret: bytes | None = None
         log = f"; log: {log_path}" if log_path else ""
         print(f"deskconsole intake: listening on {where} ({ENDPOINTS}){log}; Ctrl-C or SIGTERM stops it",
               file=sys.stderr, flush=True)
-        if not _loopback(host):
+        if not is_loopback(host):
             print(f"deskconsole intake: {host} is reachable from other machines; every post still needs a token",
                   file=sys.stderr, flush=True)
         try:

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from deskconsole.core.errors import DeskError
-from deskconsole.core.validate import LINE_BREAK
+from deskconsole.core.validate import LINE_BREAK, SURROGATE
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -227,14 +226,11 @@ def _at(where: str, name: str) -> str:
     return f"'{name}'" if where in ("the body", "the event") else f"{where}.{name}"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _storable(text: str, where: str) -> None:
     """Text every backend stores: no NUL, no lone surrogate (JSON can spell both)."""
     if "\x00" in text:
         raise PayloadError(f"{where} contains a NUL character")
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         raise PayloadError(f"{where} contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
 
 

@@ -73,6 +73,7 @@ def receive(desk: "Desk", actor: Actor, rules: Rules, events: list[AlertEvent]) 
 
 
 def _one(desk, actor, rules, event, unit) -> Received:
+    row = None
     if event.action == "trigger":  # most of a storm: a repeat of an open ticket's alert, one UPDATE
         row = _row(desk, event.dedup_key)
         if row is not None and row.merged_into is None and row.ticket_status in OPEN:
@@ -81,7 +82,9 @@ def _one(desk, actor, rules, event, unit) -> Received:
         try:
             with desk.db.atomic():  # a savepoint: this event's writes stand or fall alone
                 if event.action == "trigger":
-                    return _trigger(desk, actor, rules, event, unit)
+                    if attempt == 2:  # another intake process wrote this key meanwhile: read it again
+                        row = _row(desk, event.dedup_key)
+                    return _trigger(desk, actor, rules, event, unit, row)
                 if event.action == "acknowledge":
                     return _acknowledge(desk, actor, event)
                 return _resolve(desk, actor, rules, event)
@@ -143,9 +146,9 @@ def _row(desk, key: str) -> _Row | None:
     return _Row(*found) if found else None
 
 
-def _trigger(desk, actor, rules: Rules, event: AlertEvent, unit) -> Received:
+def _trigger(desk, actor, rules: Rules, event: AlertEvent, unit, row: "_Row | None") -> Received:
+    """``row``: the alert's row as :func:`_one` read it (None: a new alert)."""
     now = desk.now()
-    row = _row(desk, event.dedup_key)
     if row is not None:
         ticket = _current(row)
         if ticket.status in OPEN:

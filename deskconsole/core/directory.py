@@ -69,6 +69,11 @@ class Directory:
     def empty(self) -> bool:
         return not any(self.rows.values())
 
+    def team_email(self, name: str | None) -> str | None:
+        """The team's own address (None: no such team, or it has none)."""
+        row = self.rows.get("team", {}).get(name) if name else None
+        return row.get("email") if row else None
+
     # name -> id, with messages that list what exists
     def team(self, name: str) -> int:
         return _lookup(self.team_ids, name, "team")

@@ -86,9 +86,9 @@ def recipients(desk: "Desk", ticket: Ticket, names: tuple[str, ...]) -> tuple[li
         (emails.append(a.email) if a and a.active and a.email else missing.append(f"{why} ({login or 'nobody'})"))
 
     def team_mail(name: str | None, why: str) -> None:
-        row = d.rows.get("team", {}).get(name) if name else None
-        if row and row.get("email"):
-            emails.append(row["email"])
+        email = d.team_email(name)
+        if email:
+            emails.append(email)
         else:
             members = [a for a in people if a.team == name and a.role != "viewer" and a.email]
             emails.extend(a.email for a in members) if members else missing.append(f"{why} ({name or 'no team'})")

@@ -176,7 +176,6 @@ def requester(unit: "Unit", email: str | None) -> list[str]:
 
 def team(unit: "Unit", team_id: int | None) -> list[str]:
     """A team's address from the desk's directory (none: nobody)."""
-    if team_id is None:
-        return []
-    row = unit.desk.directory.rows.get("team", {}).get(unit.desk.directory.team_names.get(team_id))
-    return [row["email"]] if row and row.get("email") else []
+    d = unit.desk.directory
+    email = d.team_email(d.team_names.get(team_id)) if team_id is not None else None
+    return [email] if email else []

@@ -49,14 +49,14 @@ def body(value: str, what: str, *, required: bool = True) -> str:
     return no_nul(text, what)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")  # a lone UTF-16 surrogate: not text
 
 
 def no_nul(text: str, what: str) -> str:
     """Text every backend can store: no NUL, and real Unicode (not undecodable bytes)."""
     if "\x00" in text:
         raise ValidationError(f"{what} contains a NUL character, which cannot be stored; remove it")
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         raise ValidationError(f"{what} is not UTF-8 text; convert it (e.g. with iconv -t UTF-8) and try again")
     return text
 
