@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # intake http|rules, token add|list|revoke
     sub.later(lambda: import_module("deskconsole.cli.outbox").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # outbox list|drain
+    sub.later(lambda: import_module("deskconsole.cli.report").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # report
     return parser
 
 

@@ -34,7 +34,7 @@ from datetime import datetime, time as dtime, timezone, tzinfo
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from peewee import Case, fn
+from peewee import fn
 
 from deskconsole.binding import on_desk
 from deskconsole.config import Config
@@ -42,8 +42,8 @@ from deskconsole.core.identity import Actor, actor_for
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import OPEN
 from deskconsole.core.query import parse, to_peewee
+from deskconsole.core.sql_expr import and_all, count_if, seconds_between
 from deskconsole.core.views import SUMMARY_COLUMNS, TicketSummary, summary
-from deskconsole.db import is_sqlite
 from deskconsole.models import Ticket
 
 if TYPE_CHECKING:
@@ -165,25 +165,6 @@ def _where(desk: "Desk", text: str, login: str, now: datetime, tz: tzinfo):
     return where
 
 
-def _and(*exprs):
-    out = None
-    for e in exprs:
-        if e is not None:
-            out = e if out is None else (out & e)
-    return out
-
-
-def _flag(expr):
-    return fn.SUM(Case(None, [(expr, 1)], 0))
-
-
-def _seconds_between(db, later, earlier):
-    """later - earlier in seconds, as SQL, on either backend."""
-    if is_sqlite(db):
-        return (fn.julianday(later) - fn.julianday(earlier)) * 86400.0
-    return fn.date_part("epoch", later - earlier)
-
-
 @on_desk
 def check_scope(desk: "Desk", text: str, login: str) -> None:
     """Raise the query error (with the bad term marked) for a scope that cannot run."""
@@ -204,9 +185,9 @@ def figures(desk: "Desk", scope: str, login: str, now: datetime) -> Figures:
     breached_by = {p: 0 for p in PRIORITIES}
     n_breached = n_warning = n_ok = n_unassigned = 0
     rows = (
-        Ticket.select(Ticket.priority, fn.COUNT(Ticket.id), _flag(breached), _flag(warning), _flag(ok),
-                      _flag(Ticket.assignee.is_null()))
-        .where(_and(base, is_open))
+        Ticket.select(Ticket.priority, fn.COUNT(Ticket.id), count_if(breached), count_if(warning), count_if(ok),
+                      count_if(Ticket.assignee.is_null()))
+        .where(and_all(base, is_open))
         .group_by(Ticket.priority)
         .tuples()
     )
@@ -221,7 +202,7 @@ def figures(desk: "Desk", scope: str, login: str, now: datetime) -> Figures:
     oldest = None
     row = (
         Ticket.select(Ticket.id, Ticket.priority, Ticket.title, Ticket.created_at)
-        .where(_and(base, is_open, Ticket.priority.in_(("P1", "P2")), Ticket.acknowledged_at.is_null()))
+        .where(and_all(base, is_open, Ticket.priority.in_(("P1", "P2")), Ticket.acknowledged_at.is_null()))
         .order_by(Ticket.created_at, Ticket.id)
         .limit(1)
         .tuples()
@@ -232,7 +213,7 @@ def figures(desk: "Desk", scope: str, login: str, now: datetime) -> Figures:
 
     start = day_start(desk.config, now)
     mtta, acked = _mean(desk, base, Ticket.acknowledged_at, start, now)
-    mttr, resolved = _mean(desk, _and(base, fn.COALESCE(Ticket.merged_into, 0) == 0), Ticket.resolved_at, start, now)
+    mttr, resolved = _mean(desk, and_all(base, fn.COALESCE(Ticket.merged_into, 0) == 0), Ticket.resolved_at, start, now)
     return Figures(
         at=now, day_start=start, open_by_priority=by_prio, breached=n_breached, at_risk=n_warning,
         unassigned=n_unassigned, oldest_unacked=oldest, mtta_seconds=mtta, acked_today=acked,
@@ -247,7 +228,7 @@ def _mean(desk: "Desk", base, column, start: datetime, now: datetime) -> tuple[i
     (a covering range), then narrowed by the page's scope: a planner left to
     itself prefers the team index for ``team:X`` and reads the team's whole
     history instead of one day of it."""
-    span = _seconds_between(desk.db, column, Ticket.created_at)
+    span = seconds_between(desk.db, column, Ticket.created_at)
     today = (column >= start) & (column <= now)
     where = today if base is None else (Ticket.id.in_(Ticket.select(Ticket.id).where(today)) & base)
     avg, count = Ticket.select(fn.AVG(span), fn.COUNT(Ticket.id)).where(where).tuples().first()
@@ -283,7 +264,7 @@ def _by_deadline(desk: "Desk", text: str, login: str, now: datetime, limit: int)
     while True:
         candidates = (Ticket.select(Ticket.id).where(Ticket.sla_due.is_null(False))
                       .order_by(Ticket.sla_due, Ticket.id).limit(window))
-        query = (Ticket.select(*SUMMARY_COLUMNS).where(_and(Ticket.id.in_(candidates), where))
+        query = (Ticket.select(*SUMMARY_COLUMNS).where(and_all(Ticket.id.in_(candidates), where))
                  .order_by(Ticket.sla_due, Ticket.id).limit(limit))
         rows = [summary(desk, t) for t in query]
         if len(rows) >= limit or window >= _deadlines(desk):
@@ -306,7 +287,7 @@ def recently_resolved(desk: "Desk", scope: str, login: str, now: datetime,
     query = (
         Ticket.select(Ticket.id, Ticket.priority, Ticket.title, Ticket.team, Ticket.assignee, Ticket.created_at,
                       Ticket.resolved_at, Ticket.resolution_code, Ticket.sla)
-        .where(_and(base, Ticket.resolved_at.is_null(False), Ticket.resolved_at <= now,
+        .where(and_all(base, Ticket.resolved_at.is_null(False), Ticket.resolved_at <= now,
                     fn.COALESCE(Ticket.merged_into, 0) == 0))
         .order_by(Ticket.resolved_at.desc())
         .limit(limit)

@@ -17,8 +17,10 @@ Syntax (terms are separated by whitespace and ANDed)::
     key:INC-1,INC-7   title:x  desc:x
     created:>-24h  updated:<-7d  created:>=2026-11-01  created:2026-11-01..2026-11-20
     created:2026-11-01  created:>2026-11-01T14:00  created:today,yesterday
+    resolved:>-30d  acked:today  breached:-7d   when it was resolved, first acknowledged,
+                                        or an SLA clock of it breached
     sla:breached,warning  -sla:none    SLA summary: breached|warning|ok|paused|met|none
-    is:open|closed|assigned|unassigned|acked|unacked|merged
+    is:open|closed|assigned|unassigned|acked|unacked|merged|reopened
     sort:created sort:-prio sort:due    several sort terms apply in order
                                         (default: sort:due sort:prio sort:created)
 
@@ -47,7 +49,7 @@ from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.lifecycle import OPEN, STATUSES
 from deskconsole.migrations import ENTRY_TSVECTOR, TICKET_TSVECTOR
-from deskconsole.models import TICKET_PREFIX, Ticket
+from deskconsole.models import TICKET_PREFIX, SlaClock, Ticket
 
 UTC = timezone.utc
 
@@ -72,14 +74,17 @@ FIELDS: dict[str, str] = {
     "description": "desc:timeout",
     "created": "created:>-24h",
     "updated": "updated:<-7d",
+    "resolved": "resolved:>-30d",
+    "acked": "acked:today",
+    "breached": "breached:>-7d",
     "sla": "sla:breached,warning",
     "is": "is:open",
     "sort": "sort:-created",
 }
 ALIASES: dict[str, str] = {name: name for name in FIELDS}
-ALIASES.update({"priority": "prio", "desc": "description"})
+ALIASES.update({"priority": "prio", "desc": "description", "acknowledged": "acked"})
 
-IS_FLAGS = ("open", "closed", "assigned", "unassigned", "acked", "unacked", "merged")
+IS_FLAGS = ("open", "closed", "assigned", "unassigned", "acked", "unacked", "merged", "reopened")
 # Ticket.sla, the summary the SLA engine keeps; "none" = no clocks (NULL)
 SLA_STATES = ("breached", "warning", "ok", "paused", "met", "none")
 SLA_ALIASES = {name: name for name in SLA_STATES}
@@ -602,7 +607,7 @@ class _Parser:
             self.fail(f"missing date after {op!r}, e.g. {op}2026-11-01 or {op}-24h", v.start, v.end)
         return DateCond(op or "=", self.point(v, rest, len(op)))
 
-    v_updated = v_created
+    v_updated = v_resolved = v_acked = v_breached = v_created
 
     def point(self, v: _Raw, s: str, offset: int) -> TimePoint:
         span = self.sub(v, offset, offset + len(s))
@@ -870,6 +875,7 @@ _IS = {
     "acked": lambda: Ticket.acknowledged_at.is_null(False),
     "unacked": lambda: Ticket.acknowledged_at.is_null(),
     "merged": lambda: Ticket.merged_into.is_null(False),
+    "reopened": lambda: Ticket.reopen_count > 0,
 }
 
 
@@ -966,6 +972,12 @@ class _Builder:
             return _IS[v.data]()
         if field in ("created", "updated"):
             return self.date(Ticket.created_at if field == "created" else Ticket.updated_at, v)
+        if field in ("resolved", "acked"):  # never NULL inside, so -resolved:... is the exact complement
+            column = Ticket.resolved_at if field == "resolved" else Ticket.acknowledged_at
+            return column.is_null(False) & self.date(column, v)
+        if field == "breached":
+            return fn.EXISTS(SlaClock.select(SQL("1")).where(
+                (SlaClock.ticket == Ticket.id) & SlaClock.breached_at.is_null(False) & self.date(SlaClock.breached_at, v)))
         raise AssertionError(field)  # pragma: no cover
 
     def date(self, column, v: QueryValue):
