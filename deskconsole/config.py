@@ -75,7 +75,7 @@ class Config:
     database: str | None = None
     default_team: str | None = None
     default_priority: str = "P3"
-    timezone: str | None = None  # the desk's day ("today" on the wallboard); None = UTC
+    timezone: str | None = None  # the desk's days (see zone()); None = UTC
     teams: dict[str, TeamConf] = field(default_factory=dict)
     agents: dict[str, AgentConf] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
@@ -90,6 +90,15 @@ class Config:
 
     def priority_for(self, impact: str, urgency: str) -> str:
         return self.matrix[impact][urgency]
+
+    def zone(self):
+        """The desk's time zone (``[desk] timezone``; UTC when none is set):
+        whose days the query language's dates, the wallboard's "today" and
+        the reports' days are."""
+        from datetime import timezone
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone) if self.timezone else timezone.utc
 
 
 KNOWN_SECTIONS = {

@@ -32,7 +32,6 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time as dtime, timezone, tzinfo
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from peewee import fn
 
@@ -63,13 +62,9 @@ def board_actor(desk: "Desk", login: str) -> Actor:
     return replace(real, role="viewer", via=None)
 
 
-def desk_zone(config: Config) -> tzinfo:
-    return ZoneInfo(config.timezone) if config.timezone else timezone.utc
-
-
 def day_start(config: Config, now: datetime) -> datetime:
     """Midnight of the desk's day containing ``now``, as a UTC instant."""
-    tz = desk_zone(config)
+    tz = config.zone()
     local = now.astimezone(tz)
     return datetime.combine(local.date(), dtime(0), tzinfo=tz).astimezone(timezone.utc)
 
@@ -168,12 +163,12 @@ def _where(desk: "Desk", text: str, login: str, now: datetime, tz: tzinfo):
 @on_desk
 def check_scope(desk: "Desk", text: str, login: str) -> None:
     """Raise the query error (with the bad term marked) for a scope that cannot run."""
-    _where(desk, text or "is:open", login, desk.now(), desk_zone(desk.config))
+    _where(desk, text or "is:open", login, desk.now(), desk.config.zone())
 
 
 @on_desk
 def figures(desk: "Desk", scope: str, login: str, now: datetime) -> Figures:
-    tz = desk_zone(desk.config)
+    tz = desk.config.zone()
     base = _where(desk, scope, login, now, tz) if scope.strip() else None
     is_open = Ticket.status.in_(OPEN)
     breached = _where(desk, "sla:breached", login, now, tz)
@@ -259,7 +254,7 @@ def _by_deadline(desk: "Desk", text: str, login: str, now: datetime, limit: int)
     Ordering the whole filtered queue instead would sort every open ticket
     of a million-ticket desk on each refresh.
     """
-    where = _where(desk, text, login, now, desk_zone(desk.config))
+    where = _where(desk, text, login, now, desk.config.zone())
     window = max(limit * 32, 2000)
     while True:
         candidates = (Ticket.select(Ticket.id).where(Ticket.sla_due.is_null(False))
@@ -281,7 +276,7 @@ def _deadlines(desk: "Desk") -> int:
 def recently_resolved(desk: "Desk", scope: str, login: str, now: datetime,
                       limit: int = LIST_LIMIT) -> list[ResolvedTicket]:
     """The last tickets resolved (newest first), over the resolved-time index."""
-    tz = desk_zone(desk.config)
+    tz = desk.config.zone()
     base = _where(desk, scope, login, now, tz) if scope.strip() else None
     d = desk.directory
     query = (
@@ -327,5 +322,5 @@ def age_of(then: datetime, now: datetime) -> int:
 
 __all__ = [
     "BoardPage", "Figures", "Oldest", "ResolvedTicket", "Snapshot", "age_of", "board_actor", "breaches",
-    "check_scope", "day_start", "desk_zone", "figures", "pages", "recently_resolved", "snapshot", "urgent",
+    "check_scope", "day_start", "figures", "pages", "recently_resolved", "snapshot", "urgent",
 ]

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core.board import desk_zone
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.query import parse, to_peewee
 from deskconsole.core.reports import kpis, trends
@@ -184,7 +183,7 @@ def build(desk: "Desk", login: str, query: str = "", *, since: str | None = None
     """
     started = time.perf_counter()
     now = now or desk.now()
-    tz = desk_zone(desk.config)
+    tz = desk.config.zone()
     by = check_by(by)
     period = parse_period(since, now, tz)
     text = " ".join(query.split())

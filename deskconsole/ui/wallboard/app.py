@@ -349,7 +349,7 @@ class WallboardApp(App):
             count = f"{snap.listed:,} in all"
             self.ticket_list.show_tickets(snap.page.kind, snap.tickets, empty)
         self._set_static("#caption", f"{caption} · {count}" if shown else caption)
-        zone = board.desk_zone(self.desk.config)
+        zone = self.desk.config.zone()
         self.query_one("#asof", Ticker).set(f"data as of {snap.at.astimezone(zone):%H:%M:%S}")
 
     def _set_static(self, selector: str, text: str) -> None:
@@ -373,7 +373,7 @@ class WallboardApp(App):
     def tick(self) -> None:
         """Once a second: the clock, the rotation, the countdowns, the staleness — cells only."""
         now = self.desk.now()
-        zone = board.desk_zone(self.desk.config)
+        zone = self.desk.config.zone()
         self.query_one("#clock", Ticker).set(f"{now.astimezone(zone):%H:%M:%S}")
         if len(self.pages) > 1 and not self.paused and (now - self.page_since).total_seconds() >= self.rotate:
             self.turn(1)
