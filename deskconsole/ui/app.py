@@ -89,6 +89,7 @@ class DeskApp(TriageActions, App):
         Binding("R", "resolve", "Resolve", id="ticket.resolve"),
         Binding("o", "reopen", "Reopen", id="ticket.reopen", show=False),
         Binding("N", "new_ticket", "New", id="ticket.new"),
+        Binding("F", "reports", "Reports", id="app.reports", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -502,6 +503,26 @@ class DeskApp(TriageActions, App):
             self.close_bar(undo=False)
             if text:
                 self.run_command_line(text)
+
+    # ------------------------------------------------------------ reports
+    def action_reports(self) -> None:
+        """F: the figures (MTTA, MTTR, SLA compliance, backlog, trends); enter on a
+        line filters the queue to the tickets behind it (esc brings the filter back)."""
+        from deskconsole.core.reports.report import build
+        from deskconsole.ui.screens.reports import ReportsScreen
+
+        def load(since: str):
+            return self.runner.read(build, self.desk, self.actor.login, "", since=since)
+
+        def drill(query: str | None) -> None:
+            if not query:
+                return
+            before = self.jump_return if self.jump_return is not None else self.spec.text
+            self.set_filter(query)
+            self.jump_return = before
+            self.notify(f"the tickets behind it: {query} — esc brings the filter back", timeout=6, markup=False)
+
+        self.push_screen(ReportsScreen(load), drill)
 
     # ------------------------------------------------------------ help
     def action_help(self) -> None:

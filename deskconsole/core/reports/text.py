@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from deskconsole.core.reports.kpis import AGE_BUCKETS, PING_PONG, Durations, Figures
+from deskconsole.core.reports.kpis import AGE_BUCKETS, Durations, Figures
 
 DASH = "—"
 
@@ -49,8 +49,8 @@ def summary(f: Figures) -> list[tuple[str, str, str]]:
         ("Reopen rate", f"{pct(f.reopen_rate)}  ({f.reopened:,} of {f.resolved:,})", "reopened"),
         ("First-contact resolution", f"{pct(f.first_contact_rate)}  ({f.first_contact:,} of {f.resolved:,})",
          "first_contact"),
-        ("Reassignments", f"{_ratio(f.reassignments_per_ticket)} per ticket  ({f.reassignments:,}; "
-                          f"{f.ping_pong:,} ping-pong, {PING_PONG}+ hand-offs)", "resolved"),
+        ("Reassignments", f"{_ratio(f.reassignments_per_ticket)} per ticket  ({f.reassignments:,} hand-offs; "
+                          f"{f.ping_pong:,} ping-pong)", "resolved"),
         ("CSAT", _csat(f), "csat"),
     ]
     if f.backlog:
