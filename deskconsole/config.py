@@ -85,6 +85,7 @@ class Config:
     sla: SlaConfig = field(default_factory=SlaConfig)  # calendars (always with 24x7) and policies
     auto_close_days: int = 0  # resolved tickets close after this many business days; 0 = never
     auto_close_calendar: str = "24x7"  # whose working days count
+    review_days: int = 5  # a resolved P1/P2's post-incident review is due this many days later; 0 = none asked
     keys: dict[str, str] = field(default_factory=dict)  # console key remapping: binding id -> keys
     raw: dict[str, Any] = field(default_factory=dict)  # whole file, for sections read elsewhere (sla, calendars)
 
@@ -179,11 +180,14 @@ class _Reader:
         self.unknown(data, KNOWN_SECTIONS, "")
         desk = self.table(data, "desk", "desk")
         self.unknown(desk, {"name", "database", "default_team", "default_priority", "timezone", "auto_close_days",
-                            "auto_close_calendar"}, "desk")
+                            "auto_close_calendar", "review_days"}, "desk")
         close_days = desk.get("auto_close_days", 0)
         if not isinstance(close_days, int) or isinstance(close_days, bool) or not 0 <= close_days <= 365:
             self.fail("desk.auto_close_days", "expected a whole number of business days, 0 (never) to 365")
         close_calendar = self.string(desk, "auto_close_calendar", "desk.auto_close_calendar", default="24x7")
+        review_days = desk.get("review_days", 5)
+        if not isinstance(review_days, int) or isinstance(review_days, bool) or not 0 <= review_days <= 90:
+            self.fail("desk.review_days", "expected a whole number of days, 0 (no reviews asked) to 90")
 
         teams = {}
         for name, body in self.table(data, "teams", "teams").items():
@@ -265,6 +269,7 @@ class _Reader:
             sla=sla,
             auto_close_days=close_days,
             auto_close_calendar=close_calendar,
+            review_days=review_days,
             keys=self.keys(self.table(data, "keys", "keys")),
             raw=data,
         )

@@ -329,12 +329,29 @@ _V14 = [
     "CREATE INDEX ticket_external_ref ON ticket (external_ref) WHERE external_ref IS NOT NULL",
 ]
 
+# v15: post-incident reviews (one per ticket, found by state and due date
+# for the due and overdue lists) and their follow-up actions.
+_V15 = [
+    """CREATE TABLE review (
+        id {pk}, ticket_id INTEGER NOT NULL REFERENCES ticket (id), state VARCHAR(8) NOT NULL, due_at {ts} NOT NULL,
+        owner VARCHAR(255), impact TEXT NOT NULL, root_cause TEXT NOT NULL, factors TEXT NOT NULL,
+        created_at {ts} NOT NULL, created_by VARCHAR(255) NOT NULL, updated_at {ts} NOT NULL, done_at {ts},
+        version INTEGER NOT NULL)""",
+    "CREATE UNIQUE INDEX review_ticket_id ON review (ticket_id)",
+    "CREATE INDEX review_state_due_at ON review (state, due_at)",
+    """CREATE TABLE review_action (
+        id {pk}, review_id INTEGER NOT NULL REFERENCES review (id), text TEXT NOT NULL, owner VARCHAR(255) NOT NULL,
+        due_at {ts} NOT NULL, ticket_id INTEGER REFERENCES ticket (id), created_at {ts} NOT NULL,
+        created_by VARCHAR(255) NOT NULL)""",
+    "CREATE INDEX review_action_review_id ON review_action (review_id)",
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
 FTS_TABLES = tuple(f"ticket_fts{part}" for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15]
 LATEST = len(MIGRATIONS)
 
 

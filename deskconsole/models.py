@@ -384,7 +384,46 @@ class Rating(BaseModel):
     rated_by = CharField(max_length=320, null=True)
 
 
+class Review(BaseModel):
+    """A post-incident review: asked for when a P1 or P2 incident is resolved
+    (or opened by hand), due some days later, done once it says the impact
+    and the root cause. Its timeline is the ticket's audit log."""
+
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, backref="reviews", unique=True)
+    state = CharField(max_length=8)  # due | done
+    due_at = UTCDateTimeField()
+    owner = CharField(null=True)  # who leads it (a login)
+    impact = TextField(default="")
+    root_cause = TextField(default="")
+    factors = TextField(default="")  # contributing factors, one a line
+    created_at = UTCDateTimeField()
+    created_by = CharField()
+    updated_at = UTCDateTimeField()
+    done_at = UTCDateTimeField(null=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("state", "due_at"), False),)
+
+
+class ReviewAction(BaseModel):
+    """A follow-up action of a review: an owner, a due date, and the ticket that tracks it."""
+
+    id = AutoField()
+    review = ForeignKeyField(Review, backref="actions")
+    text = TextField()
+    owner = CharField()
+    due_at = UTCDateTimeField()
+    ticket = ForeignKeyField(Ticket, null=True, index=False)
+    created_at = UTCDateTimeField()
+    created_by = CharField()
+
+    class Meta:
+        table_name = "review_action"
+
+
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
-    SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact,
+    SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact, Review, ReviewAction,
 ]

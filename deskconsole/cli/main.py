@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # outbox list|drain
     sub.later(lambda: import_module("deskconsole.cli.report").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # report
+    sub.later(lambda: import_module("deskconsole.cli.review").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # review, reviews
     return parser
 
 

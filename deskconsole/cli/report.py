@@ -59,6 +59,9 @@ def print_table(r: Report, out) -> None:
         return
     for label, value, figure in rt.summary(r.total):
         out.write(f"{label:<26}{value}\n")
+    due, overdue, done = r.reviews
+    out.write(f"{'Post-incident reviews':<26}{due:,} due, {overdue:,} overdue, {done:,} done in the period"
+              f"  (deskconsole reviews)\n")
     out.write(f"\n  the tickets behind a figure: deskconsole ls '{escaped(r.behind('mttr'))}' (MTTR, reopens, FCR, CSAT);\n"
               f"  '{escaped(r.behind('mtta'))}' (MTTA); '{escaped(r.behind('breaches'))}' (breaches)\n")
     for dim, rows in r.compliance:
@@ -150,6 +153,7 @@ def as_json(r: Report) -> dict:
         "trend": {"unit": r.trend_unit, "points": [
             {"label": t.label, "first_day": t.first_day.isoformat(), "created": t.created, "resolved": t.resolved,
              "breaches": t.breaches} for t in r.trend]},
+        "reviews": dict(zip(("due", "overdue", "done"), r.reviews)),
         "flags": [{"dimension": f.dimension, "name": f.name, "window": f.window, "count": f.count,
                    "baseline": f.baseline, "ratio": _rate(f.ratio), "tickets": list(f.tickets), "query": f.query}
                   for f in r.flags],

@@ -29,6 +29,7 @@ MIN_ROLE = {
     "sweep": "agent",  # run the SLA loop (the daemon): it writes crossings and escalations
     "inbound": "agent",  # a requester's mail joins the conversation (the mail intake)
     "intake": "agent",  # run the alert intake: it opens and updates tickets as 'intake'
+    "review": "agent",  # write post-incident reviews and their follow-up actions
 }
 
 WHAT = {

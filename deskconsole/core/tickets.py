@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core import clocks, notices, validate, webhooks
+from deskconsole.core import clocks, notices, reviews, validate, webhooks
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
@@ -266,6 +266,7 @@ def resolve(desk: "Desk", actor: Actor, key, code: str, note: str | None = None,
             ch.set("assignee", desk.directory.agent_ids[actor.login])
         notices.on_change(ch, "resolved", notices.requester(ch.unit, ch.get("requester_email")),
                           text=ch.get("resolution_note") or "", code=code)
+        reviews.ask(ch)  # a P1 or P2 gets a post-incident review to do
         return ch.save()
 
 

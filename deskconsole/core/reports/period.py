@@ -13,6 +13,7 @@ MAX_DAYS = 3660  # ten years
 _RELATIVE = re.compile(r"([0-9]{1,5})([hdw])", re.IGNORECASE)
 _DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
+_NOW = timedelta(microseconds=1)  # a period up to now takes in what happens at now
 HINT = "use e.g. 30d, 12w, 48h, 2026-11-01 (to now) or 2026-11-01..2026-11-30 (whole days)"
 
 
@@ -54,7 +55,7 @@ def parse_period(text: str | None, now: datetime, tz: tzinfo, *, default: str = 
         if seconds > MAX_DAYS * 86400:
             raise ValidationError(f"--since {raw!r} is longer than {MAX_DAYS:,} days; {HINT}")
         amount = f"{int(m.group(1))}{m.group(2).lower()}"
-        return Period(now - timedelta(seconds=seconds), now, tz, f"last {amount}", f">=-{amount}")
+        return Period(now - timedelta(seconds=seconds), now + _NOW, tz, f"last {amount}", f">=-{amount}")
     first, sep, last = raw.partition("..")
     start_day = _day(first, raw)
     if sep:
@@ -68,7 +69,7 @@ def parse_period(text: str | None, now: datetime, tz: tzinfo, *, default: str = 
         label, term = f"since {start_day.isoformat()}", f">={start_day.isoformat()}"
     if start >= now:
         raise ValidationError(f"--since {raw!r} starts in the future; {HINT}")
-    end = min(end, now)
+    end = min(end, now + _NOW)
     if (end - start).days > MAX_DAYS:
         raise ValidationError(f"--since {raw!r} is longer than {MAX_DAYS:,} days; {HINT}")
     return Period(start, end, tz, label, term)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.core.errors import ValidationError
 from deskconsole.core.query import parse, to_peewee
+from deskconsole.core import reviews
 from deskconsole.core.reports import kpis, trends
 from deskconsole.core.reports.kpis import AGE_BUCKETS, DIMENSIONS, Figures
 from deskconsole.core.reports.period import Period, parse_period
@@ -86,6 +87,7 @@ class Report:
     trend_unit: str = "day"
     trend: tuple[TrendPoint, ...] = ()
     flags: tuple[Flag, ...] = ()
+    reviews: tuple[int, int, int] = (0, 0, 0)  # post-incident reviews: due, overdue (now), done in the period
     read_seconds: float = 0.0
 
     def behind(self, figure: str, term: str = "") -> str:
@@ -214,6 +216,7 @@ def build(desk: "Desk", login: str, query: str = "", *, since: str | None = None
         extra["trend_unit"] = unit
         extra["trend"] = _trend(desk, base, period, unit)
         extra["flags"] = tuple(_flag(desk, text, f) for f in trends.flags(desk, base, now))
+        extra["reviews"] = reviews.counts(desk, base, period.start, period.end, now)
     return Report(query=text, period=period, by=by, at=now, total=total, rows=rows,
                   read_seconds=time.perf_counter() - started, **extra)
 

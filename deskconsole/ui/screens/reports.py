@@ -51,6 +51,8 @@ def report_lines(r: Report) -> list[tuple[Text, str | None]]:
         if figure == "backlog":
             continue
         out.append((literal(f"{label:<25} {value}"), r.behind(figure)))
+    due, overdue, done = r.reviews
+    out.append((literal(f"{'Post-incident reviews':<25} {due:,} due, {overdue:,} overdue, {done:,} done"), None))
     heading("Backlog: open now, by age")
     for i, ((label, _, _), n) in enumerate(zip(AGE_BUCKETS, r.total.backlog)):
         out.append((literal(f"{label:<25} {n:,}"), r.behind(f"backlog:{i}")))
