@@ -8,6 +8,7 @@ select the embedded SQLite backend; ``postgresql://user@host:port/db`` (or
 from __future__ import annotations
 
 import os
+import time
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +150,7 @@ def connect(url: str, *, create: bool = True) -> Database:
         pgdriver.load()  # before the database picks its driver adapter
         db = PostgresqlDatabase(info.dbname, **(info.params or {}))
     try:
-        db.connect(reuse_if_open=True)
+        _connect(db, info.backend == "sqlite")
     except OperationalError as exc:
         raise DatabaseURLError(f"cannot open {info.describe()}: {first_line(exc)}") from None
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -161,6 +162,25 @@ def connect(url: str, *, create: bool = True) -> Database:
             raise DamagedDatabase(info.path, first_line(exc)) from None
         raise
     return db
+
+
+def _connect(db: Database, sqlite: bool, wait: float = 15.0) -> None:
+    """Connect; on SQLite, wait out a lock as a busy timeout would. Turning a
+    new file to WAL (the connection's first pragma) needs the file to
+    itself, and SQLite answers "database is locked" at once instead of
+    waiting when another connection is in it (several consoles opening a
+    new desk at the same moment)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            return
+        except OperationalError as exc:
+            if not sqlite or "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            if not db.is_closed():
+                db.close()
+            time.sleep(0.02)
 
 
 def _sqlite_file(path: str, create: bool) -> None:
