@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 
 from textual import work
 
-from deskconsole.core import links, tickets
+from deskconsole.core import links, reviews, tickets
 from deskconsole.core import queue as q
 from deskconsole.core.errors import Conflict, DeskError, PermissionDenied
 from deskconsole.core.keys import ticket_key
@@ -227,6 +227,11 @@ class TriageActions:
                 return
             done = await self.for_each("resolve", targets, lambda t: tickets.resolve(
                 self.desk, self.actor, t.key, code, note or None, expected_version=t.version))
+            asked = [t.key for t in targets if t.priority in reviews.ASKED_FOR] if done == len(targets) else []
+            if asked and self.desk.config.review_days:
+                self.notify(f"{', '.join(asked[:4])}: a post-incident review is due in {self.desk.config.review_days}"
+                            f" days — deskconsole review {asked[0]} (impact, root cause, follow-up actions)",
+                            title="post-incident review", timeout=10, markup=False)
             if done == len(targets) or len(targets) > 1:
                 return  # a single refused resolve asks again, with the note kept
 

@@ -154,6 +154,25 @@ async def test_resolve_with_code_and_note(ui_desk, actors, settle):
         assert (t.status, t.resolution_code, t.resolution_note) == ("resolved", "fixed", "restarted")
 
 
+async def test_resolving_a_p1_says_a_review_is_due(ui_desk, actors, settle):
+    from deskconsole.core import reviews
+
+    key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1", assignee="al").key
+    app = app_for(ui_desk, actors["al"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("R")
+        await settle(app, pilot)
+        await pilot.press("down", "enter")
+        await type_text(pilot, "rolled back")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        said = [n for n in notes(app) if n.startswith("post-incident review")]
+        assert said == [f"post-incident review: {key}: a post-incident review is due in 5 days — deskconsole review "
+                        f"{key} (impact, root cause, follow-up actions)"]
+        assert reviews.get(ui_desk, key).state == "due"
+
+
 async def test_impact_and_urgency_set_the_priority(ui_desk, actors, settle):
     (key,) = make(ui_desk, actors, 1)
     app = app_for(ui_desk, actors["al"])
