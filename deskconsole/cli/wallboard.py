@@ -27,6 +27,8 @@ def add_arguments(p) -> None:
                    help="narrow every figure and list by a query, e.g. 'prio:P1,P2' or 'service:vpn'")
     p.add_argument("--rotate", type=float, default=20.0, metavar="SECONDS",
                    help="seconds each page stays up (default 20; 0 = no rotation, turn pages with n/p)")
+    p.add_argument("--report", action="append", metavar="PANEL", choices=("trend", "compliance", "flags"),
+                   help="add a report panel to the rotation (the last 7 days): trend, compliance or flags; repeat")
     p.add_argument("--no-sweep", action="store_true",
                    help="do not run the SLA loop in the board (a daemon or a console does it)")
     p.add_argument("--web", metavar="HOST:PORT",
@@ -81,7 +83,7 @@ def _open(ctx: Context, args):
         raise DeskError(f"--team {args.team!r} is not a team of this desk; teams: {names}")
     actor = board.board_actor(desk, ctx.login)
     args.no_sweep = args.no_sweep or not real.is_agent  # the SLA loop writes: an agent's board runs it, a viewer's never
-    pages = board.pages(config, team=args.team, query=args.query or "")
+    pages = board.pages(config, team=args.team, query=args.query or "", reports=tuple(args.report or ()))
     try:
         for page in pages:
             board.check_scope(desk, page.scope, actor.login)
@@ -139,6 +141,8 @@ def _serve(ctx: Context, args) -> int:
         command += ["--team", args.team]
     if args.query:
         command += ["--query", args.query]
+    for panel in args.report or ():
+        command += ["--report", panel]
     if args.no_sweep:
         command.append("--no-sweep")
     public = host if host not in ("0.0.0.0", "::") else _hostname()

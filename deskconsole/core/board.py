@@ -74,14 +74,23 @@ def day_start(config: Config, now: datetime) -> datetime:
 class BoardPage:
     id: str  # "overview", "team:ops", "breaches", "resolved"
     title: str
-    kind: str  # "urgent" | "breaches" | "resolved": what the list below the figures shows
+    kind: str  # "urgent" | "breaches" | "resolved" | "report": what the area below the figures shows
     scope: str  # the query every figure and the list of this page are narrowed by ("" = the whole desk)
     query: str = ""  # the board's own --query (part of scope), shown with the title
 
 
-def pages(config: Config, *, team: str | None = None, query: str = "") -> list[BoardPage]:
+REPORT_PANELS = {  # --report PANEL: a report's panel as a page of the rotation (the last 7 days)
+    "trend": "Trend: created, resolved and breached per day",
+    "compliance": "SLA compliance by priority and team",
+    "flags": "Trend flags: well above their own baseline",
+}
+REPORT_PERIOD = "7d"
+
+
+def pages(config: Config, *, team: str | None = None, query: str = "", reports: tuple[str, ...] = ()) -> list[BoardPage]:
     """The rotation: overview, one page per team (when the board is not
-    about one team already), breaches, recently resolved."""
+    about one team already), breaches, recently resolved, then the report
+    panels asked for."""
     query = query.strip()
     base = " ".join(part for part in (f"team:{team}" if team else "", query) if part)
     name = config.teams[team].title if team and team in config.teams else team
@@ -92,6 +101,10 @@ def pages(config: Config, *, team: str | None = None, query: str = "") -> list[B
             out.append(BoardPage(f"team:{tid}", conf.title, "urgent", scope, query))
     out.append(BoardPage("breaches", "Breaches", "breaches", base, query))
     out.append(BoardPage("resolved", "Recently resolved", "resolved", base, query))
+    for panel in dict.fromkeys(reports):
+        if panel not in REPORT_PANELS:
+            raise ValueError(f"--report {panel!r}: use one of {', '.join(REPORT_PANELS)}")
+        out.append(BoardPage(f"report:{panel}", REPORT_PANELS[panel], "report", base, query))
     return out
 
 
@@ -153,6 +166,7 @@ class Snapshot:
     resolved: tuple[ResolvedTicket, ...] = ()  # resolved page
     listed: int = 0  # how many tickets the list has in all (it shows the first ones)
     read_seconds: float = 0.0
+    report: object = None  # a report page's deskconsole.core.reports.report.Report
 
 
 def _where(desk: "Desk", text: str, login: str, now: datetime, tz: tzinfo):
@@ -310,6 +324,11 @@ def snapshot(desk: "Desk", page: BoardPage, login: str, now: datetime | None = N
     elif page.kind == "breaches":
         tickets = breaches(desk, page.scope, login, now, limit)
         listed = figs.breached
+    elif page.kind == "report":
+        from deskconsole.core.reports.report import build
+
+        return Snapshot(page, now, figs, listed=0, read_seconds=time.perf_counter() - started,
+                        report=build(desk, login, page.scope, since=REPORT_PERIOD, now=now))
     else:
         resolved = recently_resolved(desk, page.scope, login, now, limit)
         listed = figs.resolved_today

@@ -58,7 +58,9 @@ CAPTIONS = {
     "urgent": ("Most urgent: nearest SLA deadline first", "No open ticket has a running SLA clock"),
     "breaches": ("Breached now: longest overdue first", "No breaches now"),
     "resolved": ("Recently resolved: newest first", "Nothing resolved yet"),
+    "report": ("The last 7 days", ""),
 }
+REPORT_REFRESH = 300.0  # seconds: a report page is read again at most this often (it reads more than a list)
 
 
 class SweepDone(Message):
@@ -136,6 +138,7 @@ class WallboardApp(App):
                 yield Tile(label, id=f"tile-{tid}")
         yield Static("", id="caption", markup=False)
         yield TicketBoard(id="list", clock=self.desk.now)
+        yield Static("", id="panel")
         yield Footer(show_command_palette=False)
 
     @property
@@ -150,6 +153,7 @@ class WallboardApp(App):
         if self.keymap:
             self.set_keymap(self.keymap)
         self.query_one("#stale").display = False
+        self.query_one("#panel").display = False
         self.show_page()
         self.tick()
         if self.ticking:
@@ -216,16 +220,31 @@ class WallboardApp(App):
         else:
             caption, _ = CAPTIONS[page.kind]
             self._set_static("#caption", caption)
-            self.ticket_list.show_tickets("urgent" if page.kind != "resolved" else "resolved", (), "loading…")
-        if snap is None or page.id in self.dirty or self._older_than(snap, self.refresh_every):
+            self._show_area(page.kind == "report")
+            if page.kind == "report":
+                self.query_one("#panel", Static).update(plain("reading the report…"))
+            else:
+                self.ticket_list.show_tickets("urgent" if page.kind != "resolved" else "resolved", (), "loading…")
+        if page.kind == "report":  # a report changes slowly and costs more: not on every write (see reload)
             self.reload()
+        elif snap is None or page.id in self.dirty or self._older_than(snap, self.refresh_every):
+            self.reload()
+
+    def _show_area(self, report: bool) -> None:
+        """Below the figures: a report's panel, or the list of tickets."""
+        self.query_one("#panel").display = report
+        self.ticket_list.display = not report
 
     def _older_than(self, snap: Snapshot, seconds: float) -> bool:
         return (self.desk.now() - snap.at).total_seconds() >= seconds
 
     # ------------------------------------------------------------ reading
     def reload(self) -> None:
-        """Read the current page again (coalesced: one read at a time, at most every ``min_refresh`` s)."""
+        """Read the current page again (coalesced: one read at a time, at most every ``min_refresh`` s;
+        a report page at most every ``REPORT_REFRESH`` s, whatever was written)."""
+        snap = self.snapshots.get(self.page.id)
+        if self.page.kind == "report" and snap is not None and not self._older_than(snap, REPORT_REFRESH):
+            return
         if self._reading:
             self._again = True
             return
@@ -342,7 +361,15 @@ class WallboardApp(App):
         self.tile("mttr").show(big_duration(f.mttr_seconds), f"{f.resolved_today} resolved")
         caption, empty = CAPTIONS[snap.page.kind]
         shown = len(snap.resolved) if snap.page.kind == "resolved" else len(snap.tickets)
-        if snap.page.kind == "resolved":
+        self._show_area(snap.page.kind == "report")
+        if snap.page.kind == "report":
+            from deskconsole.ui.wallboard.report_panel import panel
+
+            r = snap.report
+            count = f"{r.total.created:,} created, {r.total.resolved:,} resolved, {r.total.breaches:,} breaches"
+            self.query_one("#panel", Static).update(panel(r, snap.page.id.split(":", 1)[1]))
+            shown = 1
+        elif snap.page.kind == "resolved":
             count = f"{f.resolved_today:,} resolved today"
             self.ticket_list.show_resolved(snap.resolved, empty)
         else:
