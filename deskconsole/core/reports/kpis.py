@@ -245,17 +245,42 @@ def resolution(desk: "Desk", base, period: Period, by: str | None) -> dict[objec
 def compliance(desk: "Desk", base, period: Period, by: str | None) -> dict[object, tuple[int, int, int, int]]:
     """Per group: first response met, breached; resolution met, breached —
     clocks decided in the period (cancelled clocks left out)."""
+    return {(k[0] if k else None): v for k, v in compliance_cube(desk, base, period, (by,) if by else ()).items()}
+
+
+def compliance_cube(desk: "Desk", base, period: Period, dims: tuple[str, ...]) -> dict[tuple, tuple[int, int, int, int]]:
+    """:func:`compliance` grouped by several dimensions at once, keyed by the
+    tuple of their values: one pass over the clocks for every breakdown a
+    report shows (see :func:`fold`). The tickets are joined only when a
+    query or a ticket's field asks for them."""
     decided_at = fn.COALESCE(SlaClock.breached_at, SlaClock.stopped_at)
-    g = group_expr(desk, by, decided_at, period)
+    groups = [group_expr(desk, d, decided_at, period).alias(f"g{i}") for i, d in enumerate(dims)]
     met = (SlaClock.state == "met") & in_period(SlaClock.stopped_at, period)
     breached = SlaClock.breached_at.is_null(False) & in_period(SlaClock.breached_at, period)
     response = SlaClock.metric == "first_response"
-    query = (SlaClock.select(*(([g.alias("g")] if g is not None else []) + [
-                count_if(met & response), count_if(breached & response),
-                count_if(met & ~response), count_if(breached & ~response)]))
-             .join(Ticket, on=(SlaClock.ticket == Ticket.id))
-             .where(and_all(base, met | breached)))
-    return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, g).items()}
+    query = SlaClock.select(*groups, count_if(met & response), count_if(breached & response),
+                            count_if(met & ~response), count_if(breached & ~response))
+    if base is not None or any(d in TICKET_COLUMNS for d in dims):
+        query = query.join(Ticket, on=(SlaClock.ticket == Ticket.id))
+    query = query.where(and_all(base, met | breached))
+    if dims:
+        query = query.group_by(*(SQL(str(i + 1)) for i in range(len(dims))))
+    out = {}
+    for row in query.tuples():
+        counts = tuple(int(x or 0) for x in row[len(dims):])
+        if any(counts):
+            out[tuple(row[:len(dims)])] = counts
+    return out
+
+
+def fold(cube: dict[tuple, tuple[int, ...]], index: int | None) -> dict[object, tuple[int, ...]]:
+    """Sums of a cube's counts by its ``index``-th dimension (None: all of them, keyed None)."""
+    out: dict[object, list[int]] = {}
+    for key, counts in cube.items():
+        total = out.setdefault(None if index is None else key[index], [0] * len(counts))
+        for i, n in enumerate(counts):
+            total[i] += n
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def backlog(desk: "Desk", base, now: datetime, by: str | None, period: Period) -> dict[object, tuple[int, ...]]:
@@ -273,13 +298,15 @@ def backlog(desk: "Desk", base, now: datetime, by: str | None, period: Period) -
     return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, g).items()}
 
 
-def figures(desk: "Desk", base, period: Period, now: datetime, by: str | None = None) -> dict[object, Figures]:
-    """Every figure per group (``by`` None: one row, keyed None)."""
+def figures(desk: "Desk", base, period: Period, now: datetime, by: str | None = None,
+            compliance_read: dict | None = None) -> dict[object, Figures]:
+    """Every figure per group (``by`` None: one row, keyed None); ``compliance_read``:
+    the groups' compliance when the caller has it already (folded from a cube)."""
     parts = {
         "created": created(desk, base, period, by),
         **{w: durations(desk, base, period, by, w) for w in ("mtta", "mtta_business", "mttr", "mttr_business")},
         "resolution": resolution(desk, base, period, by),
-        "compliance": compliance(desk, base, period, by),
+        "compliance": compliance_read if compliance_read is not None else compliance(desk, base, period, by),
         "backlog": backlog(desk, base, now, by, period),
     }
     keys = set().union(*(p.keys() for p in parts.values()))

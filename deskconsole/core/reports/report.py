@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 EPOCH = date(1970, 1, 1)
 TREND_DAYS = 62  # a longer period's trend is by week
+BREAKDOWNS = ("priority", "team", "service")  # the full report's SLA compliance tables
 # the query-language field for when each figure's event happened, and what else it needs
 EVENTS = {
     "created": ("created", ""), "volume": ("created", ""),
@@ -193,28 +194,31 @@ def build(desk: "Desk", login: str, query: str = "", *, since: str | None = None
     if parsed.sort:
         raise ValidationError("a report has no order: leave out the sort: terms")
     base, _ = to_peewee(parsed, desk, actor_login=login, now=now, tz=tz)
-    total = kpis.figures(desk, base, period, now)[None]
+    full = full and not by
+    unit = "day" if period.days <= TREND_DAYS else "week"
+    # every compliance breakdown of a full report, and its trend, in one pass over the clocks
+    cube = kpis.compliance_cube(desk, base, period, BREAKDOWNS + (unit,)) if full else None
+    total = kpis.figures(desk, base, period, now, compliance_read=kpis.fold(cube, None) if full else None)[None]
     rows: tuple[Row, ...] = ()
     if by:
         rows = _rows(desk, by, kpis.figures(desk, base, period, now, by))
         if by in ("day", "week"):
             rows = _fill(desk, by, period, rows)
     extra: dict = {}
-    if full and not by:
+    if full:
         extra["compliance"] = tuple(
-            (dim, tuple(r for r in _rows(desk, dim, {k: Figures(group=k, response_met=c[0], response_breached=c[1],
-                                                                  resolution_met=c[2], resolution_breached=c[3])
-                                                     for k, c in kpis.compliance(desk, base, period, dim).items()})))
-            for dim in ("priority", "team", "service"))
+            (dim, _rows(desk, dim, {k: Figures(group=k, response_met=c[0], response_breached=c[1],
+                                               resolution_met=c[2], resolution_breached=c[3])
+                                    for k, c in kpis.fold(cube, i).items()}))
+            for i, dim in enumerate(BREAKDOWNS))
         extra["volume"] = tuple(
             (dim, tuple(Count(r.label, r.term.replace("created:", ""), r.figures.created)
                         for r in sorted(_rows(desk, dim, {k: Figures(group=k, created=n)
                                                           for k, n in kpis.created(desk, base, period, dim).items()}),
                                         key=lambda r: -r.figures.created)))
             for dim in ("category", "service"))
-        unit = "day" if period.days <= TREND_DAYS else "week"
         extra["trend_unit"] = unit
-        extra["trend"] = _trend(desk, base, period, unit)
+        extra["trend"] = _trend(desk, base, period, unit, kpis.fold(cube, len(BREAKDOWNS)))
         extra["flags"] = tuple(_flag(desk, text, f) for f in trends.flags(desk, base, now))
         extra["reviews"] = reviews.counts(desk, base, period.start, period.end, now)
     return Report(query=text, period=period, by=by, at=now, total=total, rows=rows,
@@ -249,10 +253,9 @@ def _fill(desk: "Desk", by: str, period: Period, rows: tuple[Row, ...]) -> tuple
     return tuple(out)
 
 
-def _trend(desk: "Desk", base, period: Period, unit: str) -> tuple[TrendPoint, ...]:
+def _trend(desk: "Desk", base, period: Period, unit: str, comp: dict) -> tuple[TrendPoint, ...]:
     created = kpis.created(desk, base, period, unit)
     resolved = kpis.resolved_count(desk, base, period, unit)
-    comp = kpis.compliance(desk, base, period, unit)
     out = []
     for n in _numbers(unit, period):
         label, _ = label_and_term(desk, unit, n)
