@@ -32,19 +32,23 @@ def steady(lines: list[str]) -> list[str]:
     return [re.sub(r"read in [0-9,]+ ms", "read in N ms", line) for line in lines]
 
 
-async def open_reports(desk, actors, clock, size):
+def console(desk, actors, clock) -> DeskApp:
     build_desk(desk, actors, clock)
-    app = DeskApp(desk, actors["al"], sweep=False)
-    return app
+    return DeskApp(desk, actors["al"], sweep=False)
+
+
+async def reports(app, pilot, queue_shows: str):
+    """The console settled (``queue_shows`` on screen), then F: the reports screen once its figures are up."""
+    await settled(app, pilot, queue_shows)
+    await pilot.press("F")
+    return await settled(app, pilot, "read in")
 
 
 async def test_reports_at_80x24_and_drilling_down(ui_desk, actors, clock, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
-    app = await open_reports(ui_desk, actors, clock, (80, 24))
+    app = console(ui_desk, actors, clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settled(app, pilot, "INC-5")
-        await pilot.press("F")
-        screen = await settled(app, pilot, "read in")
+        screen = await reports(app, pilot, "INC-5")
         assert isinstance(app.screen, ReportsScreen)
         text = screen.text
         assert text[0].strip() == "Reports · all tickets · last 30d"
@@ -70,11 +74,9 @@ async def test_reports_at_80x24_and_drilling_down(ui_desk, actors, clock, monkey
 
 async def test_reports_without_colour(ui_desk, actors, clock, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
-    app = await open_reports(ui_desk, actors, clock, (80, 24))
+    app = console(ui_desk, actors, clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settled(app, pilot, "INC-5")
-        await pilot.press("F")
-        screen = await settled(app, pilot, "read in")
+        screen = await reports(app, pilot, "INC-5")
         check_colourless(screen)
         # the line the cursor is on reads without colour: it alone has the marker
         assert sum("›" in line for line in screen.text) == 1 and "› Created" in "\n".join(screen.text)
@@ -83,11 +85,9 @@ async def test_reports_without_colour(ui_desk, actors, clock, monkeypatch):
 
 async def test_reports_at_120x40_periods_help_and_back(ui_desk, actors, clock, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
-    app = await open_reports(ui_desk, actors, clock, (120, 40))
+    app = console(ui_desk, actors, clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settled(app, pilot, "SLA INC-3")
-        await pilot.press("F")
-        screen = await settled(app, pilot, "read in")
+        screen = await reports(app, pilot, "SLA INC-3")
         body = "\n".join(screen.text)
         for heading in ("Backlog: open now, by age", "SLA compliance by priority", "Trend flags", "Created by category"):
             assert heading in body
@@ -109,7 +109,7 @@ async def test_reports_at_120x40_periods_help_and_back(ui_desk, actors, clock, m
 
 
 async def test_the_palette_and_help_name_the_reports(ui_desk, actors, clock):
-    app = await open_reports(ui_desk, actors, clock, (120, 40))
+    app = console(ui_desk, actors, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settled(app, pilot, "SLA INC-3")
         assert ("F", "Reports") in app.live_keys()
