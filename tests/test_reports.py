@@ -281,7 +281,7 @@ def test_the_command_line_prints_the_same_figures(report_desk, db_url, capsys, t
     assert got["total"]["mttr"] == {"count": 4, "mean": 70650.0, "median": 18900.0, "p90": 241200.0}
     assert got["total"]["mtta_business"] == {"count": 5, "mean": 2700.0, "median": 600.0, "p90": 7200.0}
     assert got["total"]["sla"]["first_response"] == {"met": 3, "breached": 2, "compliance": 0.6}
-    assert got["total"]["csat"] == {"average": 4.0, "ratings": 1, "asked": 4, "response_rate": 0.25}
+    assert got["total"]["csat"] == {"average": 4.0, "ratings": 1, "rateable": 4, "response_rate": 0.25}
     assert got["total"]["behind"]["mttr"] == f"resolved:{PERIOD} -is:merged"
     assert [p["created"] for p in got["trend"]["points"]] == [1, 1, 1, 4, 2]
 
@@ -298,7 +298,7 @@ def test_the_command_line_prints_the_same_figures(report_desk, db_url, capsys, t
     assert "Report: service:mail · 2026-10-23 .. 2026-10-27" in out
     assert "MTTR                      mean 1d 00h  median 5h 30m  p90 2d 19h  (3)" in out
     assert "SLA first response        66.7%  (2 met, 1 breached)" in out
-    assert "CSAT                      4.00 / 5  (1 ratings, 33.3% of 3 asked)" in out
+    assert "CSAT                      4.00 / 5  (1 rated, 33.3% of 3 with an address)" in out
 
 
 def test_command_line_errors_are_one_clear_line(report_desk, db_url, capsys, tmp_path):

@@ -128,7 +128,7 @@ def figures_json(f: Figures) -> dict:
         "first_contact": f.first_contact, "first_contact_rate": _rate(f.first_contact_rate),
         "reassignments": f.reassignments, "reassignments_per_ticket": _rate(f.reassignments_per_ticket),
         "ping_pong": f.ping_pong,
-        "csat": {"average": _rate(f.csat), "ratings": f.rated, "asked": f.rateable, "response_rate": _rate(f.response_rate)},
+        "csat": {"average": _rate(f.csat), "ratings": f.rated, "rateable": f.rateable, "response_rate": _rate(f.response_rate)},
     }
     if f.backlog:
         out["backlog"] = {label: n for (label, _, _), n in zip(AGE_BUCKETS, f.backlog)}

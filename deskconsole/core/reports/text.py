@@ -71,8 +71,8 @@ def _ratio(x: float | None) -> str:
 
 def _csat(f: Figures) -> str:
     if not f.rated:
-        return f"{DASH}  (no ratings; {f.rateable:,} requesters asked)"
-    return f"{f.csat:.2f} / 5  ({f.rated:,} ratings, {pct(f.response_rate)} of {f.rateable:,} asked)"
+        return f"{DASH}  (no ratings; {f.rateable:,} with a requester address)"
+    return f"{f.csat:.2f} / 5  ({f.rated:,} rated, {pct(f.response_rate)} of {f.rateable:,} with an address)"
 
 
 # one column of a per-group table: header, text, the figure behind it
