@@ -69,6 +69,9 @@ group_window = "0m"
 """
 
 
+TRACE = [] if os.environ.get("INTAKE_BENCH_TRACE") else None  # (send time, latency) of every post, to that file
+
+
 def plan(alerts: int, keys: int, seed: int = 5) -> list[list[tuple[str, str]]]:
     """Per key, its events in order (status, key); about alerts in all, each ending in 'firing'."""
     rng = random.Random(seed)
@@ -88,10 +91,11 @@ def body(events: list[tuple[str, str]]) -> bytes:
 
 
 async def storm(url: str, token: str, work: list[list[list[tuple[str, str]]]],
-                rate: float | None = None) -> tuple[list[float], list[int], float]:
+                rate: float | None = None) -> tuple[list[float], list[int], float, float]:
     """Send every client's posts; ``rate`` (alerts/s, all clients together):
-    open loop, else closed. Returns latencies, (status, alerts) per post, and
-    the greatest lag of a post's send behind its schedule (open loop)."""
+    open loop, else closed. Returns latencies, (status, alerts) per post, the
+    greatest lag of a post's send behind its schedule (open loop), and the
+    seconds from the first post's (scheduled) send to the last answer."""
     import aiohttp
 
     latencies, statuses = [], []
@@ -100,7 +104,7 @@ async def storm(url: str, token: str, work: list[list[list[tuple[str, str]]]],
     late = [0.0]
     per_post = max((len(p[0]) for p in work if p), default=1)
     interval = len(work) * per_post / rate if rate else 0.0  # seconds between one client's posts
-    t0 = time.perf_counter() + 0.2
+    t0 = time.perf_counter() + (0.2 if rate else 0.0)
 
     async def client(session, i, posts):
         due = t0 + interval * i / len(work)  # clients' schedules interleave evenly
@@ -117,11 +121,13 @@ async def storm(url: str, token: str, work: list[list[list[tuple[str, str]]]],
                 await r.read()
                 statuses.append((r.status, len(events)))
             latencies.append(time.perf_counter() - start)
+            if TRACE is not None:
+                TRACE.append((start - t0, latencies[-1]))
 
     connector = aiohttp.TCPConnector(limit=len(work))
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(client(session, i, posts) for i, posts in enumerate(work)))
-    return latencies, statuses, late[0]
+    return latencies, statuses, late[0], time.perf_counter() - t0
 
 
 def main() -> None:
@@ -174,10 +180,10 @@ def main() -> None:
     for i, events in enumerate(keyed):
         posts = [events[j:j + args.per_post] for j in range(0, len(events), args.per_post)]
         work[i % args.clients].extend(posts)
-    start = time.perf_counter()
-    latencies, statuses, late = asyncio.run(storm(f"http://127.0.0.1:{port}/v1/alerts/alertmanager", token, work,
-                                                  args.rate))
-    wall = time.perf_counter() - start - (0.2 if args.rate else 0.0)
+    latencies, statuses, late, wall = asyncio.run(storm(f"http://127.0.0.1:{port}/v1/alerts/alertmanager", token,
+                                                        work, args.rate))
+    if TRACE is not None:
+        Path(os.environ["INTAKE_BENCH_TRACE"]).write_text("".join(f"{s:.4f} {l:.4f}\n" for s, l in sorted(TRACE)))
     server.send_signal(signal.SIGINT)
     tail = server.communicate(timeout=60)[1]
     transactions = re.search(r"in (\d+) transaction", tail)
