@@ -138,6 +138,7 @@ def main() -> None:
     ap.add_argument("--per-post", type=int, default=1)
     ap.add_argument("--rate", type=float, metavar="N",
                     help="open loop: offer N alerts a second at a constant rate (default: closed loop)")
+    ap.add_argument("--writer", choices=("process", "thread"), help="the intake's --writer (default: its default)")
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--workdir")
     ap.add_argument("--profile", metavar="FILE", help="run the intake under cProfile (its figures are then not its own)")
@@ -167,7 +168,7 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = base + ["intake", "http", "--listen", f"127.0.0.1:{port}"]
+    command = base + ["intake", "http", "--listen", f"127.0.0.1:{port}"] + (["--writer", args.writer] if args.writer else [])
     if args.profile:  # python -m cProfile -o FILE -m deskconsole ...
         command[1:1] = ["-m", "cProfile", "-o", args.profile]
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
