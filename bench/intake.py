@@ -1,7 +1,7 @@
 """Alert intake throughput: a storm of Alertmanager posts from many clients.
 
     python bench/intake.py [--alerts 10000] [--clients 50] [--keys 2000] [--per-post 1]
-                           [--rate N] [--db sqlite|postgresql] [--workdir DIR]
+                           [--rate N] [--writer process|thread] [--db sqlite|postgresql] [--workdir DIR]
 
 Starts `deskconsole intake http` as its own process on a fresh desk (SQLite
 in the workdir, or the PostgreSQL database in $DESKCONSOLE_BENCH_PG), makes a
