@@ -27,6 +27,7 @@ from deskconsole.core import alert_routes, tokens
 from deskconsole.intake import http as intake_http
 from deskconsole.intake.batcher import Batcher
 from deskconsole.intake.http import Intake, Listener
+from deskconsole.intake.writer import ProcessWriter
 from deskconsole.models import Alert, AuditEvent, Ticket
 
 from conftest import TEST_CONFIG
@@ -38,8 +39,8 @@ SECRET = b"0123456789abcdef0123456789abcdef"
 class Running:
     """An intake listening on 127.0.0.1:<free port> in a thread of its own."""
 
-    def __init__(self, desk, rules, *, signing_secret=None, max_body=64 * 1024):
-        self.batcher = Batcher(desk, rules)
+    def __init__(self, desk, rules, *, signing_secret=None, max_body=64 * 1024, writer="thread"):
+        self.batcher = ProcessWriter(desk, rules) if writer == "process" else Batcher(desk, rules)
         self.intake = Intake(desk, rules, self.batcher, max_body=max_body, signing_secret=signing_secret)
         self.loop = asyncio.new_event_loop()
         self.listener = Listener(self.intake, "127.0.0.1", 0)
@@ -63,11 +64,12 @@ class Running:
         self.batcher.close()
 
 
-@pytest.fixture
-def server(desk, actors):
+@pytest.fixture(params=["thread", "process"])
+def server(request, desk, actors):
+    """A running intake, once with its writer in a thread, once in a process of its own."""
     token = tokens.add(desk, actors["ada"], "alertmanager")
     rules = alert_routes.rules(parse_config(TEST_CONFIG + '[intake]\ngroup_window = "0m"\n', "x.toml"))
-    running = Running(desk, rules, signing_secret=SECRET)
+    running = Running(desk, rules, signing_secret=SECRET, writer=request.param)
     running.token = token
     yield running
     running.stop()

@@ -63,18 +63,28 @@ def cmd_http(ctx: Context, args) -> int:
     from deskconsole import logs
 
     path = logs.to_file()
-    serve_http(desk, found, host, port, secret=secret, max_body=args.max_body, log_path=path)
+    serve_http(desk, found, host, port, secret=secret, max_body=args.max_body, log_path=path, writer=args.writer)
     return 0
 
 
 def serve_http(desk, found, host: str, port: int, *, secret: bytes | None = None, max_body: int = 1024 * 1024,
-               log_path=None, stop_event=None) -> None:
+               log_path=None, stop_event=None, writer: str = "thread") -> None:
     """Run the HTTP intake until SIGINT/SIGTERM (or ``stop_event``, a
-    threading.Event, is set); says where it listens and, at the end, what it took."""
+    threading.Event, is set); says where it listens and, at the end, what it took.
+    ``writer``: "thread" writes in a thread of this process, "process" in a
+    process of its own (see ``deskconsole.intake.writer``)."""
     from deskconsole.intake.batcher import Batcher
     from deskconsole.intake.http import Intake, Listener
 
-    batcher = Batcher(desk, found)
+    if writer == "process":
+        from deskconsole.intake.writer import ProcessWriter, WriterUnavailable
+
+        try:
+            batcher = ProcessWriter(desk, found)
+        except WriterUnavailable as exc:
+            raise ValidationError(str(exc)) from None
+    else:
+        batcher = Batcher(desk, found)
     intake = Intake(desk, found, batcher, max_body=max_body, signing_secret=secret)
 
     async def serve() -> None:
@@ -212,6 +222,9 @@ def add_commands(command, globals_) -> None:
                    help="also accept posts signed with HMAC-SHA256 of 'TIMESTAMP.BODY' with this secret (mode 600)")
     p.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
                    help="refuse bodies larger than this (default 1 MiB)")
+    p.add_argument("--writer", choices=("process", "thread"), default="process",
+                   help="write alerts in a process of its own (the default: the listener and the writer each"
+                        " get a core) or in a thread of the listener's process")
     p = sub.add_parser("smtp", help="take mail by SMTP (behind the host's MTA)",
                        description="take requesters' mail by SMTP: new mail opens tickets, replies join them")
     p.set_defaults(func=cmd_smtp)

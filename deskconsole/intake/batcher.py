@@ -61,49 +61,81 @@ class Batcher:
             db.connect(reuse_if_open=True)
             try:
                 while True:
-                    first = self._jobs.get()
-                    if first is None:
+                    jobs, stop = take(self._jobs)
+                    if jobs:
+                        self._write(jobs)
+                    if stop:
                         return
-                    jobs, count = [first], len(first.events)
-                    while count < MAX_EVENTS:
-                        try:
-                            job = self._jobs.get_nowait()
-                        except queue.Empty:
-                            break
-                        if job is None:
-                            self._jobs.put(None)  # finish this batch, then stop
-                            break
-                        jobs.append(job)
-                        count += len(job.events)
-                    self._write(jobs)
             finally:
                 if not db.is_closed():
                     db.close()
 
     def _write(self, jobs: list[_Job]) -> None:
-        by_actor: dict[object, list[_Job]] = {}
-        for job in jobs:
-            by_actor.setdefault(job.actor, []).append(job)
-        for actor, group in by_actor.items():
-            events = [e for job in group for e in job.events]
+        answers: dict[asyncio.AbstractEventLoop, list] = {}  # per event loop: (future, results, exception)
+        written, transactions = write_batch(self.desk, self.rules, jobs)
+        self.batches += transactions
+        for job, results, exc in written:
+            answers.setdefault(job.loop, []).append((job.future, results, exc))
+            if exc is None:
+                self.events += len(job.events)
+        for loop, settled in answers.items():  # one wake-up of each loop for the whole batch, not one a post
             try:
-                results = alerts.receive(self.desk, actor, self.rules, events)
-            except Exception as exc:  # the whole batch failed (database away, locked too long): each post hears it
-                log.error("intake: writing %d event(s) failed: %r", len(events), exc)
-                if not self.desk.db.is_closed():
-                    try:
-                        self.desk.db.close()  # a broken connection: the next batch connects afresh
-                    except Exception:
-                        self.desk.db._state.reset()
-                for job in group:
-                    job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
-                continue
-            self.batches += 1
-            self.events += len(events)
-            at = 0
-            for job in group:
-                mine, at = results[at:at + len(job.events)], at + len(job.events)
-                job.loop.call_soon_threadsafe(_settle, job.future, mine, None)
+                loop.call_soon_threadsafe(_settle_all, settled)
+            except RuntimeError:  # that loop has closed: nobody is waiting
+                pass
+
+
+def write_batch(desk, rules, jobs: list) -> tuple[list[tuple[object, list | None, Exception | None]], int]:
+    """Write the events of ``jobs`` (each with .actor and .events), one
+    transaction per actor: for each job (job, its results, None) or (job,
+    None, the exception), and how many transactions committed."""
+    by_actor: dict[object, list] = {}
+    for job in jobs:
+        by_actor.setdefault(job.actor, []).append(job)
+    out, committed = [], 0
+    for actor, group in by_actor.items():
+        events = [e for job in group for e in job.events]
+        try:
+            results = alerts.receive(desk, actor, rules, events)
+        except Exception as exc:  # the whole batch failed (database away, locked too long): each post hears it
+            log.error("intake: writing %d event(s) failed: %r", len(events), exc)
+            if not desk.db.is_closed():
+                try:
+                    desk.db.close()  # a broken connection: the next batch connects afresh
+                except Exception:
+                    desk.db._state.reset()
+            out += [(job, None, exc) for job in group]
+            continue
+        committed += 1
+        at = 0
+        for job in group:
+            mine, at = results[at:at + len(job.events)], at + len(job.events)
+            out.append((job, mine, None))
+    return out, committed
+
+
+def take(jobs: "queue.Queue") -> tuple[list, bool]:
+    """The first job waiting (blocking for it) and every one queued behind
+    it, up to :data:`MAX_EVENTS` events; and whether a stop (None) was seen."""
+    first = jobs.get()
+    if first is None:
+        return [], True
+    taken, count = [first], len(first.events)
+    while count < MAX_EVENTS:
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            break
+        if job is None:
+            return taken, True  # finish this batch, then stop
+        taken.append(job)
+        count += len(job.events)
+    return taken, False
+
+
+def _settle_all(settled: list) -> None:
+    for future, result, exc in settled:
+        _settle(future, result, exc)
 
 
 def _settle(future: asyncio.Future, result, exc) -> None:

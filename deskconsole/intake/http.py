@@ -281,7 +281,7 @@ async def _write(intake: Intake, actor, events, *, pagerduty_style: bool = False
     try:
         results = await intake.batcher.submit(actor, events)
     except Exception as exc:  # the database is away or locked: the sender retries (Alertmanager and PagerDuty clients do)
-        reason = f"the desk could not store this now ({type(exc).__name__}); retry shortly"
+        reason = f"the desk could not store this now ({getattr(exc, 'kind', type(exc).__name__)}); retry shortly"
         response = _pd_error(503, reason) if pagerduty_style else _error(503, reason)
         response.headers["Retry-After"] = "5"
         return response
