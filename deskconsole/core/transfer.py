@@ -449,6 +449,10 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
             desk.db.execute_sql(statement)
         if not desk.is_sqlite and keys:
             desk.db.execute_sql("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT MAX(id) FROM ticket))")
+        if len(keys) >= STATISTICS_FROM or indexes:
+            # The planner's picture of the desk changed (see refresh_statistics): in the same transaction,
+            # so the new statistics come with the rows (one commit, not a second one after it).
+            refresh_statistics(desk.db)
         # One audit event for the whole import (an event per ticket would cost
         # an eighth of a big import) and one feed row.
         span = f" ({keys[0]} .. {keys[-1]})" if keys else ""
@@ -456,8 +460,6 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
         unit.feed(None, None)
         if progress:
             progress(done, total or done)
-    if len(keys) >= STATISTICS_FROM or indexes:
-        refresh_statistics(desk.db)  # the planner's picture of the desk changed: see refresh_statistics
     return keys
 
 
