@@ -286,6 +286,33 @@ def test_a_big_import_rebuilds_the_index_once_and_keeps_it_in_step(desk, tmp_pat
     assert_index_in_step(desk)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_big_import_fills_the_index_batch_by_batch(desk, tmp_path, monkeypatch, parallel):
+    """The import writes each ticket's document into the index itself (while
+    it waits for the reader process, and the rest at the end): tickets with a
+    conversation in any batch, and with keys out of order, are found by the
+    words of their text and of their conversation, and the index is exactly
+    what the triggers would have made."""
+    if parallel:
+        monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)
+    path = tmp_path / "big.jsonl"
+    rows = 3 * transfer.BATCH + 17
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(rows):
+            row = {"key": f"INC-{rows - i}", "title": f"Bulk ticket {i}", "description": f"plain word{i}"}
+            if i % 97 == 5:
+                row["entries"] = [{"kind": "note", "author": "ada", "body": f"moored zeppelin{i}"},
+                                  {"kind": "reply", "author": "ada", "body": "second"}]
+            out.write(json.dumps(row) + "\n")
+    assert len(transfer.import_file(desk, SYSTEM, str(path), total=10_000)) == rows
+    assert_index_in_step(desk)
+    for i in (0, 5, 5 + 97 * 5, rows - 1):
+        assert ids(desk, f"word{i}") == [rows - i]
+    for i in (5, 5 + 97 * 3, 5 + 97 * 7):
+        assert ids(desk, f"zeppelin{i}") == [rows - i]
+    assert len(ids(desk, "moored")) == len(range(5, rows, 97))
+
+
 @pytest.mark.parametrize("text", ["full", "disk full", "dis*", '"queue full"', "full -disk", "full prio:P1,P2",
                                   "INC-4", "nothingatall", "full ntp", "*"])
 def test_counting_agrees_with_the_list(talked, text):

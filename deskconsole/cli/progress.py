@@ -35,8 +35,8 @@ class ProgressBar:
             self.stream.write(text)
             self.stream.flush()
         elif total:
-            decile = done * 10 // total
-            if decile != self._last_decile:
+            decile = min(done * 10 // total, 10)
+            if decile > self._last_decile:  # an estimated total may shrink: never print a step twice
                 self._last_decile = decile
                 self.stream.write(f"{self.label}: {done:,}/{total:,}\n")
 

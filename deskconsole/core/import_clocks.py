@@ -44,7 +44,7 @@ class _Target:
     """One metric of one policy, with everything its clock rows repeat."""
 
     __slots__ = ("first_response", "metric", "policy", "calendar", "seconds", "thresholds", "pause_on", "pauses",
-                 "steps", "total", "add")
+                 "steps", "total", "add", "now_total")
 
     def __init__(self, policy, metric: str, arithmetic):
         target = policy.targets[metric]
@@ -57,6 +57,7 @@ class _Target:
         # (percent, business seconds that make it), ascending: both grow together
         self.steps = tuple((p, amount_for(SimpleNamespace(target=target.seconds), p)) for p in points)
         self.total, self.add = arithmetic(target.calendar)
+        self.now_total: int | None = None  # total(now): where every clock still counting stops (see ImportClocks)
 
 
 def _arithmetic(cal, always) -> tuple:
@@ -205,10 +206,13 @@ class ImportClocks:
         epoch, one_us = _EPOCH, _ONE_US
         i_status, i_priority, i_team, i_service, i_category, i_created, i_updated, i_acked, i_responded, i_resolved = self.at
         sla_at, sla_due_at = self.sla_at, self.sla_due_at
-        targets, rank, order = self.targets, _RANK, SUMMARY_ORDER
+        targets, known, rank, order = self.targets, self._targets, _RANK, SUMMARY_ORDER
         out: list[list[list] | None] = []
         for values, merged_into in zip(rows, merged):
-            found = targets(values[i_priority], values[i_team], values[i_service], values[i_category])
+            key = (values[i_priority], values[i_team], values[i_service], values[i_category])
+            found = known.get(key)
+            if found is None:
+                found = targets(*key)
             if not found:
                 out.append(None)
                 continue
@@ -245,7 +249,12 @@ class ImportClocks:
                 else:
                     if t.total is not total_of:
                         total_of, created_total = t.total, t.total(created_us)
-                    elapsed = (t.total(last) - created_total) // US
+                    if counted_to is None:
+                        elapsed = (t.total(last) - created_total) // US
+                    else:  # counting until now: the same total for every ticket
+                        if t.now_total is None:
+                            t.now_total = t.total(now_us)
+                        elapsed = (t.now_total - created_total) // US
                 # The verdict (sla_history._verdict): thresholds passed, breached or not.
                 crossed = 0
                 for pct, amount in t.steps:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import io
 import json
 import multiprocessing
@@ -18,8 +19,9 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from collections import deque
 from itertools import compress
-from operator import itemgetter, lt
+from operator import itemgetter, lt, methodcaller
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from deskconsole.binding import on_desk
@@ -37,7 +39,7 @@ from deskconsole.core.txn import unit_of_work
 from deskconsole.db import refresh_statistics
 from peewee import fn
 
-from deskconsole.models import Entry, Link, SlaClock, Ticket
+from deskconsole.models import TICKET_PREFIX, Entry, Link, SlaClock, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -356,7 +358,7 @@ def import_rows(
     get the next free number.
     """
     checker = _Checker.of(desk)
-    return _import(desk, actor, lambda now: _converted_batches(checker, _in_batches(iter(rows)), now, actor, origin),
+    return _import(desk, actor, lambda now, idle: _converted_batches(checker, _in_batches(iter(rows)), now, actor, origin),
                    origin=origin, progress=progress, total=total, action=action)
 
 
@@ -384,10 +386,10 @@ def import_file(
         size = 0
     if size < PARALLEL_FROM_BYTES:
         checker = _Checker.of(desk)
-        make_batches = lambda now: _converted_batches(checker, rows, now, actor, path, tell)
+        make_batches = lambda now, idle: _converted_batches(checker, rows, now, actor, path, tell)
     else:
         rows.close()
-        make_batches = lambda now: _batches_from_reader(desk, path, fmt, now, actor)
+        make_batches = lambda now, idle: _batches_from_reader(desk, path, fmt, now, actor, idle)
     return _import(desk, actor, make_batches, origin=path, progress=progress, total=total, action="import", size=size)
 
 
@@ -423,14 +425,21 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
     keys: list[str] = []
     done = 0
     with unit_of_work(desk, actor, action, permission="import") as unit:
-        indexes = _indexes_set_aside(desk) + _text_index_set_aside(desk) if _bulk(size, total) else []
+        bulk = _bulk(size, total)
+        indexes = _indexes_set_aside(desk) if bulk else []
+        text = _TextIndexFill.set_aside(desk) if bulk else None
+        if text:
+            indexes = indexes + text.triggers
         deferred_merges: list[tuple[int, int, int]] = []  # (line, id, merged_into id)
         deferred_children: list[tuple[int, int, dict]] = []
         numbering = _Numbering(desk, origin)
-        for read, batch in make_batches(unit.now):
-            done += _flush(unit, origin, numbering, batch, keys, deferred_merges, deferred_children)
+        for read, batch in make_batches(unit.now, text.fill if text else None):
+            done += _flush(unit, origin, numbering, batch, keys, deferred_merges, deferred_children, text)
             if progress:
                 progress(done, total or (max(done, done * size // read) if read else None))
+        if text:
+            while text.fill():  # what the time spent waiting for the reader did not fill
+                pass
         for line, tid, target in deferred_merges:
             if not Ticket.select().where(Ticket.id == target).exists():
                 raise ImportError_(f"{origin}: line {line}: merged_into {ticket_key(target)} is neither on the desk nor in the file")
@@ -440,6 +449,10 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
             desk.db.execute_sql(statement)
         if not desk.is_sqlite and keys:
             desk.db.execute_sql("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT MAX(id) FROM ticket))")
+        if len(keys) >= STATISTICS_FROM or indexes:
+            # The planner's picture of the desk changed (see refresh_statistics): in the same transaction,
+            # so the new statistics come with the rows (one commit, not a second one after it).
+            refresh_statistics(desk.db)
         # One audit event for the whole import (an event per ticket would cost
         # an eighth of a big import) and one feed row.
         span = f" ({keys[0]} .. {keys[-1]})" if keys else ""
@@ -447,8 +460,6 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
         unit.feed(None, None)
         if progress:
             progress(done, total or done)
-    if len(keys) >= STATISTICS_FROM or indexes:
-        refresh_statistics(desk.db)  # the planner's picture of the desk changed: see refresh_statistics
     return keys
 
 
@@ -458,37 +469,83 @@ STATISTICS_FROM = 10_000  # imports this big refresh the query planner's statist
 _FILLED = ("ticket", "sla_clock")  # the tables an import fills row by row
 
 
-def _text_index_set_aside(desk) -> list[str]:
-    """On a SQLite desk without tickets, drop the triggers that keep the text
-    index in step row by row (each re-reads the ticket's document: ~70 µs a
-    row) and return the statements that create them again and rebuild the
-    index from all the rows at once (~17 µs a row). In the import's
-    transaction, as :func:`_indexes_set_aside`."""
-    if not desk.is_sqlite or Ticket.select().exists():
-        return []
-    db = desk.db
-    triggers = db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%'"
-                              " ORDER BY name").fetchall()
-    for name, _ in triggers:
-        db.execute_sql(f'DROP TRIGGER "{name}"')
-    return [sql for _, sql in triggers] + ["INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild')"] if triggers else []
+class _TextIndexFill:
+    """The text index of a SQLite desk without tickets, filled by the import
+    itself. The triggers that keep it in step row by row are dropped (each
+    re-reads the ticket's document through ``ticket_search``: ~70 µs a row)
+    and each written ticket's document goes into it directly, a batch at a
+    time (~3 µs a row, what FTS5's 'rebuild' costs): the text and description
+    as written and, for a ticket with a conversation, the ``ticket_search``
+    row itself, read after its entries are written. The writer does this
+    while it would otherwise wait for the reader process, and the rest at the
+    end. In the import's transaction, as :func:`_indexes_set_aside`: the
+    triggers come back (``triggers``: their statements) at its end, or with
+    its rollback."""
+
+    _PLAIN = "INSERT INTO ticket_fts (rowid, title, description, conversation) VALUES (?, ?, ?, '')"
+    _TALKED = ("INSERT INTO ticket_fts (rowid, title, description, conversation)"
+               " SELECT id, title, description, conversation FROM ticket_search WHERE id = ?")
+
+    def __init__(self, desk, triggers: list[str]):
+        self.cursor = desk.db.cursor
+        self.triggers = triggers
+        # Batches of documents waiting: (id, title, description) of a ticket written, or (id,) of one with a
+        # conversation. A fill writes one batch: about a millisecond, short enough never to hold up the reader.
+        self.pending: deque[list[tuple]] = deque()
+
+    @classmethod
+    def set_aside(cls, desk) -> "_TextIndexFill | None":
+        if not desk.is_sqlite or Ticket.select().exists():
+            return None
+        db = desk.db
+        triggers = db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%'"
+                                  " ORDER BY name").fetchall()
+        if not triggers:
+            return None
+        for name, _ in triggers:
+            db.execute_sql(f'DROP TRIGGER "{name}"')
+        return cls(desk, [sql for _, sql in triggers])
+
+    def written(self, rows: list[list], talked: set[int]) -> None:
+        """Tickets just written (values in _COLUMNS order: id, title, description first); ``talked``: the ids
+        of those with conversation entries, written too."""
+        if talked:
+            self.pending.append([(v[0],) if v[0] in talked else (v[0], v[1], v[2]) for v in rows])
+        elif rows:
+            self.pending.append([(v[0], v[1], v[2]) for v in rows])
+
+    def fill(self) -> bool:
+        """Put the next documents into the index; False when none are waiting."""
+        if not self.pending:
+            return False
+        chunk = self.pending.popleft()
+        cursor = self.cursor()
+        plain = [doc for doc in chunk if len(doc) == 3]
+        cursor.executemany(self._PLAIN, plain)
+        if len(plain) < len(chunk):
+            cursor.executemany(self._TALKED, [doc for doc in chunk if len(doc) == 1])
+        return True
 
 
 def _indexes_set_aside(desk) -> list[str]:
     """On a SQLite desk without tickets, drop the plain (not unique) indexes
     of the tables an import fills, and return the statements that create
     them again: built once from all the rows at the end (a sort per index),
-    they cost about half of what keeping these 15 indexes up to date row by
-    row does (measured on 100,000 tickets). In the import's transaction, like everything else: other
+    they cost about half of what keeping these indexes up to date row by
+    row does (measured on 100,000 tickets; in the import's 256 MB page cache
+    the two cost about the same at that size). In the import's transaction, like everything else: other
     connections never see the desk without them, and a failed import gets
     them back with its rollback. A desk that has tickets already keeps its
-    indexes (rebuilding them over all its rows would cost more)."""
+    indexes (rebuilding them over all its rows would cost more). Partial
+    indexes stay too: they hold only the rows that have a value (a merge, an
+    external reference), usually none of an import's, and building one
+    would read the whole table for them (~30 ms per 100,000 tickets)."""
     if not desk.is_sqlite or Ticket.select().exists():
         return []
     db, statements = desk.db, []
     for table in _FILLED:
-        for _, name, unique, origin, *_ in db.execute_sql(f"PRAGMA index_list({table})").fetchall():
-            if unique or origin != "c":  # a unique index checks rows as they come: it stays
+        for _, name, unique, origin, partial in db.execute_sql(f"PRAGMA index_list({table})").fetchall():
+            if unique or origin != "c" or partial:  # a unique index checks rows as they come: it stays
                 continue
             (sql,) = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone()
             db.execute_sql(f'DROP INDEX "{name}"')
@@ -511,6 +568,10 @@ class _Checker:
 
 def _reader_process(conn, path: str, fmt: str, checker: _Checker, now: datetime, actor: Actor) -> None:
     """Runs in the reader process: file -> checked batches -> pipe."""
+    # Batches come and go by reference counting; the cyclic collector would
+    # only walk them (and every object inherited from the writer) again and
+    # again: ~5 % of the reader's time. The process ends with the import.
+    gc.disable()
     try:
         batches, _, tell = read_rows(path, fmt)
         for batch in _converted_batches(checker, batches, now, actor, path, tell):
@@ -524,7 +585,8 @@ def _reader_process(conn, path: str, fmt: str, checker: _Checker, now: datetime,
         conn.close()
 
 
-def _batches_from_reader(desk, path, fmt, now, actor) -> Iterator[tuple[int, list]]:
+def _batches_from_reader(desk, path, fmt, now, actor, idle: Callable[[], bool] | None = None
+                         ) -> Iterator[tuple[int, list]]:
     # On Linux the reader is forked: it starts at once, with every module already
     # loaded (a spawned one spends ~0.5 s importing Peewee and the core again).
     # It never touches the database connection it inherits, holds none of our
@@ -546,6 +608,9 @@ def _batches_from_reader(desk, path, fmt, now, actor) -> Iterator[tuple[int, lis
     send.close()
     try:
         while True:
+            # Nothing from the reader yet: other work of the import (idle() says whether it had any) meanwhile.
+            while idle and not receive.poll() and idle():
+                pass
             try:
                 item = receive.recv()
             except EOFError:
@@ -601,7 +666,7 @@ class _Numbering:
             used.add(tid)
 
 
-def _flush(unit, origin, numbering, batch: list[_Row], keys, deferred_merges, deferred_children) -> int:
+def _flush(unit, origin, numbering, batch: list[_Row], keys, deferred_merges, deferred_children, text=None) -> int:
     explicit = [values[0] for _, values, *_ in batch if values[0] is not None]
     # Keys from the file must be free on the desk (those above its highest
     # number are; the numbering checks them against this import's own).
@@ -636,6 +701,8 @@ def _flush(unit, origin, numbering, batch: list[_Row], keys, deferred_merges, de
     # Entries only need their own ticket: write them now and keep memory flat.
     # Links may point further down the file: those wait for the end.
     _insert_children(unit, origin, deferred_children, entries=True)
+    if text:
+        text.written(rows, {tid for _, tid, children in deferred_children if children.get("entries")})
     for item in deferred_children:
         item[2].pop("entries", None)
     deferred_children[:] = [item for item in deferred_children if item[2].get("links")]
@@ -706,8 +773,9 @@ def _batch_converter(checker: _Checker, now: datetime, actor: Actor, origin: str
     convert = _columns_converter(checker, now, actor)
     clocks = ImportClocks(checker.config.sla, checker.directory, now, checker.sqlite, _COLUMNS)
 
-    def converted(lines: list[int], table: dict[str, Sequence]) -> list[_Row]:
-        _check_types(table)
+    def converted(lines: list[int], table: dict[str, Sequence], texts: bool = False) -> list[_Row]:
+        if not texts:  # a CSV cell is always text (csv.reader makes nothing else): nothing to check
+            _check_types(table)
         values, merged = convert(table, len(lines))
         planned = clocks.plan(values, merged)
         # The writer needs a row's own text only for its conversation and links.
@@ -724,7 +792,7 @@ def _batch_converter(checker: _Checker, now: datetime, actor: Actor, origin: str
         if header is not None:  # a CSV file: transposed in C
             if _ALLOWED.issuperset(header):
                 with contextlib.suppress(Exception):
-                    return converted(lines, dict(zip(header, zip(*rows))))
+                    return converted(lines, dict(zip(header, zip(*rows))), texts=True)
             rows = [dict(zip(header, cells)) for cells in rows]
         elif all(map(_ALLOWED.issuperset, rows)):
             with contextlib.suppress(Exception):
@@ -852,6 +920,8 @@ def _table(raws: list[dict]) -> dict[str, Sequence]:
 # then the first bad value raises with its own message).
 def _clean(text: str) -> bool:
     """No NUL and no undecodable character (validate.no_nul) in ``text``."""
+    if text.isascii():  # (a C loop over the bytes) no surrogate can be in it: the NUL is what to look for
+        return "\x00" not in text
     try:
         validate.no_nul(text, "")
     except ValidationError:
@@ -916,6 +986,7 @@ def _refs(names: list, ids: dict, lookup: Callable[[str], int]) -> list:
 
 
 _INT_TYPES = frozenset((int, str))
+_KEY_LENGTHS = frozenset(range(len(TICKET_PREFIX) + 2, len(TICKET_PREFIX) + 14))  # INC- and 1 to 12 digits
 
 
 def _ints(values: list, what: str, default: int, *, least: int) -> list:
@@ -930,6 +1001,16 @@ def _ints(values: list, what: str, default: int, *, least: int) -> list:
 
 
 def _ids(keys: Sequence) -> list:
+    if keys and _TEXT.issuperset(map(type, keys)):  # keys as export writes them (INC-42), all of them: in C
+        prefix = f"{TICKET_PREFIX}-"
+        width = len(prefix)
+        if set(map(len, keys)) <= _KEY_LENGTHS and all(map(methodcaller("startswith", prefix), keys)):
+            digits = [key[width:] for key in keys]
+            joined = "".join(digits)
+            if joined.isascii() and joined.isdigit():
+                ids = list(map(int, digits))
+                if 0 < min(ids) and max(ids) <= INT_MAX:
+                    return ids
     try:
         ids = [ticket_id(str(key)) if key else None for key in keys]
     except ValidationError:
@@ -1021,24 +1102,29 @@ def _within(value: datetime | None, what: str, now: datetime) -> datetime | None
 
 def _times(values: list, what: str, sqlite: bool) -> list:
     """ISO date-times -> what the desk stores for them."""
-    present = [value for value in values if value is not None and value != ""]
-    if sqlite and present and all(type(value) is str for value in present) and set(map(len, present)) == {32}:
+    present = list(filter(None, values))
+    blanks = len(values) - len(present)
+    if (sqlite and present and blanks == values.count(None) + values.count("")  # no 0, false, [] ...
+            and _TEXT.issuperset(map(type, present)) and set(map(len, present)) == {32}):
         # UTC to the microsecond, as export writes it (2026-11-23T14:05:00.123456+00:00):
         # SQLite keeps the same digits, so there is nothing to parse and format.
         # The separators are checked in all values at once, 33 characters apart.
         joined, n = "\n".join(present), len(present)
         if all(joined[i::33] == c * n for i, c in _CANONICAL_UTC):
             try:
-                for value in present:
-                    datetime.fromisoformat(value)  # a real day and time (digits, month 1-12, ...)?
+                deque(map(datetime.fromisoformat, present), 0)  # a real day and time (digits, month 1-12, ...)?
             except ValueError:
                 pass  # _time says what is wrong, below
             else:
-                stored = iter(joined.replace("T", " ").replace("+00:00", "").split("\n"))
-                return [next(stored) if value else None for value in values]
+                stored = joined.replace("T", " ").replace("+00:00", "").split("\n")
+                if not blanks:
+                    return stored
+                following = iter(stored)
+                return [next(following) if value else None for value in values]
     return [None if (parsed := _time(value, what)) is None else _stored(parsed, sqlite) for value in values]
 
 
+_TEXT = frozenset((str,))
 # Where 2026-11-23T14:05:00.123456+00:00 has its separators (the rest are digits).
 _CANONICAL_UTC = tuple((i, c) for i, c in enumerate("2026-11-23T14:05:00.123456+00:00") if not c.isdigit()) + (
     (27, "0"), (28, "0"), (30, "0"), (31, "0"))
