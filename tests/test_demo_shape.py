@@ -174,3 +174,27 @@ def test_the_command_says_how_long_the_build_really_took(tmp_path):
     assert m, line
     seconds = int(m.group(1)) / 1000 if m.group(1) else float(m.group(2))
     assert 0.001 <= seconds < 60, line  # a real time: not "0.0 s", not more than the run
+
+
+def test_the_demo_gives_the_reports_something_to_show(db_url, tmp_path):
+    """Reopens, hand-offs, ratings and post-incident reviews are in the demo's
+    history, so its report has figures other than 0 and 100%."""
+    from deskconsole.core.reports.report import build
+
+    config = parse_config(demo.demo_config_text("ada", db_url), tmp_path / "demo.toml")
+    desk = open_desk(db_url, config, ManualClock(MIDWEEK))
+    try:
+        demo.build(desk, 600)
+        f = build(desk, "ada", "").total
+        assert 0 < f.reopen_rate < 0.15 and 0.7 < f.first_contact_rate < 1
+        assert f.reassignments > 0
+        assert f.rated > 0 and 3.5 < f.csat < 5 and 0.1 < f.response_rate < 0.5
+        due, overdue, done = build(desk, "ada", "").reviews
+        assert due + overdue > 0 and done > 0
+        from deskconsole.core import reviews
+
+        listed = reviews.listing(desk, state="done")
+        assert listed and all(r.impact and r.root_cause and r.priority in ("P1", "P2") for r in listed)
+        assert all(r.done_at <= MIDWEEK for r in listed)
+    finally:
+        desk.close()

@@ -189,6 +189,25 @@ def generate(desk: "Desk", count: int, *, seed: int = 7, now: datetime | None = 
     return _Shift(desk, count, seed, now or desk.now()).rows()
 
 
+# What happened after the tickets, for the reports: some resolutions are
+# reopened once, some tickets are handed from one agent to another, a share
+# of requesters rate the resolution (mostly well), and resolved majors (the
+# top two priorities) of the last weeks have their post-incident review —
+# done for most of the older ones, due or overdue for the rest.
+REOPENED = 0.05
+HANDED_ON = 0.08
+RATED = 0.3
+SCORES = ((1, 3), (2, 5), (3, 12), (4, 35), (5, 45))
+REVIEWED_FOR = 21 * DAY
+REVIEW_DAYS = 5
+REVIEWS_DONE = 0.7
+REVIEW_TEXT = {  # what a done review of the demo says
+    "impact": "Users of the service saw errors or could not work until it was resolved.",
+    "root_cause": "A change went out without a canary and broke the service under load.",
+    "factors": "The alert fired late (10% errors for 15 minutes)\nThe runbook did not cover the rollback",
+}
+
+
 class _Shift:
     """What :func:`generate` draws from: the desk's teams, services and SLA targets."""
 
@@ -207,6 +226,8 @@ class _Shift:
         self.top = cfg.priority_for("high", "high")
         self._targets: dict[tuple, tuple[int, int]] = {}
         self.variants = {service: [self._variant(service) for _ in range(VARIANTS)] for service in self.services}
+        self.position = 0  # the row being made (its ticket is the position-th of the import)
+        self.after: dict[str, list[tuple]] = {"ratings": [], "handoffs": [], "reviews": []}
 
     def _variant(self, service: str) -> tuple[str, str, str, str]:
         """(title, description, reporter, reporter's e-mail) of one ticket about ``service``."""
@@ -291,6 +312,7 @@ class _Shift:
         b, last = 0, len(bands) - 1
         services, iu, iu_cum, choices, rand = self.services, self.iu, self.iu_cum, rng.choices, rng.random
         for j in range(m):
+            self.position = j
             u = (j + rand()) / m  # ascending: the oldest ticket first
             while b < last and u >= bands[b][1]:
                 b += 1
@@ -300,6 +322,7 @@ class _Shift:
             kind = choices(kinds, cum_weights=cum)[0]
             yield j + 1, self.row(age, kind, rng.choice(services), impact, urgency)
         for j, (age, service, urgency) in enumerate(live, m + 1):
+            self.position = j - 1
             yield j, self.row(age, "new", service, "high", urgency)
 
     def row(self, age: float, kind: str, service: str, impact: str, urgency: str) -> dict:
@@ -362,6 +385,7 @@ class _Shift:
                                 "at": (created + timedelta(seconds=until)).isoformat(), "body": REPLIES[1]})
             last = max(last or 0.0, acked, until if kind == "pending" else 0.0)
         if resolved is not None:
+            self._aftermath(row, created, resolved, acked, age, priority, assignee, team, email, entries)
             row["resolved_at"] = (created + timedelta(seconds=resolved)).isoformat()
             row["resolution_code"] = rng.choice(RESOLUTIONS)
             row["resolution_note"] = "Resolved: " + rng.choice(RESOLUTION_NOTES)
@@ -373,6 +397,27 @@ class _Shift:
         row["entries"] = entries
         return row
 
+    def _aftermath(self, row, created, resolved, acked, age, priority, assignee, team, email, entries) -> None:
+        """A done ticket's reopen, hand-offs, rating and review (see REOPENED...)."""
+        rng, at = self.rng, lambda seconds: created + timedelta(seconds=seconds)
+        if rng.random() < REOPENED and acked is not None:
+            row["reopen_count"] = 1
+            entries.append({"kind": "note", "author": assignee, "author_name": self.cfg.agents[assignee].name,
+                            "at": at(acked + (resolved - acked) * 0.9).isoformat(),
+                            "body": "Reopened: the requester says it is back."})
+        others = [a for a in self.by_team.get(team, []) if a != assignee]
+        if others and rng.random() < HANDED_ON:
+            for n in range(rng.choice((1, 1, 2, 3))):
+                self.after["handoffs"].append((self.position, at(resolved * (n + 1) / 5), rng.choice(others), assignee))
+        if email and rng.random() < RATED:
+            score = rng.choices([s for s, _ in SCORES], cum_weights=list(accumulate(w for _, w in SCORES)))[0]
+            rated = resolved + min(rng.random() * DAY, (age - resolved) * 0.9)
+            self.after["ratings"].append((self.position, score, at(rated), email))
+        if priority in ("P1", "P2") and age - resolved < REVIEWED_FOR:
+            since = (age - resolved) / DAY
+            done = since > REVIEW_DAYS * 0.6 and rng.random() < REVIEWS_DONE
+            self.after["reviews"].append((self.position, at(resolved), done, assignee))
+
 
 def _log_uniform(rng: random.Random, low: float, high: float) -> float:
     """A duration between ``low`` and ``high``, as likely in each doubling:
@@ -382,6 +427,32 @@ def _log_uniform(rng: random.Random, low: float, high: float) -> float:
 @on_desk
 def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None = None) -> list[str]:
     """Fill ``desk`` with ``count`` demo tickets through the bulk write path."""
-    keys = import_rows(desk, SYSTEM, generate(desk, count, seed=seed), origin="demo", progress=progress,
-                       total=count, action="demo")
+    shift = _Shift(desk, count, seed, desk.now())
+    keys = import_rows(desk, SYSTEM, shift.rows(), origin="demo", progress=progress, total=count, action="demo")
+    _write_aftermath(desk, shift, keys)
     return keys
+
+
+def _write_aftermath(desk: "Desk", shift: "_Shift", keys: list[str]) -> None:
+    """The ratings, hand-offs and reviews the shift drew, onto the imported tickets (one transaction)."""
+    from deskconsole.core.bulk import insert_rows
+    from deskconsole.core.keys import ticket_id
+    from deskconsole.models import AuditEvent, Rating, Review
+
+    ids = [ticket_id(k) for k in keys]
+    after = shift.after
+    now = shift.now
+    with desk.transaction():
+        insert_rows(Rating, ("ticket", "score", "at", "source", "rated_by"),
+                    [(ids[i], score, at, "mail", email) for i, score, at, email in after["ratings"]])
+        insert_rows(AuditEvent, ("ticket", "at", "actor", "via", "action", "field", "old", "new"),
+                    [(ids[i], at, "intake", None, "assign", "assignee", before, holder)
+                     for i, at, before, holder in after["handoffs"]])
+        rows = []
+        for i, resolved, done, owner in after["reviews"]:
+            due = resolved + timedelta(days=REVIEW_DAYS)
+            text = REVIEW_TEXT if done else dict.fromkeys(REVIEW_TEXT, "")
+            rows.append((ids[i], "done" if done else "due", due, owner, text["impact"], text["root_cause"], text["factors"],
+                         resolved, "intake", min(due, now) if done else resolved, min(due, now) if done else None, 1))
+        insert_rows(Review, ("ticket", "state", "due_at", "owner", "impact", "root_cause", "factors", "created_at",
+                             "created_by", "updated_at", "done_at", "version"), rows)
