@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.sla.policy import PolicyError, SlaConfig, parse_sla
 
 ROLES = ("viewer", "agent", "lead", "admin")

@@ -20,7 +20,7 @@ pgdriver.defer()  # Peewee without psycopg: a SQLite desk never pays for importi
 
 from peewee import Database, DatabaseError, OperationalError, PostgresqlDatabase, SqliteDatabase  # noqa: E402
 
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.paths import create_file, make_dirs
 
 SQLITE_PRAGMAS = (

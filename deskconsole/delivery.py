@@ -18,7 +18,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.notices import MailConfig
 from deskconsole.core.outbox import Message, Undeliverable
 from deskconsole.paths import read_secret

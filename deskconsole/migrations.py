@@ -12,7 +12,7 @@ from typing import Callable
 
 from peewee import Database
 
-from deskconsole.core.errors import SchemaError
+from deskconsole.errors import SchemaError
 from deskconsole.db import is_sqlite
 
 # Placeholders in the DDL below, per backend.

@@ -110,7 +110,7 @@ def write_private(path, text: str) -> None:
 def read_secret(path: str, what: str = "signing secret", min_bytes: int = 16) -> bytes:
     """A secret (a signing key, an SMTP password) from a file only its owner
     can read, as ssh insists for keys; a ValidationError says what to fix."""
-    from deskconsole.core.errors import ValidationError
+    from deskconsole.errors import ValidationError
 
     p = Path(path)
     try:

@@ -9,7 +9,7 @@ import pytest
 from deskconsole.config import parse_config
 from deskconsole.core import alert_routes, alerts, links, tickets, views
 from deskconsole.core.alert_payloads import AlertEvent
-from deskconsole.core.errors import PermissionDenied
+from deskconsole.errors import PermissionDenied
 from deskconsole.core.identity import INTAKE
 from deskconsole.models import Alert, AuditEvent, Link, Ticket
 

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from deskconsole.core import tickets
-from deskconsole.core.errors import Conflict
+from deskconsole.errors import Conflict
 from deskconsole.core.views import detail
 from deskconsole.models import AuditEvent, Entry
 
@@ -21,7 +21,7 @@ WORKER = textwrap.dedent(
     import json, os, sys, time
     from deskconsole.config import load_config
     from deskconsole.core.desk import open_desk
-    from deskconsole.core.errors import Conflict
+    from deskconsole.errors import Conflict
     from deskconsole.core.identity import actor_for
     from deskconsole.core import tickets
     from deskconsole.core.views import detail

@@ -27,7 +27,7 @@ import pytest
 
 from desk_env import child_env
 from deskconsole.core import validate
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.query import QueryError, parse
 
 LOGIN = pwd.getpwuid(os.getuid()).pw_name

@@ -10,7 +10,7 @@ from deskconsole.config import parse_config
 from deskconsole.core import hot_reads, links, tickets
 from deskconsole.core.change import change_ticket
 from deskconsole.core.desk import open_desk
-from deskconsole.core.errors import Conflict
+from deskconsole.errors import Conflict
 from deskconsole.core.views import detail
 from deskconsole.core.links import INVERSE
 from deskconsole.models import AuditEvent, Entry, Link, SlaClock, Ticket

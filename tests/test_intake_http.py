@@ -318,7 +318,7 @@ def test_the_command_line_intake_with_curl(tmp_path, write_config):
 
 
 def test_only_agents_may_run_the_intake_and_only_admins_make_tokens(desk, actors):
-    from deskconsole.core.errors import PermissionDenied
+    from deskconsole.errors import PermissionDenied
     from deskconsole.core.permissions import require
 
     with pytest.raises(PermissionDenied, match="run the alert intake"):

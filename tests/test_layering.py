@@ -35,3 +35,94 @@ def test_cli_commands_run_without_loading_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- the import graph
+# Modules the core is built on: they never import the core, the CLI, the
+# console or the intake, not even inside a function.
+BELOW_THE_CORE = ("binding", "config", "db", "errors", "migrations", "models", "paths", "pgdriver", "sla")
+ABOVE = ("deskconsole.core", "deskconsole.cli", "deskconsole.ui", "deskconsole.intake")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every deskconsole module ``path`` imports, at its top or inside a
+    function (a lazy import only hides a circle); imports made for type
+    checkers alone (``if TYPE_CHECKING:``) are not imports at run time."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only |= {id(n) for part in node.body for n in ast.walk(part)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("deskconsole"):
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("deskconsole")}
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()}
+
+
+def circles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles (strongly connected groups of more than one module)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_what_the_core_is_built_on_never_imports_the_core():
+    edges = graph()
+    below = [m for m in edges if m.split(".")[1:2] and m.split(".")[1] in BELOW_THE_CORE]
+    assert len(below) >= 10
+    offenders = sorted(f"{m} imports {d}" for m in below for d in edges[m] if d.startswith(ABOVE))
+    assert offenders == []
+
+
+def test_the_core_has_no_import_circle():
+    edges = graph()
+    core = {m: {d for d in deps if d.startswith("deskconsole.core")} for m, deps in edges.items()
+            if m.startswith("deskconsole.core")}
+    assert len(core) >= 40
+    assert circles(core) == []
+
+
+def test_a_circle_is_found_when_there_is_one():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []

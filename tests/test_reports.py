@@ -46,7 +46,7 @@ from deskconsole.config import parse_config
 from deskconsole.core import links, mail_in, tickets
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.identity import INTAKE
 from deskconsole.core.reports.report import build
 from deskconsole.core.reports.kpis import Durations

@@ -13,7 +13,7 @@ from deskconsole.cli.main import main
 from deskconsole.config import parse_config
 from deskconsole.core import review_actions, reviews, tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from deskconsole.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from deskconsole.core.reports.report import build
 from deskconsole.core.sweep import sweep
 from deskconsole.models import AuditEvent, Link, Review, Ticket

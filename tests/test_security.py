@@ -22,7 +22,7 @@ from deskconsole.config import load_config
 from deskconsole.core import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.directory import apply_config
-from deskconsole.core.errors import PermissionDenied
+from deskconsole.errors import PermissionDenied
 from deskconsole.core.identity import UnknownUser, actor_for, os_login
 from deskconsole.models import Agent, AuditEvent, FeedEntry, Team, Ticket
 from test_cli import CLI, _isolate, bare_cli, created  # noqa: F401 (bare_cli: a fixture)
@@ -261,7 +261,7 @@ def test_a_viewers_daemon_is_refused_and_sweeps_nothing(cli, db_url):
 def test_tickets_go_only_to_agents_of_the_desks_directory(desk, actors):
     """A config at hand naming an agent the desk does not know (or one it
     knows as a viewer now) cannot route tickets to them."""
-    from deskconsole.core.errors import NotFound
+    from deskconsole.errors import NotFound
 
     key = tickets.create(desk, actors["al"], title="Shared ticket").key
     desk.config = load_config_text(MALLORY_CLAIMS_ADMIN)

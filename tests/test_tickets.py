@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from deskconsole.core import links, tickets
-from deskconsole.core.errors import (
+from deskconsole.errors import (
     InvalidTransition,
     NoChange,
     NotFound,

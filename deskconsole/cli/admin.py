@@ -6,7 +6,7 @@ import sys
 
 from deskconsole.cli.context import Context
 from deskconsole.core import directory, pg_grants
-from deskconsole.core.errors import NoChange
+from deskconsole.errors import NoChange
 from deskconsole.core.permissions import require
 from deskconsole.db import parse_url
 

@@ -11,7 +11,7 @@ from deskconsole.cli.progress import ProgressBar
 from deskconsole.core import backup as core_backup
 from deskconsole.core import restore_damaged as damaged_restore
 from deskconsole.core.claim import take_next
-from deskconsole.core.errors import NotFound, ValidationError
+from deskconsole.errors import NotFound, ValidationError
 from deskconsole.db import DamagedDatabase
 
 SHOW_PROGRESS_AFTER = 0.5  # seconds: a small desk is done before a bar would be worth drawing

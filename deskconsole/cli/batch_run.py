@@ -28,7 +28,7 @@ from peewee import DatabaseError
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import database_failure, error_text, escaped
 from deskconsole.core.desk import Desk
-from deskconsole.core.errors import DeskError, ValidationError
+from deskconsole.errors import DeskError, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.db import first_line
 

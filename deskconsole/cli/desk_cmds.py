@@ -11,7 +11,7 @@ from deskconsole.cli.progress import ProgressBar
 from deskconsole.config import load_config, parse_config
 from deskconsole.core import demo, transfer
 from deskconsole.core.desk import open_desk
-from deskconsole.core.errors import DeskError, ValidationError
+from deskconsole.errors import DeskError, ValidationError
 from deskconsole.core.identity import article
 from deskconsole.core.query import select_tickets
 from deskconsole.db import connect, parse_url

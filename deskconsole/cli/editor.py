@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 
 
 def editor_command() -> list[str]:

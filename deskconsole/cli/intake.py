@@ -12,7 +12,7 @@ from pathlib import Path
 from deskconsole.cli.context import Context
 from deskconsole.cli.wallboard import is_loopback
 from deskconsole.core import alert_routes, tokens
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.permissions import require
 from deskconsole.paths import read_secret
 

@@ -13,7 +13,7 @@ from importlib import import_module
 from deskconsole import __version__
 from deskconsole.cli.lazy_commands import Command, Subcommands
 from deskconsole.cli.output import ArgumentParser, database_failure, error_text
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 
 # Command modules are named, not imported: a command imports only what it
 # runs (`ls` never loads the console's Textual, `--version` no command module).

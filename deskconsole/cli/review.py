@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import dumps, escaped, table
 from deskconsole.core import review_actions, reviews
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 
 HELP = "a post-incident review: show (Markdown), edit, add follow-up actions, mark done"
 EPILOG = """\

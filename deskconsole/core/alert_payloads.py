@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.validate import LINE_BREAK, SURROGATE
 
 ACTIONS = ("trigger", "acknowledge", "resolve")

@@ -31,7 +31,7 @@ from deskconsole.binding import on_desk
 from deskconsole.core import hot_reads, links, tickets
 from deskconsole.core.alert_payloads import AlertEvent
 from deskconsole.core.alert_routes import Rules
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import OPEN

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core import tickets
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.identity import SYSTEM
 from deskconsole.models import Ticket
 

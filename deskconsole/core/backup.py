@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Callable
 
 from deskconsole.binding import on_desk
 from deskconsole import migrations
-from deskconsole.core.errors import DeskError, ValidationError
+from deskconsole.errors import DeskError, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.permissions import require
 from deskconsole.db import parse_url

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 from deskconsole.binding import on_desk
 from deskconsole.core import clocks, hot_reads
 from deskconsole.core.clock import ago
-from deskconsole.core.errors import Conflict, NotFound
+from deskconsole.errors import Conflict, NotFound
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.txn import Unit, unit_of_work

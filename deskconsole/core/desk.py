@@ -81,7 +81,7 @@ def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, c
     if migrate:
         before = migrations.migrate(db)
     elif version != migrations.LATEST:
-        from deskconsole.core.errors import SchemaError
+        from deskconsole.errors import SchemaError
 
         raise SchemaError(f"the database is at schema version {version}, expected {migrations.LATEST}")
     desk = Desk(db=db, config=config, clock=clock, url=url)

@@ -10,11 +10,11 @@ have changed, so the command can say so. Opening a desk never writes here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core.errors import NotFound
+from deskconsole.errors import NotFound
 from deskconsole.core.identity import SYSTEM, Actor
 from deskconsole.models import Agent, Category, Service, Team
 
@@ -95,23 +95,6 @@ def _lookup(mapping: dict, name: str, what: str) -> int:
         choices = ", ".join(sorted(mapping)[:20]) or "none are configured"
         more = "" if len(mapping) <= 20 else f" (and {len(mapping) - 20} more)"
         raise NotFound(f"no {what} called {name!r}; known: {choices}{more}") from None
-
-
-# ------------------------------------------------------------------ roles at the moment of a write
-@on_desk
-def role_now(desk: "Desk", actor: Actor) -> Actor:
-    """``actor`` with the role the database gives its login now (inside a
-    write transaction): a console left open after an admin took a role away
-    loses it at its next write. With ``--as``, the admin behind it must still
-    be an admin too. The desk's own engines are not in the directory."""
-    if actor.internal:
-        return actor
-    logins = [actor.login] + ([actor.via] if actor.via else [])
-    marks = ", ".join([desk.db.param] * len(logins))  # one indexed lookup on each write: plain SQL, no query builder
-    roles = dict(desk.db.execute_sql(f"SELECT login, role FROM agent WHERE login IN ({marks}) AND active",
-                                     logins).fetchall())
-    role = roles.get(actor.login, "viewer") if not actor.via or roles.get(actor.via) == "admin" else "viewer"
-    return actor if role == actor.role else replace(actor, role=role)
 
 
 # ------------------------------------------------------------------ config -> database

@@ -14,7 +14,7 @@ from deskconsole.binding import on_desk
 from deskconsole.core import tickets
 from deskconsole.core.clock import exact_duration
 from deskconsole.core.clocks import LABEL, calendar_of, describe_crossing, used
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
 from deskconsole.config import EMAIL_RE, PRIORITIES
@@ -62,7 +62,7 @@ def _raise(desk: "Desk", ticket: Ticket, wanted: str) -> None:
     current = PRIORITIES.index(ticket.priority)
     target = max(current - 1, 0) if wanted == "up" else PRIORITIES.index(wanted)
     if target >= current:
-        from deskconsole.core.errors import NoChange
+        from deskconsole.errors import NoChange
 
         raise NoChange(f"{ticket_key(ticket.id)} is already {ticket.priority}")
     tickets.triage(desk, SLA_ACTOR, ticket.id, priority=PRIORITIES[target])

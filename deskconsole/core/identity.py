@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.config import ROLES
-from deskconsole.core.errors import PermissionDenied
+from deskconsole.errors import PermissionDenied
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk

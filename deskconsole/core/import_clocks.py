@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import Sequence
 
 from deskconsole.core.clocks import SUMMARY_ORDER, amount_for
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.sla.policy import ALWAYS, BREACH, METRICS
 
 US = 1_000_000  # microseconds per second

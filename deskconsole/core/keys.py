@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.models import TICKET_PREFIX
 
 _KEY_RE = re.compile(rf"^\s*(?:{TICKET_PREFIX}-|#)?(\d{{1,12}})\s*$", re.IGNORECASE)

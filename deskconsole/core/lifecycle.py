@@ -11,7 +11,7 @@ final.
 
 from __future__ import annotations
 
-from deskconsole.core.errors import InvalidTransition
+from deskconsole.errors import InvalidTransition
 
 STATUSES = ("new", "assigned", "in_progress", "pending", "resolved", "closed", "cancelled")
 OPEN = ("new", "assigned", "in_progress", "pending")
@@ -40,7 +40,7 @@ def normalise_status(value: str) -> str:
 
 def check_transition(key: str, current: str, target: str) -> None:
     if target == current:
-        from deskconsole.core.errors import NoChange
+        from deskconsole.errors import NoChange
 
         raise NoChange(f"{key} is already {current}")
     allowed = TRANSITIONS[current]

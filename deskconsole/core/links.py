@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, conflict_error, load_ticket
-from deskconsole.core.errors import InvalidTransition, NoChange, ValidationError
+from deskconsole.errors import InvalidTransition, NoChange, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.lifecycle import FINAL

@@ -40,7 +40,7 @@ from deskconsole.binding import on_desk
 from deskconsole.core import links, tickets
 from deskconsole.core.auto_close import cutoff
 from deskconsole.core.bulk import insert_one
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import FINAL, OPEN

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from deskconsole.core.errors import PermissionDenied
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from deskconsole.binding import on_desk
+from deskconsole.errors import PermissionDenied
 from deskconsole.core.identity import Actor, article
+
+if TYPE_CHECKING:
+    from deskconsole.core.desk import Desk
 
 MIN_ROLE = {
     "create": "agent",
@@ -56,3 +63,19 @@ def require(actor: Actor, action: str) -> None:
         f" {needed} role. Roles live in the desk's own directory: ask a desk admin to give {actor.login} the role"
         f" (agents.{actor.login}.role in their config, then 'deskconsole admin sync')."
     )
+
+
+@on_desk
+def role_now(desk: "Desk", actor: Actor) -> Actor:
+    """``actor`` with the role the database gives its login now (inside a
+    write transaction): a console left open after an admin took a role away
+    loses it at its next write. With ``--as``, the admin behind it must still
+    be an admin too. The desk's own engines are not in the directory."""
+    if actor.internal:
+        return actor
+    logins = [actor.login] + ([actor.via] if actor.via else [])
+    marks = ", ".join([desk.db.param] * len(logins))  # one indexed lookup on each write: plain SQL, no query builder
+    roles = dict(desk.db.execute_sql(f"SELECT login, role FROM agent WHERE login IN ({marks}) AND active",
+                                     logins).fetchall())
+    role = roles.get(actor.login, "viewer") if not actor.via or roles.get(actor.via) == "admin" else "viewer"
+    return actor if role == actor.role else replace(actor, role=role)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.models import MODELS, Agent, ApiToken, AuditEvent, Category, FeedEntry, Link, SchemaVersion, Service, Team
 

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 from peewee import SQL, Case, Expression, Table, fn
 
 from deskconsole.binding import on_desk
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.lifecycle import OPEN, STATUSES
 from deskconsole.migrations import ENTRY_TSVECTOR, TICKET_TSVECTOR
 from deskconsole.models import TICKET_PREFIX, SlaClock, Ticket

@@ -27,7 +27,7 @@ from deskconsole.config import Config
 from deskconsole.core.backup import (BackupInfo, BackupResult, Progress, _after_restore, _durable_replace,
                                      _sqlite_backup, create_copy_file, fit_sqlite_backup)
 from deskconsole.core.clock import Clock, system_clock
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.identity import Actor
 from deskconsole.core.permissions import require
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.core import links, tickets, validate
 from deskconsole.core.bulk import insert_one
-from deskconsole.core.errors import NotFound
+from deskconsole.errors import NotFound
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.reviews import ActionView, review_for

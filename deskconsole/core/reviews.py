@@ -21,7 +21,7 @@ from deskconsole.binding import on_desk
 from deskconsole.core import validate
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import load_ticket
-from deskconsole.core.errors import Conflict, NotFound, ValidationError
+from deskconsole.errors import Conflict, NotFound, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.txn import unit_of_work

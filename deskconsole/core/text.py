@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 
 # C0 controls (but tab/newline where allowed), DEL, C1 controls, the
 # bidirectional overrides/isolates that can make text read backwards, and

@@ -3,7 +3,7 @@ call these functions; each is one transaction with audit, feed and permission
 checks (see :mod:`deskconsole.core.txn` and :mod:`deskconsole.core.change`).
 
 ``expected_version`` is the version the caller showed to its user: pass it
-and a concurrent change raises :class:`~deskconsole.core.errors.Conflict`
+and a concurrent change raises :class:`~deskconsole.errors.Conflict`
 instead of being overwritten.
 """
 
@@ -15,7 +15,7 @@ from deskconsole.binding import on_desk
 from deskconsole.core import clocks, notices, reviews, validate, webhooks
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.change import Outcome, TicketChange, change_ticket, load_ticket, shown
-from deskconsole.core.errors import InvalidTransition, NoChange, NotFound, ValidationError
+from deskconsole.errors import InvalidTransition, NoChange, NotFound, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import FINAL, NEEDS_ASSIGNEE, OPEN, check_transition, normalise_status

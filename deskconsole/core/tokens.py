@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core.errors import NotFound, ValidationError
+from deskconsole.errors import NotFound, ValidationError
 from deskconsole.core.identity import INTAKE, Actor, actor_for
 from deskconsole.core.permissions import require
 from deskconsole.core.txn import unit_of_work

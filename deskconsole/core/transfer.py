@@ -29,7 +29,7 @@ from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
 from deskconsole.core import sla_history, validate
 from deskconsole.core.import_clocks import ImportClocks
 from deskconsole.core.bulk import insert_dicts, insert_rows
-from deskconsole.core.errors import DeskError, NotFound, ValidationError
+from deskconsole.errors import DeskError, NotFound, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
 from deskconsole.core.lifecycle import STATUSES

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Iterator
 
 from deskconsole.binding import use
 from deskconsole.core.bulk import insert_rows
-from deskconsole.core.directory import role_now
 from deskconsole.core.identity import Actor
-from deskconsole.core.permissions import require
+from deskconsole.core.permissions import require, role_now
 from deskconsole.models import AuditEvent, FeedEntry
 
 if TYPE_CHECKING:

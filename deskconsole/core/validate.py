@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 
 TITLE_MAX = 300
 TEXT_MAX = 4 * 1024 * 1024  # characters in a description, reply or note

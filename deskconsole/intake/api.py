@@ -26,7 +26,7 @@ from aiohttp import web
 from deskconsole.core import tickets
 from deskconsole.core.change import shown
 from deskconsole.core.alert_payloads import PayloadError, parse_json
-from deskconsole.core.errors import Conflict, DeskError, NoChange, NotFound, PermissionDenied
+from deskconsole.errors import Conflict, DeskError, NoChange, NotFound, PermissionDenied
 from deskconsole.core.identity import INTAKE
 from deskconsole.core.query import QueryError, count_tickets, select_tickets
 from deskconsole.core.views import SUMMARY_COLUMNS, detail, json_default, summary

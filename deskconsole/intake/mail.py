@@ -114,7 +114,7 @@ def read_maildir(writer: DeskWriter, folder: Path) -> dict[str, int]:
     """Take every message in ``folder/new`` (oldest first) and move it to ``cur``; counts by outcome."""
     new, cur = folder / "new", folder / "cur"
     if not new.is_dir() or not cur.is_dir():
-        from deskconsole.core.errors import ValidationError
+        from deskconsole.errors import ValidationError
 
         raise ValidationError(f"{folder} is not a Maildir (it needs new/ and cur/ folders)")
     counts: dict[str, int] = {}

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 
 from deskconsole.core import queue as q
-from deskconsole.core.errors import DeskError
+from deskconsole.errors import DeskError
 from deskconsole.core.feed import FeedReader
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key

@@ -16,7 +16,7 @@ from textual import work
 
 from deskconsole.core import links, reviews, tickets
 from deskconsole.core import queue as q
-from deskconsole.core.errors import Conflict, DeskError, PermissionDenied
+from deskconsole.errors import Conflict, DeskError, PermissionDenied
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.lifecycle import OPEN
 from deskconsole.core.views import TicketSummary

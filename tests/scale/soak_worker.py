@@ -208,7 +208,7 @@ def audit_text(desk, name: str, value):
 
 
 def _classify(exc: BaseException) -> str:
-    from deskconsole.core.errors import Conflict, DeskError
+    from deskconsole.errors import Conflict, DeskError
 
     if isinstance(exc, Conflict):
         return "conflict"

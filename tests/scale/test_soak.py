@@ -112,7 +112,7 @@ def test_a_conflict_names_who_made_the_version_not_the_sweep(backend_url, tmp_pa
     name that — "INC-1 was changed by sla" — instead of the colleague."""
     from deskconsole.core import tickets
     from deskconsole.core.clock import ManualClock
-    from deskconsole.core.errors import Conflict
+    from deskconsole.errors import Conflict
     from deskconsole.core.identity import actor_for
     from deskconsole.core.sweep import sweep
 

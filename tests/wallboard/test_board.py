@@ -10,7 +10,7 @@ import pytest
 
 from deskconsole.config import parse_config
 from deskconsole.core import board, tickets
-from deskconsole.core.errors import PermissionDenied
+from deskconsole.errors import PermissionDenied
 from deskconsole.core.query import QueryError
 from deskconsole.models import Ticket
 

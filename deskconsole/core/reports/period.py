@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 
 UTC = timezone.utc
 MAX_DAYS = 3660  # ten years

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
-from deskconsole.core.errors import ValidationError
+from deskconsole.errors import ValidationError
 from deskconsole.core.query import parse, to_peewee
 from deskconsole.core import reviews
 from deskconsole.core.reports import kpis, trends
