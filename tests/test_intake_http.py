@@ -24,9 +24,10 @@ import pytest
 
 from deskconsole.config import parse_config
 from deskconsole.core import alert_routes, tokens
-from deskconsole.intake import http as intake_http
+from deskconsole.intake import posts
 from deskconsole.intake.batcher import Batcher
-from deskconsole.intake.http import Intake, Listener
+from deskconsole.intake.http import Listener
+from deskconsole.intake.posts import Intake
 from deskconsole.intake.writer import ProcessWriter
 from deskconsole.models import Alert, AuditEvent, Ticket
 
@@ -203,7 +204,7 @@ def test_an_oversized_chunked_body_is_refused(server, desk):
 
 
 def test_a_slow_client_is_cut_off_and_others_are_served(server, desk, monkeypatch):
-    monkeypatch.setattr(intake_http, "REQUEST_SECONDS", 1.0)
+    monkeypatch.setattr(posts, "REQUEST_SECONDS", 1.0)
     slow = socket.create_connection(("127.0.0.1", server.listener.port))
     slow.sendall(b"POST /v1/alerts HTTP/1.1\r\nHost: x\r\n")
     start = time.monotonic()

@@ -123,6 +123,10 @@ def test_the_core_has_no_import_circle():
     assert circles(core) == []
 
 
+def test_no_import_circle_anywhere():
+    assert circles(graph()) == []
+
+
 def test_a_circle_is_found_when_there_is_one():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []

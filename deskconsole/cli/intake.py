@@ -74,7 +74,8 @@ def serve_http(desk, found, host: str, port: int, *, secret: bytes | None = None
     ``writer``: "thread" writes in a thread of this process, "process" in a
     process of its own (see ``deskconsole.intake.writer``)."""
     from deskconsole.intake.batcher import Batcher
-    from deskconsole.intake.http import Intake, Listener
+    from deskconsole.intake.http import Listener
+    from deskconsole.intake.posts import Intake
 
     if writer == "process":
         from deskconsole.intake.writer import ProcessWriter, WriterUnavailable

@@ -30,7 +30,7 @@ from deskconsole.errors import Conflict, DeskError, NoChange, NotFound, Permissi
 from deskconsole.core.identity import INTAKE
 from deskconsole.core.query import QueryError, count_tickets, select_tickets
 from deskconsole.core.views import SUMMARY_COLUMNS, detail, json_default, summary
-from deskconsole.intake.http import STATE, Refusal, read_body, who
+from deskconsole.intake.posts import STATE, Refusal, read_body, who
 
 MAX_LIMIT = 500
 TRANSITIONS = ("take", "ack", "assign", "status", "resolve", "close", "reopen", "cancel")

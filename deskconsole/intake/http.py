@@ -15,7 +15,7 @@ within five minutes. Secrets are compared in constant time.
 
 A body over the size limit, one that is not JSON, or not the shape its
 endpoint reads gets a 4xx with the reason, and nothing is stored. A client
-that takes longer than :data:`REQUEST_SECONDS` to send its request line and
+that takes longer than :data:`posts.REQUEST_SECONDS` to send its request line and
 headers, or its body, is cut off (slowloris). The listener binds loopback
 unless told otherwise.
 """
@@ -23,49 +23,23 @@ unless told otherwise.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
-import time
-from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from deskconsole.core import alert_payloads as payloads
-from deskconsole.core import tokens
-from deskconsole.core.identity import INTAKE
+from deskconsole.intake import api, posts
+from deskconsole.intake.posts import STATE, Intake, Refusal, read_body, who
 
 log = logging.getLogger("deskconsole.intake")
-
-MAX_BODY = 1024 * 1024  # bytes
-REQUEST_SECONDS = 10.0  # to send a request's head, and again its body
-SIGNATURE_SKEW = 300  # seconds a signed request's timestamp may be off
-TOKEN_REFRESH = 5.0  # seconds between re-reads of the live tokens (a revoke takes effect within this)
-
-STATE = web.AppKey("intake", object)
-
-
-@dataclass
-class Intake:
-    desk: object
-    rules: object
-    batcher: object
-    max_body: int = MAX_BODY
-    signing_secret: bytes | None = None
-    api_runner: object = None  # the HTTP API's database threads (a DbRunner)
-    known: dict | None = None  # token digest -> (name, login)
-    known_at: float = 0.0
-    accepted: int = 0
-    refused: int = 0
-
 
 # ------------------------------------------------------------------ connections
 
 
 class _Handler(RequestHandler):
     """aiohttp's connection handler with a deadline on receiving each request:
-    the head must arrive within REQUEST_SECONDS of the connection opening (or
+    the head must arrive within posts.REQUEST_SECONDS of the connection opening (or
     of the previous response), or the connection is closed."""
 
     __slots__ = ("_receipt",)
@@ -77,7 +51,7 @@ class _Handler(RequestHandler):
 
     def expect_request(self) -> None:
         self.got_request()
-        self._receipt = asyncio.get_running_loop().call_later(REQUEST_SECONDS, self._too_slow)
+        self._receipt = asyncio.get_running_loop().call_later(posts.REQUEST_SECONDS, self._too_slow)
 
     def got_request(self) -> None:
         if getattr(self, "_receipt", None) is not None:
@@ -85,7 +59,7 @@ class _Handler(RequestHandler):
             self._receipt = None
 
     def _too_slow(self) -> None:
-        log.warning("intake: closed a connection that sent no complete request in %.0f s", REQUEST_SECONDS)
+        log.warning("intake: closed a connection that sent no complete request in %.0f s", posts.REQUEST_SECONDS)
         if self.transport is not None:
             self.transport.close()
 
@@ -127,84 +101,6 @@ def _error(status: int, reason: str, **extra) -> web.Response:
 def _pd_error(status: int, reason: str) -> web.Response:
     return web.json_response({"status": "invalid event", "message": "Event object is invalid", "errors": [reason]},
                              status=status)
-
-
-async def read_body(request: web.Request, intake: Intake) -> bytes:
-    length = request.content_length
-    if length is not None and length > intake.max_body:
-        raise Refusal(413, f"the body is {length} bytes; at most {intake.max_body}")
-    try:
-        async with asyncio.timeout(REQUEST_SECONDS):
-            body = await request.content.read(intake.max_body + 1)
-            if len(body) > intake.max_body:
-                raise Refusal(413, f"the body is over {intake.max_body} bytes")
-            if not request.content.at_eof():
-                await request.content.read(1)  # a body with no length: is there more than we read?
-                if not request.content.at_eof():
-                    raise Refusal(413, f"the body is over {intake.max_body} bytes")
-    except TimeoutError:
-        raise Refusal(408, f"the body took longer than {REQUEST_SECONDS:.0f} s to arrive") from None
-    return body
-
-
-class Refusal(Exception):
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-# ------------------------------------------------------------------ who is posting
-
-
-async def who(request: web.Request, intake: Intake, body: bytes, routing_key: str | None = None):
-    """The identity a post acts as, or a Refusal (401)."""
-    known = await _known(intake)
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise Refusal(401, "the Authorization header must be 'Bearer TOKEN'")
-        return _acting(intake, tokens.check(known, secret.strip()), "the bearer token")
-    if request.headers.get("X-Deskconsole-Signature"):
-        return _signed(request, intake, body)
-    if routing_key is not None:
-        return _acting(intake, tokens.check(known, routing_key), "the routing_key")
-    raise Refusal(401, "no credentials: send 'Authorization: Bearer TOKEN' (deskconsole token add NAME)"
-                        + (" or a signature" if intake.signing_secret else ""))
-
-
-def _acting(intake: Intake, found, what: str):
-    if found is None:
-        raise Refusal(401, f"{what} is not a live token of this desk")
-    name, login = found
-    return tokens.acting(intake.desk, login), name
-
-
-def _signed(request: web.Request, intake: Intake, body: bytes):
-    if intake.signing_secret is None:
-        raise Refusal(401, "this intake takes no signatures (it was started without a signing secret); use a bearer token")
-    stamp = request.headers.get("X-Deskconsole-Timestamp", "")
-    if not stamp.isdigit() or abs(time.time() - int(stamp)) > SIGNATURE_SKEW:
-        raise Refusal(401, "X-Deskconsole-Timestamp is missing or more than 5 minutes off (unix seconds)")
-    sent = request.headers["X-Deskconsole-Signature"]
-    wanted = "sha256=" + hmac.new(intake.signing_secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(sent.strip().encode(), wanted.encode()):
-        raise Refusal(401, "the signature does not match the body (HMAC-SHA256 of 'TIMESTAMP.BODY')")
-    return INTAKE, "signed"
-
-
-async def _known(intake: Intake) -> dict:
-    if intake.known is None or time.monotonic() - intake.known_at > TOKEN_REFRESH:
-        loop = asyncio.get_running_loop()
-        intake.known = await loop.run_in_executor(None, _read_tokens, intake.desk)
-        intake.known_at = time.monotonic()
-    return intake.known
-
-
-def _read_tokens(desk) -> dict:
-    with desk.db.connection_context():
-        return tokens.live(desk)
 
 
 # ------------------------------------------------------------------ endpoints
@@ -300,8 +196,6 @@ def make_app(intake: Intake) -> web.Application:
     app.router.add_post("/v1/alerts/pagerduty", pagerduty)
     app.router.add_post("/v1/alerts", generic)
     app.router.add_get("/v1/health", health)
-    from deskconsole.intake import api
-
     api.add_routes(app)
     return app
 
