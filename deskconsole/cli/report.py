@@ -91,8 +91,7 @@ def print_table(r: Report, out) -> None:
 
 
 def _met(f: Figures, metric: str) -> str:
-    met, breached = ((f.response_met, f.response_breached) if metric == "first_response"
-                     else (f.resolution_met, f.resolution_breached))
+    met, breached = f.clocks(metric)
     return f"{rt.pct(f.compliance(metric))} ({met:,}/{met + breached:,})" if met + breached else rt.DASH
 
 

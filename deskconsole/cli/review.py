@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import dumps, escaped, table
@@ -65,7 +65,7 @@ def cmd_review(ctx: Context, args) -> int:
         before = reviews.get(desk, key)
         text = reviews.markdown(before, reviews.timeline(desk, key), desk.config.zone())
         edited = reviews.parse_markdown(edit_text(text))
-        values = {**{k: v for k, v in edited.items()}, **{k: v for k, v in values.items() if v is not None}}
+        values = {**edited, **{k: v for k, v in values.items() if v is not None}}
         args.expect_version = args.expect_version or before.version
     if any(v is not None for v in values.values()):
         before = reviews.get(desk, key)
@@ -95,8 +95,6 @@ def cmd_review(ctx: Context, args) -> int:
 
 
 def _due(text: str | None, now: datetime) -> datetime:
-    from datetime import timedelta, timezone
-
     if not text:
         return now + timedelta(days=14)
     try:

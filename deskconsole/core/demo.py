@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Iterator
 from deskconsole.binding import on_desk
 from deskconsole.core.identity import SYSTEM
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
+from deskconsole.core.bulk import insert_rows
+from deskconsole.core.keys import ticket_id
 from deskconsole.core.transfer import Progress, import_rows
+from deskconsole.models import AuditEvent, Rating, Review
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -435,10 +438,6 @@ def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None 
 
 def _write_aftermath(desk: "Desk", shift: "_Shift", keys: list[str]) -> None:
     """The ratings, hand-offs and reviews the shift drew, onto the imported tickets (one transaction)."""
-    from deskconsole.core.bulk import insert_rows
-    from deskconsole.core.keys import ticket_id
-    from deskconsole.models import AuditEvent, Rating, Review
-
     ids = [ticket_id(k) for k in keys]
     after = shift.after
     now = shift.now

@@ -30,7 +30,7 @@ def add_action(desk: "Desk", actor: Actor, key, text: str, *, owner: str, due: d
     if due.tzinfo is None:
         raise ValueError("due must be an aware datetime")
     with desk.transaction():
-        review = review_for(key)
+        review = review_for(desk, key)
         incident = ticket_key(review.ticket_id)
         made = tickets.create(desk, actor, title=f"Follow-up of {incident}: {text}"[:300],
                               description=f"A follow-up action of the post-incident review of {incident}, "

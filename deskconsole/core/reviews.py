@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from peewee import fn
+
 from deskconsole.binding import on_desk
 from deskconsole.core import validate
 from deskconsole.core.bulk import insert_one
@@ -24,6 +26,7 @@ from deskconsole.core.change import load_ticket
 from deskconsole.errors import Conflict, NotFound, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
+from deskconsole.core.sql_expr import and_all, count_if
 from deskconsole.core.txn import unit_of_work
 from deskconsole.models import AuditEvent, Review, ReviewAction, Ticket
 
@@ -99,7 +102,7 @@ def _insert(tid: int, due: datetime, login: str, now: datetime) -> int:
 def open_review(desk: "Desk", actor: Actor, key, *, due_days: int | None = None) -> ReviewView:
     """Open a review of any ticket by hand (one per ticket); due in ``due_days``
     (default ``[desk] review_days``, at least 1)."""
-    days = desk.config.review_days or 5 if due_days is None else due_days
+    days = (desk.config.review_days or 5) if due_days is None else due_days
     if not 0 < days <= 365:
         raise ValidationError("a review is due 1 to 365 days from now")
     with unit_of_work(desk, actor, "review") as unit:
@@ -122,7 +125,7 @@ def update(desk: "Desk", actor: Actor, key, *, expected_version: int | None = No
         raise ValueError(f"not review fields: {sorted(unknown)}")
     clean = {name: _field(desk, name, value) for name, value in values.items() if value is not None}
     with unit_of_work(desk, actor, "review") as unit:
-        review = review_for(key, lock=True)
+        review = review_for(desk, key, lock=True)
         if expected_version is not None and review.version != expected_version:
             raise Conflict(f"the review of {ticket_key(review.ticket_id)} changed since version {expected_version}"
                            f" (now {review.version}); show it again, then edit",
@@ -131,7 +134,7 @@ def update(desk: "Desk", actor: Actor, key, *, expected_version: int | None = No
         if not changed:
             return get(desk, key)
         for name, value in changed.items():
-            unit.audit(review.ticket_id, "review", f"review.{name}", _short(getattr(review, name)), _short(value))
+            unit.audit(review.ticket_id, "review", f"review.{name}", getattr(review, name), value)
         n = (Review.update(**changed, updated_at=unit.now, version=Review.version + 1)
              .where((Review.id == review.id) & (Review.version == review.version)).execute())
         if n != 1:
@@ -145,7 +148,7 @@ def update(desk: "Desk", actor: Actor, key, *, expected_version: int | None = No
 def complete(desk: "Desk", actor: Actor, key) -> ReviewView:
     """Mark the review done: it must state the impact and the root cause."""
     with unit_of_work(desk, actor, "review") as unit:
-        review = review_for(key, lock=True)
+        review = review_for(desk, key, lock=True)
         incident = ticket_key(review.ticket_id)
         if review.state == "done":
             raise ValidationError(f"the review of {incident} is done already")
@@ -172,17 +175,10 @@ def _field(desk, name: str, value) -> str | None:
     return validate.optional_text(str(value), f"the review's {name.replace('_', ' ')}") or ""
 
 
-def _short(value) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
-def review_for(key, *, lock: bool = False) -> Review:
+def review_for(desk: "Desk", key, *, lock: bool = False) -> Review:
     tid = ticket_id(key) if isinstance(key, str) else int(key)
     query = Review.select().where(Review.ticket == tid)
-    if lock and not _is_sqlite():
+    if lock and not desk.is_sqlite:
         query = query.for_update()
     review = query.first()
     if review is None:
@@ -192,18 +188,12 @@ def review_for(key, *, lock: bool = False) -> Review:
     return review
 
 
-def _is_sqlite() -> bool:
-    from deskconsole.db import is_sqlite
-
-    return is_sqlite(Review._meta.database)
-
-
 # --------------------------------------------------------------------------- reads
 
 
 @on_desk
 def get(desk: "Desk", key) -> ReviewView:
-    review = review_for(key)
+    review = review_for(desk, key)
     t = Ticket.get_by_id(review.ticket_id)
     rows = (ReviewAction.select(ReviewAction.text, ReviewAction.owner, ReviewAction.due_at, ReviewAction.ticket,
                                 Ticket.status)
@@ -268,10 +258,6 @@ def listing(desk: "Desk", *, state: str = "due", now: datetime | None = None) ->
 @on_desk
 def counts(desk: "Desk", base, start: datetime, end: datetime, now: datetime) -> tuple[int, int, int]:
     """(due and not yet overdue, overdue, done in [start, end)) among the tickets ``base`` selects."""
-    from peewee import fn
-
-    from deskconsole.core.sql_expr import and_all, count_if
-
     due = (Review.state == "due") & (Review.due_at >= now)
     overdue = (Review.state == "due") & (Review.due_at < now)
     done = (Review.state == "done") & (Review.done_at >= start) & (Review.done_at < end)

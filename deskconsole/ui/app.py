@@ -457,6 +457,14 @@ class DeskApp(TriageActions, App):
         self.queue.cursor = 0
         self.reload_queue(keep_id=keep_id)
 
+    def filter_for_now(self, text: str) -> str:
+        """Filter the queue by ``text`` until esc brings back the filter the
+        user had (kept through several such filters); returns that filter."""
+        before = self.jump_return if self.jump_return is not None else self.spec.text
+        self.set_filter(text)
+        self.jump_return = before
+        return before
+
     # ------------------------------------------------------------ jumping to a key
     def jump_to(self, key: str) -> None:
         """``:INC-42`` and the palette's "Go to": make the ticket the current one,
@@ -482,9 +490,7 @@ class DeskApp(TriageActions, App):
             self.queue._keep_id = tid  # the cursor follows it should the view move meanwhile
             self.queue.move_to(position)
         else:
-            before = self.jump_return if self.jump_return is not None else self.spec.text
-            self.set_filter(f"key:{key}")
-            self.jump_return = before
+            before = self.filter_for_now(f"key:{key}")
             where = f"far down this view (past the first {JUMP_SCAN:,})" if in_view else f"outside the filter {before!r}"
             self.notify(f"{key} is {where}; showing it alone — esc brings the filter back", timeout=6, markup=False)
 
@@ -517,9 +523,7 @@ class DeskApp(TriageActions, App):
         def drill(query: str | None) -> None:
             if not query:
                 return
-            before = self.jump_return if self.jump_return is not None else self.spec.text
-            self.set_filter(query)
-            self.jump_return = before
+            self.filter_for_now(query)
             self.notify(f"the tickets behind it: {query} — esc brings the filter back", timeout=6, markup=False)
 
         self.push_screen(ReportsScreen(load), drill)

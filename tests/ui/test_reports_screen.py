@@ -6,25 +6,10 @@ from __future__ import annotations
 
 import re
 
-from ui.test_snapshots import MASK_HEADER, attribute_mask, build_desk, check_colourless, check_snapshot, grab
+from ui.test_snapshots import MASK_HEADER, attribute_mask, build_desk, check_colourless, check_snapshot, grab, settled
 
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.screens.reports import ReportLines, ReportsScreen
-
-
-async def settled(app, pilot, expect: str):
-    previous = None
-    for _ in range(60):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        for worker in list(app.screen.workers):
-            await worker.wait()
-        await pilot.pause()
-        screen = grab(app)
-        if previous is not None and screen.text == previous.text and expect in "\n".join(screen.text):
-            return screen
-        previous = screen
-    raise AssertionError(f"never showed {expect!r}:\n" + "\n".join(previous.text))
 
 
 def steady(lines: list[str]) -> list[str]:

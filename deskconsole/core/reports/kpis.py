@@ -88,9 +88,14 @@ class Figures:
     def breaches(self) -> int:
         return self.response_breached + self.resolution_breached
 
+    def clocks(self, metric: str) -> tuple[int, int]:
+        """(met, breached) clocks of ``metric`` (first_response or resolution)."""
+        if metric == "first_response":
+            return self.response_met, self.response_breached
+        return self.resolution_met, self.resolution_breached
+
     def compliance(self, metric: str) -> float | None:
-        met, breached = ((self.response_met, self.response_breached) if metric == "first_response"
-                         else (self.resolution_met, self.resolution_breached))
+        met, breached = self.clocks(metric)
         return None if met + breached == 0 else met / (met + breached)
 
     @property
@@ -143,6 +148,11 @@ def _rows(query, g) -> dict:
     return {row[0]: row[1:] for row in query.group_by(SQL("1")).tuples()}
 
 
+def _counts(query, g) -> dict:
+    """:func:`_rows` with every value a whole number (SUM over no rows is NULL: 0)."""
+    return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, g).items()}
+
+
 def _select(g, *columns):
     return Ticket.select(*(([g.alias("g")] if g is not None else []) + list(columns)))
 
@@ -156,7 +166,7 @@ def in_period(column, period: Period):
 
 def _count(desk: "Desk", where, column, period: Period, by: str | None) -> dict:
     g = group_expr(desk, by, column, period)
-    return {k: int(r[0] or 0) for k, r in _rows(_select(g, fn.COUNT(Ticket.id)).where(where), g).items()}
+    return {k: r[0] for k, r in _counts(_select(g, fn.COUNT(Ticket.id)).where(where), g).items()}
 
 
 def created(desk: "Desk", base, period: Period, by: str | None) -> dict:
@@ -239,7 +249,7 @@ def resolution(desk: "Desk", base, period: Period, by: str | None) -> dict[objec
              .join(handed, "LEFT OUTER JOIN", on=(handed.c.ticket == Ticket.id))
              .join(rated, "LEFT OUTER JOIN", on=(rated.c.ticket == Ticket.id), src=Ticket)
              .where(where))
-    return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, g).items()}
+    return _counts(query, g)
 
 
 def compliance(desk: "Desk", base, period: Period, by: str | None) -> dict[object, tuple[int, int, int, int]]:
@@ -295,7 +305,7 @@ def backlog(desk: "Desk", base, now: datetime, by: str | None, period: Period) -
             cond = cond & (Ticket.created_at > now - timedelta(seconds=younger))
         buckets.append(count_if(cond))
     query = _select(g, *buckets).where(and_all(base, Ticket.status.in_(OPEN), Ticket.merged_into.is_null()))
-    return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, g).items()}
+    return _counts(query, g)
 
 
 def figures(desk: "Desk", base, period: Period, now: datetime, by: str | None = None,

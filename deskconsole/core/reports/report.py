@@ -25,7 +25,7 @@ TREND_DAYS = 62  # a longer period's trend is by week
 BREAKDOWNS = ("priority", "team", "service")  # the full report's SLA compliance tables
 # the query-language field for when each figure's event happened, and what else it needs
 EVENTS = {
-    "created": ("created", ""), "volume": ("created", ""),
+    "created": ("created", ""),
     "mtta": ("acked", ""), "mtta_business": ("acked", ""),
     "resolved": ("resolved", "-is:merged"), "mttr": ("resolved", "-is:merged"),
     "mttr_business": ("resolved", "-is:merged"), "reopened": ("resolved", "-is:merged is:reopened"),

@@ -60,8 +60,7 @@ def summary(f: Figures) -> list[tuple[str, str, str]]:
 
 
 def _compliance(f: Figures, metric: str) -> str:
-    met, breached = ((f.response_met, f.response_breached) if metric == "first_response"
-                     else (f.resolution_met, f.resolution_breached))
+    met, breached = f.clocks(metric)
     return f"{pct(f.compliance(metric))}  ({met:,} met, {breached:,} breached)"
 
 
