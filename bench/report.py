@@ -1,6 +1,6 @@
 """The report on a big desk, through the real `deskconsole report` command.
 
-    python bench/report.py [--tickets 1000000] [--runs 5] [--workdir DIR]
+    python bench/report.py [--tickets 1000000] [--runs 5] [--workdir DIR] [--case NAME ...]
 
 Builds (once, kept in --workdir) a demo desk of --tickets tickets, then
 times `deskconsole report` end to end: the full report (the last 30 days,
@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workdir")
+    ap.add_argument("--case", action="append", help="run only the cases whose name holds this (repeatable)")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="deskbench-report-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -57,6 +58,8 @@ def main() -> None:
         print(f"demo desk of {args.tickets:,} tickets built in {elapsed:.1f} s")
     summary = {}
     for name, extra in CASES:
+        if args.case and not any(c in name for c in args.case):
+            continue
         walls, reads = [], []
         held = None
         for _ in range(args.runs):

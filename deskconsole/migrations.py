@@ -346,12 +346,42 @@ _V15 = [
     "CREATE INDEX review_action_review_id ON review_action (review_id)",
 ]
 
+# v16: what the reports count, kept by the write path: each ticket's facts
+# (events, times, groups) and their sums per UTC hour and group, so a report
+# over a big desk reads hours, not tickets (deskconsole.core.report_facts).
+# The desk fills them when it opens after this step.
+_V16 = [
+    """CREATE TABLE report_fact (
+        ticket_id INTEGER NOT NULL PRIMARY KEY, created_at {ts} NOT NULL, live BOOLEAN NOT NULL,
+        priority VARCHAR(2) NOT NULL, team INTEGER NOT NULL, category INTEGER NOT NULL, service INTEGER NOT NULL,
+        assignee INTEGER NOT NULL, acked_at {ts}, mtta BIGINT, mtta_b BIGINT, resolved_at {ts}, mttr BIGINT,
+        mttr_b BIGINT, reopened BOOLEAN NOT NULL, handoffs INTEGER NOT NULL, score INTEGER, rateable BOOLEAN NOT NULL,
+        response_at {ts}, response_met BOOLEAN, resolution_at {ts}, resolution_met BOOLEAN)""",
+    "CREATE INDEX report_fact_created_at ON report_fact (created_at)",
+    "CREATE INDEX report_fact_acked_at ON report_fact (acked_at)",
+    "CREATE INDEX report_fact_resolved_at ON report_fact (resolved_at)",
+    "CREATE INDEX report_fact_response_at ON report_fact (response_at)",
+    "CREATE INDEX report_fact_resolution_at ON report_fact (resolution_at)",
+    "CREATE INDEX report_fact_mtta_acked_at ON report_fact (mtta, acked_at)",
+    "CREATE INDEX report_fact_mtta_b_acked_at ON report_fact (mtta_b, acked_at)",
+    "CREATE INDEX report_fact_mttr_resolved_at ON report_fact (mttr, resolved_at)",
+    "CREATE INDEX report_fact_mttr_b_resolved_at ON report_fact (mttr_b, resolved_at)",
+    """CREATE TABLE report_hour (
+        id {bigpk}, hour BIGINT NOT NULL, priority VARCHAR(2) NOT NULL, team INTEGER NOT NULL,
+        category INTEGER NOT NULL, service INTEGER NOT NULL, """ + ", ".join(
+        f"{c} BIGINT NOT NULL" for c in (
+            "created", "created_live", "acked", "mtta_sum", "mtta_b_n", "mtta_b_sum", "resolved", "mttr_sum",
+            "mttr_b_n", "mttr_b_sum", "reopened", "first_contact", "handoffs", "ping_pong", "rated", "rateable",
+            "score", "response_met", "response_breached", "resolution_met", "resolution_breached")) + ")",
+    "CREATE UNIQUE INDEX report_hour_hour_priority_team_category_service ON report_hour (hour, priority, team, category, service)",
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
 FTS_TABLES = tuple(f"ticket_fts{part}" for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16]
 LATEST = len(MIGRATIONS)
 
 

@@ -423,7 +423,91 @@ class ReviewAction(BaseModel):
         table_name = "review_action"
 
 
+
+class ReportFact(BaseModel):
+    """What the reports count of one ticket, kept by the write path (see
+    ``deskconsole.core.report_facts``): its events, its wall-clock (ms) and
+    business (s) times, and the groups it falls in. ``resolved_at`` and the
+    resolution times are empty for a ticket merged into another."""
+
+    ticket = IntegerField(primary_key=True, column_name="ticket_id")  # derived data: no foreign key to hold a ticket
+    created_at = UTCDateTimeField()
+    live = BooleanField()  # not merged into another ticket
+    priority = CharField(max_length=2)
+    team = IntegerField(default=0)  # ids; 0: none
+    category = IntegerField(default=0)
+    service = IntegerField(default=0)
+    assignee = IntegerField(default=0)
+    acked_at = UTCDateTimeField(null=True)
+    mtta = BigIntegerField(null=True)  # milliseconds, created -> first acknowledged
+    mtta_b = BigIntegerField(null=True)  # business seconds of the stopped first-response clock
+    resolved_at = UTCDateTimeField(null=True)
+    mttr = BigIntegerField(null=True)  # milliseconds, created -> last resolved
+    mttr_b = BigIntegerField(null=True)  # business seconds of the stopped resolution clock
+    reopened = BooleanField()
+    handoffs = IntegerField()
+    score = IntegerField(null=True)  # the latest rating
+    rateable = BooleanField()  # has a requester address to ask
+    response_at = UTCDateTimeField(null=True)  # the first-response clock was decided (met or breached)
+    response_met = BooleanField(null=True)
+    resolution_at = UTCDateTimeField(null=True)
+    resolution_met = BooleanField(null=True)
+
+    class Meta:
+        table_name = "report_fact"
+        indexes = (
+            (("created_at",), False),
+            (("acked_at",), False),
+            (("resolved_at",), False),
+            (("response_at",), False),
+            (("resolution_at",), False),
+            # a percentile is an offset into one of these, in value order
+            (("mtta", "acked_at"), False),
+            (("mtta_b", "acked_at"), False),
+            (("mttr", "resolved_at"), False),
+            (("mttr_b", "resolved_at"), False),
+        )
+
+
+class ReportHour(BaseModel):
+    """The sums of the report facts whose events fell in one UTC hour, per
+    priority, team, category and service (ids; 0: none)."""
+
+    id = BigAutoField()
+    hour = BigIntegerField()  # hours since 1970-01-01 00:00 UTC
+    priority = CharField(max_length=2)
+    team = IntegerField()
+    category = IntegerField()
+    service = IntegerField()
+    created = BigIntegerField(default=0)
+    created_live = BigIntegerField(default=0)
+    acked = BigIntegerField(default=0)
+    mtta_sum = BigIntegerField(default=0)
+    mtta_b_n = BigIntegerField(default=0)
+    mtta_b_sum = BigIntegerField(default=0)
+    resolved = BigIntegerField(default=0)
+    mttr_sum = BigIntegerField(default=0)
+    mttr_b_n = BigIntegerField(default=0)
+    mttr_b_sum = BigIntegerField(default=0)
+    reopened = BigIntegerField(default=0)
+    first_contact = BigIntegerField(default=0)
+    handoffs = BigIntegerField(default=0)
+    ping_pong = BigIntegerField(default=0)
+    rated = BigIntegerField(default=0)
+    rateable = BigIntegerField(default=0)
+    score = BigIntegerField(default=0)
+    response_met = BigIntegerField(default=0)
+    response_breached = BigIntegerField(default=0)
+    resolution_met = BigIntegerField(default=0)
+    resolution_breached = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "report_hour"
+        indexes = ((("hour", "priority", "team", "category", "service"), True),)
+
+
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
     SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact, Review, ReviewAction,
+    ReportFact, ReportHour,
 ]

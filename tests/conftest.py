@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from facts_check import stale_facts
+
 from deskconsole import migrations
 from deskconsole.models import MODELS
 
@@ -341,7 +343,12 @@ def query_plan():
 def desk(db_url, config, clock):
     desk = open_desk(db_url, config, clock)
     yield desk
-    desk.close()
+    try:
+        if not desk.db.is_closed():  # whatever the test wrote, the reports' facts followed
+            stale = stale_facts(desk)
+            assert not stale, "report facts out of date:\n" + "\n".join(stale[:20])
+    finally:
+        desk.close()
 
 
 @pytest.fixture

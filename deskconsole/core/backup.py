@@ -262,7 +262,11 @@ def _inspect_sqlite(source: Path, size: int, head: bytes) -> BackupInfo:
 
 def _integrity(conn) -> str | None:
     rows = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
-    return None if rows == ["ok"] else "; ".join(rows)
+    if rows == ["ok"]:
+        return None
+    # one row may hold several lines (a header, then a page each): one line for a message
+    lines = [line.strip() for row in rows for line in str(row).splitlines()]
+    return "; ".join(line for line in lines if line and not line.startswith("***"))
 
 
 def _refuse_newer(source: Path, version: int) -> None:

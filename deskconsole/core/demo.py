@@ -18,6 +18,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Iterator
 
 from deskconsole.binding import on_desk
+from deskconsole.core import report_facts
 from deskconsole.core.identity import SYSTEM
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.bulk import insert_rows
@@ -453,5 +454,6 @@ def _write_aftermath(desk: "Desk", shift: "_Shift", keys: list[str]) -> None:
             text = REVIEW_TEXT if done else dict.fromkeys(REVIEW_TEXT, "")
             rows.append((ids[i], "done" if done else "due", due, owner, text["impact"], text["root_cause"], text["factors"],
                          resolved, "intake", min(due, now) if done else resolved, min(due, now) if done else None, 1))
+        report_facts.touch(desk, [ids[i] for i, *_ in after["ratings"]] + [ids[i] for i, *_ in after["handoffs"]])
         insert_rows(Review, ("ticket", "state", "due_at", "owner", "impact", "root_cause", "factors", "created_at",
                              "created_by", "updated_at", "done_at", "version"), rows)

@@ -8,12 +8,14 @@ directory is the database's: see ``core.directory``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import Database
 
 from deskconsole import migrations
 from deskconsole.config import Config
+from deskconsole.core import report_facts
 from deskconsole.core.clock import Clock, system_clock
 from deskconsole.core.directory import Directory, seed_directory
 from deskconsole.db import DamagedDatabase, DeskNotFound, connect, damaged, first_line, is_sqlite, parse_url
@@ -21,6 +23,7 @@ from deskconsole.binding import closed, opened, use
 
 
 CLOCKS_SINCE = 3  # the schema version that brought SLA clocks
+FACTS_SINCE = 16  # ... and the report facts
 
 
 @dataclass
@@ -38,9 +41,21 @@ class Desk:
     def is_sqlite(self) -> bool:
         return is_sqlite(self.db)
 
+    @contextmanager
     def transaction(self):
-        """A write transaction (SQLite: BEGIN IMMEDIATE)."""
-        return self.db.atomic()
+        """A write transaction (SQLite: BEGIN IMMEDIATE); inside another, a
+        savepoint. The outermost brings the report facts of the tickets its
+        units touched up to date before it commits."""
+        if self.db.transaction_depth() > 0:
+            with self.db.atomic() as txn:
+                yield txn
+            return
+        try:
+            with self.db.atomic() as txn:
+                yield txn
+                report_facts.settle(self)
+        finally:
+            report_facts.forget(self)
 
     def bound(self):
         """``with desk.bound():`` — the models speak to this desk inside the
@@ -96,4 +111,7 @@ def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, c
 
         with unit_of_work(desk, SLA_ACTOR, "sla"):
             sla_history.missing(desk)
+    if 0 < before < FACTS_SINCE:  # a desk from before the report facts: count its tickets in
+        with use(db), desk.transaction():
+            report_facts.rebuild(desk)
     return desk

@@ -261,8 +261,10 @@ def counts(desk: "Desk", base, start: datetime, end: datetime, now: datetime) ->
     due = (Review.state == "due") & (Review.due_at >= now)
     overdue = (Review.state == "due") & (Review.due_at < now)
     done = (Review.state == "done") & (Review.done_at >= start) & (Review.done_at < end)
-    row = (Review.select(count_if(due), count_if(overdue), count_if(done), fn.COUNT(Review.id))
-           .join(Ticket, on=(Review.ticket == Ticket.id)).where(and_all(base, due | overdue | done)).tuples().first())
+    query = Review.select(count_if(due), count_if(overdue), count_if(done), fn.COUNT(Review.id))
+    if base is not None:
+        query = query.join(Ticket, on=(Review.ticket == Ticket.id))
+    row = query.where(and_all(base, due | overdue | done)).tuples().first()
     return tuple(int(x or 0) for x in row[:3]) if row else (0, 0, 0)
 
 

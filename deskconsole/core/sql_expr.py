@@ -46,6 +46,13 @@ def seconds_between(db, later, earlier):
     return fn.date_part("epoch", later - earlier)
 
 
+def milliseconds_between(db, later, earlier):
+    """later - earlier in whole milliseconds (a BIGINT), on either backend:
+    the reports' times are kept and averaged as these integers, so both
+    backends and both ways of reading a report divide the same numbers."""
+    return fn.ROUND(seconds_between(db, later, earlier) * 1000).cast("BIGINT")
+
+
 def offsets(tz: tzinfo, start: datetime, end: datetime) -> list[tuple[datetime | None, int]]:
     """The UTC offsets ``tz`` has between two instants, as ``(until, seconds)``
     pieces in order: ``seconds`` holds before ``until`` (the last piece's

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from deskconsole.binding import on_desk
 from deskconsole.config import EMAIL_RE, LEVELS, PRIORITIES
-from deskconsole.core import sla_history, validate
+from deskconsole.core import report_facts, sla_history, validate
 from deskconsole.core.import_clocks import ImportClocks
 from deskconsole.core.bulk import insert_dicts, insert_rows
 from deskconsole.errors import DeskError, NotFound, ValidationError
@@ -447,6 +447,9 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
         _insert_children(unit, origin, deferred_children)
         for statement in indexes:
             desk.db.execute_sql(statement)
+        if keys:  # what the reports count of the new tickets (and of any the file's keys fell among)
+            ids = [ticket_id(k) for k in keys]
+            report_facts.refresh(desk, Ticket.select(Ticket.id).where(Ticket.id.between(min(ids), max(ids))))
         if not desk.is_sqlite and keys:
             desk.db.execute_sql("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT MAX(id) FROM ticket))")
         if len(keys) >= STATISTICS_FROM or indexes:

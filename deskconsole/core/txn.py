@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
 from deskconsole.binding import use
+from deskconsole.core import report_facts
 from deskconsole.core.bulk import insert_rows
 from deskconsole.core.identity import Actor
 from deskconsole.core.permissions import require, role_now
@@ -46,6 +47,7 @@ class Unit:
         self._feed.append((self.now, self.actor.login, action or self.action, ticket_id, version))
 
     def flush(self) -> None:
+        report_facts.touch(self.desk, {row[0] for row in self._audit} | {row[3] for row in self._feed})
         insert_rows(AuditEvent, AUDIT_FIELDS, self._audit)
         insert_rows(FeedEntry, FEED_FIELDS, self._feed)
         self._audit.clear()

@@ -1,6 +1,9 @@
-"""The figures of a report, computed in SQL: each is one aggregate query
-(grouped when the report is by team, priority, ..., day or week), so a
-report reads a few rows whatever the desk's size.
+"""The figures of a report on any query, computed in SQL from the report
+facts (``deskconsole.core.report_facts``: one row a ticket, kept by the
+write path) of the tickets the query selects: each figure is one aggregate
+query, grouped when the report is by team, priority, ..., day or week. A
+report on the whole desk reads the hourly sums instead (:mod:`hours`), with
+the same figures.
 
 Which tickets count for what (the README has the full definitions):
 
@@ -16,8 +19,9 @@ Which tickets count for what (the README has the full definitions):
   time, breached when their deadline passed — met / (met + breached);
 - *backlog*: tickets open now (not merged), by age.
 
-Medians are the middle value (the mean of the two middle values for an
-even count); p90 is the nearest-rank 90th percentile.
+Wall-clock times are whole milliseconds. Medians are the middle value (the
+mean of the two middle values for an even count); p90 is the nearest-rank
+90th percentile.
 """
 
 from __future__ import annotations
@@ -30,19 +34,17 @@ from peewee import SQL, Case, Select, fn
 
 from deskconsole.core.lifecycle import OPEN
 from deskconsole.core.reports.period import Period
-from deskconsole.core.sql_expr import and_all, count_if, local_day, seconds_between
-from deskconsole.models import AuditEvent, Rating, SlaClock, Ticket
+from deskconsole.core.report_facts import PING_PONG
+from deskconsole.core.sql_expr import and_all, count_if, local_day
+from deskconsole.models import ReportFact, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 DIMENSIONS = ("team", "priority", "category", "service", "agent", "day", "week")
-TICKET_COLUMNS = {
-    "team": Ticket.team, "priority": Ticket.priority, "category": Ticket.category,
-    "service": Ticket.service, "agent": Ticket.assignee,
-}
-PING_PONG = 3  # a ticket handed on this many times or more
-REASSIGNING_FIELDS = ("assignee", "team")
+F = ReportFact
+FACT_GROUPS = {"team": F.team, "priority": F.priority, "category": F.category, "service": F.service, "agent": F.assignee}
+MS = 1000  # wall-clock times are whole milliseconds
 # open tickets by age: (label, older than, younger than) in seconds
 AGE_BUCKETS = (
     ("< 1d", 0, 86400), ("1-3d", 86400, 3 * 86400), ("3-7d", 3 * 86400, 7 * 86400),
@@ -58,6 +60,12 @@ class Durations:
     mean: float | None = None
     median: float | None = None
     p90: float | None = None
+
+    @classmethod
+    def of(cls, count: int, mean: float, median: float, p90: int, per: int) -> "Durations":
+        """From whole units, ``per`` of them a second (the mean and median
+        of integers, as the database or Python divides them)."""
+        return cls(count, mean / per, median / per, p90 / per)
 
 
 @dataclass(frozen=True)
@@ -126,12 +134,17 @@ class Figures:
 # --------------------------------------------------------------------------- grouping
 
 
+def scope(base):
+    """The facts of the tickets ``base`` (a WHERE on tickets, None for all) selects."""
+    return None if base is None else F.ticket.in_(Ticket.select(Ticket.id).where(base))
+
+
 def group_expr(desk: "Desk", by: str | None, column, period: Period):
     """What a row is grouped by, for an event that happened at ``column``."""
     if by is None:
         return None
-    if by in TICKET_COLUMNS:
-        return TICKET_COLUMNS[by]
+    if by in FACT_GROUPS:
+        return FACT_GROUPS[by]
     day = local_day(desk.db, column, period.tz, period.start - timedelta(days=1), period.end + timedelta(days=1))
     if by == "day":
         return day
@@ -140,21 +153,30 @@ def group_expr(desk: "Desk", by: str | None, column, period: Period):
     raise ValueError(by)
 
 
-def _rows(query, g) -> dict:
+def group_key(by: str | None, value):
+    """A group's value as the tickets have it: an id (None for none), a priority, a day or week number."""
+    if by in ("team", "category", "service", "agent"):
+        return int(value) or None
+    if by in ("day", "week"):
+        return int(value)
+    return value
+
+
+def _rows(query, by: str | None, g) -> dict:
     """{group: row tuple} of a query whose first column is the group (when grouped)."""
     if g is None:
         row = query.tuples().first()
         return {None: row} if row is not None else {}
-    return {row[0]: row[1:] for row in query.group_by(SQL("1")).tuples()}
+    return {group_key(by, row[0]): row[1:] for row in query.group_by(SQL("1")).tuples()}
 
 
-def _counts(query, g) -> dict:
+def _counts(query, by: str | None, g) -> dict:
     """:func:`_rows` with every value a whole number (SUM over no rows is NULL: 0)."""
-    return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, g).items()}
+    return {k: tuple(int(x or 0) for x in r) for k, r in _rows(query, by, g).items()}
 
 
-def _select(g, *columns):
-    return Ticket.select(*(([g.alias("g")] if g is not None else []) + list(columns)))
+def _facts(g, *columns):
+    return F.select(*(([g.alias("g")] if g is not None else []) + list(columns)))
 
 
 def in_period(column, period: Period):
@@ -164,44 +186,40 @@ def in_period(column, period: Period):
 # --------------------------------------------------------------------------- figures
 
 
-def _count(desk: "Desk", where, column, period: Period, by: str | None) -> dict:
+def _count(desk: "Desk", base, column, period: Period, by: str | None) -> dict:
     g = group_expr(desk, by, column, period)
-    return {k: r[0] for k, r in _counts(_select(g, fn.COUNT(Ticket.id)).where(where), g).items()}
+    query = _facts(g, fn.COUNT(SQL("*"))).where(and_all(scope(base), in_period(column, period)))
+    return {k: r[0] for k, r in _counts(query, by, g).items()}
 
 
 def created(desk: "Desk", base, period: Period, by: str | None) -> dict:
     """Tickets created in the period, per group."""
-    return _count(desk, and_all(base, in_period(Ticket.created_at, period)), Ticket.created_at, period, by)
+    return _count(desk, base, F.created_at, period, by)
 
 
 def resolved_count(desk: "Desk", base, period: Period, by: str | None) -> dict:
     """Tickets resolved in the period (not merged), per group."""
-    return _count(desk, _resolved_where(base, period), Ticket.resolved_at, period, by)
+    return _count(desk, base, F.resolved_at, period, by)
 
 
-def _resolved_where(base, period: Period):
-    return and_all(base, in_period(Ticket.resolved_at, period), Ticket.merged_into.is_null())
+TIMES = {  # each time figure: its fact, the event that dates it, its units a second
+    "mtta": (F.mtta, F.acked_at, MS), "mtta_business": (F.mtta_b, F.acked_at, 1),
+    "mttr": (F.mttr, F.resolved_at, MS), "mttr_business": (F.mttr_b, F.resolved_at, 1),
+}
 
 
 def durations(desk: "Desk", base, period: Period, by: str | None, which: str) -> dict[object, Durations]:
     """MTTA or MTTR (``which``: mtta, mtta_business, mttr, mttr_business) per group."""
-    event = Ticket.acknowledged_at if which.startswith("mtta") else Ticket.resolved_at
+    value, event, per = TIMES[which]
     g = group_expr(desk, by, event, period)
-    if which.startswith("mtta"):
-        where = and_all(base, in_period(Ticket.acknowledged_at, period))
-    else:
-        where = _resolved_where(base, period)
-    source = _select(g, (seconds_between(desk.db, event, Ticket.created_at)).alias("v"))
-    if which.endswith("business"):
-        metric = "first_response" if which.startswith("mtta") else "resolution"
-        source = _select(g, SlaClock.elapsed.alias("v")).join(
-            SlaClock, on=((SlaClock.ticket == Ticket.id) & (SlaClock.metric == metric)))
-        where = and_all(where, SlaClock.stopped_at.is_null(False), SlaClock.state.in_(("met", "breached")))
-    return _percentiles(desk, source.where(where), grouped=g is not None)
+    source = _facts(g, value.alias("v")).where(and_all(scope(base), value.is_null(False), in_period(event, period)))
+    out = percentiles(desk, source, grouped=g is not None, per=per)
+    return {group_key(by, k): v for k, v in out.items()} if g is not None else out
 
 
-def _percentiles(desk: "Desk", source, grouped: bool) -> dict[object, Durations]:
-    """count, mean, median and p90 of ``source``'s column ``v`` per ``g``, in SQL:
+def percentiles(desk: "Desk", source, grouped: bool, per: int) -> dict[object, Durations]:
+    """count, mean, median and p90 of ``source``'s column ``v`` (whole
+    milliseconds, ``per`` 1000, or seconds, ``per`` 1) per ``g``, in SQL:
     each value's rank in its group by a window, then the ranks wanted."""
     s = source.alias("s")
     part = [s.c.g] if grouped else None
@@ -222,34 +240,20 @@ def _percentiles(desk: "Desk", source, grouped: bool) -> dict[object, Durations]
     for row in query.tuples():
         key, (count, mean, median, p90) = (row[0], row[1:]) if grouped else (None, row)
         if count:
-            out[key] = Durations(int(count), float(mean), float(median), float(p90))
+            out[key] = Durations.of(int(count), float(mean), float(median), int(p90), per)
     return out
 
 
 def resolution(desk: "Desk", base, period: Period, by: str | None) -> dict[object, tuple]:
     """Per group: resolved, reopened, first-contact, reassignments, ping-pong,
     rated, rateable, score total — for tickets resolved in the period."""
-    g = group_expr(desk, by, Ticket.resolved_at, period)
-    where = _resolved_where(base, period)
-    # hand-offs: changes (one transaction each) that moved a held ticket to
-    # another agent or team; a team change with its assignee change is one
-    handed = (AuditEvent
-              .select(AuditEvent.ticket.alias("ticket"), fn.COUNT(fn.DISTINCT(AuditEvent.at)).alias("n"))
-              .where(AuditEvent.field.in_(REASSIGNING_FIELDS) & AuditEvent.old.is_null(False)
-                     & AuditEvent.ticket.in_(Ticket.select(Ticket.id).where(where)))
-              .group_by(AuditEvent.ticket)
-              .alias("h"))
-    latest = Rating.select(fn.MAX(Rating.id)).group_by(Rating.ticket)
-    rated = Rating.select(Rating.ticket.alias("ticket"), Rating.score.alias("score")).where(Rating.id.in_(latest)).alias("rt")
-    moves = fn.COALESCE(handed.c.n, 0)
-    query = (_select(g, fn.COUNT(Ticket.id), count_if(Ticket.reopen_count > 0),
-                     count_if((Ticket.reopen_count == 0) & (moves == 0)), fn.SUM(moves), count_if(moves >= PING_PONG),
-                     count_if(rated.c.score.is_null(False)), count_if(Ticket.requester_email.is_null(False)),
-                     fn.SUM(fn.COALESCE(rated.c.score, 0)))
-             .join(handed, "LEFT OUTER JOIN", on=(handed.c.ticket == Ticket.id))
-             .join(rated, "LEFT OUTER JOIN", on=(rated.c.ticket == Ticket.id), src=Ticket)
-             .where(where))
-    return _counts(query, g)
+    g = group_expr(desk, by, F.resolved_at, period)
+    query = (_facts(g, fn.COUNT(SQL("*")), count_if(F.reopened == True),  # noqa: E712
+                    count_if((F.reopened == False) & (F.handoffs == 0)), fn.SUM(F.handoffs),  # noqa: E712
+                    count_if(F.handoffs >= PING_PONG), count_if(F.score.is_null(False)),
+                    count_if(F.rateable == True), fn.SUM(fn.COALESCE(F.score, 0)))  # noqa: E712
+             .where(and_all(scope(base), in_period(F.resolved_at, period))))
+    return _counts(query, by, g)
 
 
 def compliance(desk: "Desk", base, period: Period, by: str | None) -> dict[object, tuple[int, int, int, int]]:
@@ -260,27 +264,21 @@ def compliance(desk: "Desk", base, period: Period, by: str | None) -> dict[objec
 
 def compliance_cube(desk: "Desk", base, period: Period, dims: tuple[str, ...]) -> dict[tuple, tuple[int, int, int, int]]:
     """:func:`compliance` grouped by several dimensions at once, keyed by the
-    tuple of their values: one pass over the clocks for every breakdown a
-    report shows (see :func:`fold`). The tickets are joined only when a
-    query or a ticket's field asks for them."""
-    decided_at = fn.COALESCE(SlaClock.breached_at, SlaClock.stopped_at)
-    groups = [group_expr(desk, d, decided_at, period).alias(f"g{i}") for i, d in enumerate(dims)]
-    met = (SlaClock.state == "met") & in_period(SlaClock.stopped_at, period)
-    breached = SlaClock.breached_at.is_null(False) & in_period(SlaClock.breached_at, period)
-    response = SlaClock.metric == "first_response"
-    query = SlaClock.select(*groups, count_if(met & response), count_if(breached & response),
-                            count_if(met & ~response), count_if(breached & ~response))
-    if base is not None or any(d in TICKET_COLUMNS for d in dims):
-        query = query.join(Ticket, on=(SlaClock.ticket == Ticket.id))
-    query = query.where(and_all(base, met | breached))
-    if dims:
-        query = query.group_by(*(SQL(str(i + 1)) for i in range(len(dims))))
-    out = {}
-    for row in query.tuples():
-        counts = tuple(int(x or 0) for x in row[len(dims):])
-        if any(counts):
-            out[tuple(row[:len(dims)])] = counts
-    return out
+    tuple of their values: one pass over the facts per metric for every
+    breakdown a report shows (see :func:`fold`)."""
+    out: dict[tuple, list[int]] = {}
+    for slot, (at, met) in enumerate(((F.response_at, F.response_met), (F.resolution_at, F.resolution_met))):
+        groups = [group_expr(desk, d, at, period).alias(f"g{i}") for i, d in enumerate(dims)]
+        query = (F.select(*groups, count_if(met == True), count_if(met == False))  # noqa: E712
+                 .where(and_all(scope(base), in_period(at, period))))
+        if dims:
+            query = query.group_by(*(SQL(str(i + 1)) for i in range(len(dims))))
+        for row in query.tuples():
+            key = tuple(group_key(d, v) for d, v in zip(dims, row[:len(dims)]))
+            counts = out.setdefault(key, [0, 0, 0, 0])
+            counts[2 * slot] += int(row[len(dims)] or 0)
+            counts[2 * slot + 1] += int(row[len(dims) + 1] or 0)
+    return {k: tuple(v) for k, v in out.items() if any(v)}
 
 
 def fold(cube: dict[tuple, tuple[int, ...]], index: int | None) -> dict[object, tuple[int, ...]]:
@@ -294,18 +292,25 @@ def fold(cube: dict[tuple, tuple[int, ...]], index: int | None) -> dict[object, 
 
 
 def backlog(desk: "Desk", base, now: datetime, by: str | None, period: Period) -> dict[object, tuple[int, ...]]:
-    """Per group: open tickets (not merged) by age now, per AGE_BUCKETS."""
+    """Per group: open tickets (not merged) by age now, per AGE_BUCKETS —
+    the open ones, less the few open ones merged into another (so the first
+    count reads only the status index when there is no query)."""
     if by in ("day", "week"):
         return {}  # the backlog is now's, not a day's
-    g = group_expr(desk, by, Ticket.created_at, period)
+    g = {"team": Ticket.team, "priority": Ticket.priority, "category": Ticket.category,
+         "service": Ticket.service, "agent": Ticket.assignee}.get(by)
     buckets = []
     for _, older, younger in AGE_BUCKETS:
         cond = Ticket.created_at <= now - timedelta(seconds=older)
         if younger is not None:
             cond = cond & (Ticket.created_at > now - timedelta(seconds=younger))
         buckets.append(count_if(cond))
-    query = _select(g, *buckets).where(and_all(base, Ticket.status.in_(OPEN), Ticket.merged_into.is_null()))
-    return _counts(query, g)
+    is_open = and_all(base, Ticket.status.in_(OPEN))
+    select = lambda *where: Ticket.select(*(([g.alias("g")] if g is not None else []) + buckets)).where(and_all(*where))  # noqa: E731
+    out = _counts(select(is_open), None, g)
+    for key, merged in _counts(select(is_open, Ticket.merged_into.is_null(False)), None, g).items():
+        out[key] = tuple(a - b for a, b in zip(out[key], merged))
+    return {k: v for k, v in out.items() if any(v)} if g is not None else out
 
 
 def figures(desk: "Desk", base, period: Period, now: datetime, by: str | None = None,

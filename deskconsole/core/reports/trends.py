@@ -22,7 +22,8 @@ from peewee import SQL, fn
 
 from deskconsole.core.keys import ticket_key
 from deskconsole.core.sql_expr import DAY, and_all, epoch
-from deskconsole.models import Ticket
+from deskconsole.core.reports.kpis import scope
+from deskconsole.models import ReportFact, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -32,6 +33,7 @@ WINDOWS = (("day", 1), ("week", 7))
 FACTOR = 3.0
 MIN_COUNT = 5
 SHOWN = 20  # tickets listed with a flag
+DAYS = max(days for _, days in WINDOWS) + BASELINE_DAYS  # the days counted back from now
 
 
 @dataclass(frozen=True)
@@ -50,28 +52,32 @@ class TrendFlag:
 
 
 def daily_counts(desk: "Desk", base, now: datetime, column, days: int) -> dict[object, list[int]]:
-    """{group id: [tickets created 0, 1, ... days-1 days back from now]}."""
-    ago = (int(now.timestamp()) - epoch(desk.db, Ticket.created_at)) / DAY
+    """{group id: [tickets created 0, 1, ... days-1 days back from now]} (``column``: a fact's category or service)."""
+    F = ReportFact
+    ago = (int(now.timestamp()) - epoch(desk.db, F.created_at)) / DAY
     if not desk.is_sqlite:
         ago = fn.floor(ago).cast("BIGINT")
     since = now - timedelta(days=days)
-    query = (Ticket.select(column.alias("g"), ago.alias("ago"), fn.COUNT(Ticket.id))
-             .where(and_all(base, Ticket.created_at > since, Ticket.created_at <= now,
-                            Ticket.merged_into.is_null(), column.is_null(False)))
+    query = (F.select(column.alias("g"), ago.alias("ago"), fn.COUNT(SQL("*")))
+             .where(and_all(scope(base), F.created_at > since, F.created_at <= now, F.live == True, column != 0))  # noqa: E712
              .group_by(SQL("1"), SQL("2")))
     out: dict[object, list[int]] = {}
     for group, back, count in query.tuples():
         back = int(back)
         if 0 <= back < days:
-            out.setdefault(group, [0] * days)[back] += int(count)
+            out.setdefault(int(group), [0] * days)[back] += int(count)
     return out
 
 
-def flags(desk: "Desk", base, now: datetime, *, factor: float = FACTOR, min_count: int = MIN_COUNT) -> list[TrendFlag]:
+def flags(desk: "Desk", base, now: datetime, *, factor: float = FACTOR, min_count: int = MIN_COUNT,
+          daily: dict[str, dict[object, list[int]]] | None = None) -> list[TrendFlag]:
+    """The flags; ``daily``: {dimension: counts as :func:`daily_counts` has
+    them over ``DAYS``}, read elsewhere (the hourly sums, for the whole desk)."""
     out: list[TrendFlag] = []
-    longest = max(days for _, days in WINDOWS)
     for dimension, column in (("category", Ticket.category), ("service", Ticket.service)):
-        for group, counts in daily_counts(desk, base, now, column, longest + BASELINE_DAYS).items():
+        per_day = (daily[dimension] if daily is not None
+                   else daily_counts(desk, base, now, getattr(ReportFact, dimension), DAYS))
+        for group, counts in per_day.items():
             for window, days in WINDOWS:
                 count = sum(counts[:days])
                 baseline = median(counts[days:days + BASELINE_DAYS]) * days
