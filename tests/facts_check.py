@@ -12,7 +12,7 @@ def stale_facts(desk) -> list[str]:
     out = []
     with desk.bound():
         kept = ReportFact.select(*(getattr(ReportFact, c) for c in FACT_COLUMNS))
-        fresh = fact_query(desk, Ticket.select(Ticket.id))
+        fresh = fact_query(desk.db, Ticket.select(Ticket.id))
         out += [f"kept, not what the ticket says: {row}" for row in (kept - fresh).tuples()]
         out += [f"the ticket says, not kept: {row}" for row in (fresh - kept).tuples()]
         hours = {}

@@ -24,12 +24,15 @@ tables anew from the tickets (a desk migrated to them, a demo).
 
 from __future__ import annotations
 
+import json
 import threading
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable
 
 from peewee import EXCLUDED, JOIN, SQL, Case, Value, fn
 
+from deskconsole.binding import use
 from deskconsole.db import is_sqlite
 
 from deskconsole.core.sql_expr import epoch, milliseconds_between
@@ -57,10 +60,9 @@ _pending = threading.local()  # tickets touched by this thread's open transactio
 # --------------------------------------------------------------------------- the facts, from the tickets
 
 
-def fact_query(desk: "Desk", ids):
+def fact_query(db, ids):
     """The facts of the tickets ``ids`` (a subquery or a list) selects, in
     ``FACT_COLUMNS`` order: the one definition of every fact."""
-    db = desk.db
     fr, rs = SlaClock.alias("fr"), SlaClock.alias("rs")
     handed = (AuditEvent
               .select(AuditEvent.ticket.alias("tid"), fn.COUNT(fn.DISTINCT(AuditEvent.at)).alias("n"))
@@ -151,6 +153,11 @@ def sums(desk: "Desk", where_fact=None, *, window: tuple[datetime, datetime] | N
     of the facts ``where_fact`` selects — of their events in ``window``
     (start, end) when given; only the events that add to ``counters`` are
     read (one query: a grouped select per event, joined by UNION ALL)."""
+    query = _sums_query(desk.db, where_fact, window, counters)
+    return _fold(query.tuples()) if query is not None else {}
+
+
+def _sums_query(db, where_fact, window, counters):
     F = ReportFact
     parts = []
     for column, adds in _events():
@@ -161,17 +168,21 @@ def sums(desk: "Desk", where_fact=None, *, window: tuple[datetime, datetime] | N
             cond &= where_fact
         if window is not None:
             cond &= (column >= window[0]) & (column < window[1])
-        parts.append(F.select(hour_of(desk.db, column), F.priority, F.team, F.category, F.service,
+        parts.append(F.select(hour_of(db, column), F.priority, F.team, F.category, F.service,
                               *(fn.SUM(adds[c]) if c in adds else Value(0) for c in COUNTERS))
                      .where(cond).group_by(*(_n(i) for i in range(1, 6))))
-    out: dict[tuple, list[int]] = {}
     if not parts:
-        return out
+        return None
     query = parts[0]
     for part in parts[1:]:
         query = query + part  # UNION ALL
-    for row in query.tuples():
-        key = (int(row[0]), row[1], row[2], row[3], row[4])
+    return query
+
+
+def _fold(rows) -> dict[tuple, list[int]]:
+    out: dict[tuple, list[int]] = {}
+    for row in rows:
+        key = (int(row[0]), row[1], int(row[2]), int(row[3]), int(row[4]))
         total = out.get(key)
         if total is None:
             out[key] = [int(v or 0) for v in row[5:]]
@@ -214,6 +225,8 @@ def refresh(desk: "Desk", ids) -> None:
     """Bring the facts of tickets ``ids`` (a list, or a subquery of ticket
     ids) and the hours they count in up to date: old sums off, new facts,
     new sums on."""
+    if isinstance(ids, (list, tuple)):
+        return _refresh_listed(desk, ids)
     F = ReportFact
     if not desk.is_sqlite:  # one refresh of a ticket at a time; the next reads what this one wrote
         list(F.select(F.ticket).where(F.ticket.in_(ids)).order_by(F.ticket).for_update().tuples())
@@ -221,17 +234,83 @@ def refresh(desk: "Desk", ids) -> None:
     F.delete().where(F.ticket.in_(ids)).execute()
     _insert_facts(desk, ids)
     new = sums(desk, F.ticket.in_(ids))
+    add_hours(desk, _delta(old, new))
+
+
+def _delta(old: dict, new: dict) -> dict[tuple, list[int]]:
     delta = {}
     for key in old.keys() | new.keys():
         a, b = old.get(key), new.get(key)
         change = [y - x for x, y in zip(a or [0] * len(COUNTERS), b or [0] * len(COUNTERS))]
         if any(change):
             delta[key] = change
-    add_hours(desk, delta)
+    return delta
+
+
+# A write refreshes a ticket or two: the statements for a list of ids are
+# made once per database (Peewee would build the long UNION and the facts'
+# joins again for every write) and take the ids as one JSON parameter.
+_IDS = "\x00ticket ids\x00"
+
+
+def _listed(db):
+    if is_sqlite(db):
+        return SQL("(SELECT value FROM json_each(?))", [_IDS])
+    return SQL("(SELECT CAST(value AS INTEGER) FROM json_array_elements_text(CAST(%s AS json)))", [_IDS])
+
+
+@lru_cache(maxsize=8)
+def _statements(db) -> dict[str, tuple[str, list]]:
+    F = ReportFact
+    with use(db):
+        ids = _listed(db)
+        queries = {
+            "sums": _sums_query(db, F.ticket.in_(ids), None, COUNTERS),
+            "delete": F.delete().where(F.ticket.in_(ids)),
+            "insert": F.insert_from(fact_query(db, ids), [getattr(F, c) for c in FACT_COLUMNS]),
+        }
+        H = ReportHour
+        names = ("hour",) + GROUPS + COUNTERS
+        marks = {name: (f"\x00{name}\x00" if name == "priority" else -(10**12) - i) for i, name in enumerate(names)}
+        upsert = (H.insert({getattr(H, n): v for n, v in marks.items()})
+                  .on_conflict(conflict_target=[H.hour, H.priority, H.team, H.category, H.service],
+                               update={getattr(H, c): getattr(H, c) + getattr(EXCLUDED, c) for c in COUNTERS}))
+        if not is_sqlite(db):
+            queries["lock"] = F.select(F.ticket).where(F.ticket.in_(ids)).order_by(F.ticket).for_update()
+        out = {name: q.sql() for name, q in queries.items()}
+        sql, params = upsert.sql()
+    where = {v: n for n, v in marks.items()}
+    out["upsert"] = (sql, [where.get(p, p) for p in params])  # the column a parameter holds, by name
+    return out
+
+
+def _run(db, statement: tuple[str, list], ids_json: str):
+    sql, params = statement
+    return db.execute_sql(sql, [ids_json if p == _IDS else p for p in params])
+
+
+def _refresh_listed(desk: "Desk", ids) -> None:
+    db = desk.db
+    st = _statements(db)
+    ids_json = json.dumps([int(i) for i in ids])
+    if not desk.is_sqlite:  # one refresh of a ticket at a time; the next reads what this one wrote
+        _run(db, st["lock"], ids_json).fetchall()
+    old = _fold(_run(db, st["sums"], ids_json).fetchall())
+    _run(db, st["delete"], ids_json)
+    _run(db, st["insert"], ids_json)
+    new = _fold(_run(db, st["sums"], ids_json).fetchall())
+    delta = _delta(old, new)
+    if delta:
+        sql, names = st["upsert"]
+        rows = []
+        for key, counts in sorted(delta.items()):  # one order of row locks for every writer
+            values = dict(zip(("hour",) + GROUPS + COUNTERS, (*key, *counts)))
+            rows.append([values[n] for n in names])
+        db.cursor().executemany(sql, rows)
 
 
 def _insert_facts(desk: "Desk", ids) -> None:
-    ReportFact.insert_from(fact_query(desk, ids), [getattr(ReportFact, c) for c in FACT_COLUMNS]).execute()
+    ReportFact.insert_from(fact_query(desk.db, ids), [getattr(ReportFact, c) for c in FACT_COLUMNS]).execute()
 
 
 def add_hours(desk: "Desk", delta: dict[tuple, list[int]]) -> None:
