@@ -182,15 +182,18 @@ def _sums_query(db, where_fact, window, counters):
 def _fold(rows) -> dict[tuple, list[int]]:
     out: dict[tuple, list[int]] = {}
     for row in rows:
-        key = (int(row[0]), row[1], int(row[2]), int(row[3]), int(row[4]))
-        total = out.get(key)
-        if total is None:
-            out[key] = [int(v or 0) for v in row[5:]]
-        else:
-            for slot, value in enumerate(row[5:]):
-                if value:
-                    total[slot] += int(value)
+        add_counts(out, (int(row[0]), row[1], int(row[2]), int(row[3]), int(row[4])), [int(v or 0) for v in row[5:]])
     return out
+
+
+def add_counts(table: dict, key, counts: list[int]) -> None:
+    """Add ``counts`` to ``table[key]`` (a copy of them when the key is new)."""
+    total = table.get(key)
+    if total is None:
+        table[key] = list(counts)
+    else:
+        for i, n in enumerate(counts):
+            total[i] += n
 
 
 def _n(i: int):

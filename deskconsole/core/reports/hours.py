@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from peewee import SQL, fn
 
 from deskconsole.core import report_facts
-from deskconsole.core.report_facts import COUNTERS, GROUPS, HOUR, hour_start
+from deskconsole.core.report_facts import COUNTERS, GROUPS, HOUR, add_counts, hour_start
 from deskconsole.core.reports import kpis
 from deskconsole.core.reports.kpis import AGE_BUCKETS, Durations, Figures
 from deskconsole.core.reports.period import Period
@@ -92,12 +92,7 @@ class Sums:
             index = GROUPS.index(by)
             rows = ((_value(by, key[index]), counts) for key, counts in self.groups.items())
         for key, counts in rows:
-            total = out.get(key)
-            if total is None:
-                out[key] = list(counts)
-            else:
-                for i, n in enumerate(counts):
-                    total[i] += n
+            add_counts(out, key, counts)
         slots = [_INDEX[c] for c in counters]
         return {k: {c: v[slot] for c, slot in zip(counters, slots)} for k, v in out.items()}
 
@@ -116,13 +111,8 @@ def read(desk: "Desk", period: Period) -> Sums:
             out.hours[int(row[0])] = [int(x or 0) for x in row[1:]]
     for window in edges:
         for key, counts in report_facts.sums(desk, window=window).items():
-            for table, k in ((out.groups, key[1:]), (out.hours, key[0])):
-                total = table.get(k)
-                if total is None:
-                    table[k] = list(counts)
-                else:
-                    for i, n in enumerate(counts):
-                        total[i] += n
+            add_counts(out.groups, key[1:], counts)
+            add_counts(out.hours, key[0], counts)
     return out
 
 
