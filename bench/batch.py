@@ -47,7 +47,7 @@ team = "ops"
 
 def build(work: Path, tickets: int) -> tuple[Path, Path]:
     from deskconsole.config import load_config
-    from deskconsole.core import tickets as core
+    from deskconsole.core.records import tickets as core
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import resolve_actor
 

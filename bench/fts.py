@@ -68,7 +68,7 @@ def old_query_module(commit: str):
 
 def ls_once(desk, module, text: str, now) -> tuple[float, int]:
     """As `ls QUERY --limit 50` does it with ``module``'s query language."""
-    from deskconsole.core.views import SUMMARY_COLUMNS, summary
+    from deskconsole.core.records.views import SUMMARY_COLUMNS, summary
 
     start = time.perf_counter()
     query = module.select_tickets(desk, text, actor_login="bench", now=now)
@@ -104,7 +104,7 @@ def main() -> None:
     from deskconsole import migrations
     from deskconsole.config import load_config
     from deskconsole.core.desk import open_desk
-    from deskconsole.core import query as query_module
+    from deskconsole.core.search import query as query_module
     from deskconsole.db import connect
 
     before = old_query_module(args.before)

@@ -30,12 +30,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deskconsole.config import parse_config  # noqa: E402
-from deskconsole.core import sla_history  # noqa: E402
+from deskconsole.core.sla_clocks import sla_history  # noqa: E402
 from deskconsole.core.bulk import insert_rows  # noqa: E402
 from deskconsole.core.clock import ManualClock  # noqa: E402
 from deskconsole.core.desk import open_desk  # noqa: E402
-from deskconsole.core.escalation import SLA_ACTOR  # noqa: E402
-from deskconsole.core.sweep import sweep  # noqa: E402
+from deskconsole.core.automation.escalation import SLA_ACTOR  # noqa: E402
+from deskconsole.core.automation.sweep import sweep  # noqa: E402
 from deskconsole.core.txn import unit_of_work  # noqa: E402
 from deskconsole.models import SlaClock, SlaCrossing, Ticket  # noqa: E402
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML  # noqa: E402

@@ -29,7 +29,7 @@ memory stays flat over a long run.
    otherwise fills (up to the desk's 32 MB a connection) as the file grows.
    --idle 0 skips part 1.
 3. With --big-config (a 1,000,000-ticket demo desk, see bench/README.md):
-   one refresh (core.board.snapshot) of each page, median of 5.
+   one refresh (core.reports.board.snapshot) of each page, median of 5.
 
 Prints one line per figure and a JSON summary last.
 """
@@ -93,7 +93,7 @@ resolution = "8h"
 # ---------------------------------------------------------------- desks
 def busy_desk(work: Path) -> tuple[Path, Path]:
     from deskconsole.config import parse_config
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.clock import ManualClock
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import actor_for
@@ -183,7 +183,8 @@ async def long_run(work: Path, hours: float, step: float, trace: bool = False, c
     import tracemalloc
 
     from deskconsole.config import parse_config
-    from deskconsole.core import board, tickets
+    from deskconsole.core.reports import board
+    from deskconsole.core.records import tickets
     from deskconsole.core.clock import ManualClock
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import actor_for
@@ -280,7 +281,7 @@ async def long_run(work: Path, hours: float, step: float, trace: bool = False, c
 # ---------------------------------------------------------------- 3. a refresh on a big desk
 def big_refresh(config_path: Path) -> dict:
     from deskconsole.config import load_config
-    from deskconsole.core import board
+    from deskconsole.core.reports import board
     from deskconsole.core.desk import open_desk
 
     cfg = load_config(config_path)

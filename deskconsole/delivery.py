@@ -19,8 +19,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 
 from deskconsole.errors import ValidationError
-from deskconsole.core.notices import MailConfig
-from deskconsole.core.outbox import Message, Undeliverable
+from deskconsole.core.outbound.notices import MailConfig
+from deskconsole.core.outbound.outbox import Message, Undeliverable
 from deskconsole.paths import read_secret
 
 log = logging.getLogger("deskconsole.mail")
@@ -54,7 +54,7 @@ def build(msg: Message, mail: MailConfig) -> EmailMessage:
 
 
 class SmtpSender:
-    """``send(message)`` for :func:`deskconsole.core.outbox.drain`: one SMTP
+    """``send(message)`` for :func:`deskconsole.core.outbound.outbox.drain`: one SMTP
     connection reused for a drain's messages, opened when first needed."""
 
     def __init__(self, mail: MailConfig):
@@ -127,8 +127,8 @@ class Dispatcher:
     """``send`` for the drain: mail to SMTP, webhooks to HTTP; each made when first needed."""
 
     def __init__(self, config):
-        from deskconsole.core.notices import mail_config
-        from deskconsole.core.webhooks import webhooks
+        from deskconsole.core.outbound.notices import mail_config
+        from deskconsole.core.outbound.webhooks import webhooks
 
         self.mail = mail_config(config)
         self.hooks = webhooks(config)

@@ -156,7 +156,7 @@ _V6 = [
 # kept in step by triggers, so every write path (new, edit, merge, import,
 # restore) keeps it current; ranked by bm25 with title words weighing 4x.
 # PostgreSQL: a GIN index on the tsvector of the same text (an expression
-# index: no extra table or column); core/query.py writes the identical
+# index: no extra table or column); core/search/query.py writes the identical
 # expression so the planner uses it.
 TICKET_TSVECTOR = "to_tsvector('simple'::regconfig, COALESCE(title, '') || ' ' || COALESCE(description, ''))"
 _V7 = [
@@ -181,7 +181,7 @@ _V7 = [
 # FTS5 table over entry bodies with the entry table as its content, kept in
 # step by triggers like ticket_fts. PostgreSQL: a GIN index on each entry's
 # tsvector. A ticket matches a word found in its title, description or any
-# entry of its conversation (core/query.py).
+# entry of its conversation (core/search/query.py).
 ENTRY_TSVECTOR = "to_tsvector('simple'::regconfig, body)"
 _V8 = [
     ("sqlite", """CREATE VIRTUAL TABLE entry_fts USING fts5(body, content='entry', content_rowid='id',

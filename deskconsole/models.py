@@ -135,7 +135,7 @@ class Ticket(BaseModel):
     source = CharField(max_length=16, default="cli")
     external_ref = CharField(null=True)
     version = IntegerField(default=1)
-    # The SLA summary of the ticket's clocks (kept by deskconsole.core.sla):
+    # The SLA summary of the ticket's clocks (kept by deskconsole.core.sla_clocks):
     # the worst state (breached, warning, ok, paused, met) and the soonest
     # deadline of a clock that is counting — the queue's default order.
     sla = CharField(max_length=8, null=True)
@@ -150,7 +150,7 @@ class Ticket(BaseModel):
             (("updated_at",), False),
             (("external_ref",), False),
             (("sla_due",), False),
-            # the wallboard's figures (see deskconsole.core.board)
+            # the wallboard's figures (see deskconsole.core.reports.board)
             (("status", "priority", "sla", "sla_due", "assignee"), False),
             (("acknowledged_at", "created_at"), False),
             (("resolved_at", "created_at"), False),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from deskconsole.core.sweep import DEFAULT_INTERVAL, SweepReport, sweep
+from deskconsole.core.automation.sweep import DEFAULT_INTERVAL, SweepReport, sweep
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from deskconsole.core import alert_payloads as p
-from deskconsole.core.alert_payloads import PayloadError
+from deskconsole.core.inbound import alert_payloads as p
+from deskconsole.core.inbound.alert_payloads import PayloadError
 
 
 def am_alert(**over):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import alert_routes, alerts, links, tickets, views
-from deskconsole.core.alert_payloads import AlertEvent
+from deskconsole.core.inbound import alert_routes, alerts
+from deskconsole.core.records import links, tickets, views
+from deskconsole.core.inbound.alert_payloads import AlertEvent
 from deskconsole.errors import PermissionDenied
 from deskconsole.core.identity import INTAKE
 from deskconsole.models import Alert, AuditEvent, Link, Ticket

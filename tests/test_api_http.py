@@ -10,7 +10,9 @@ import aiohttp
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import alert_routes, tickets, tokens
+from deskconsole.core.inbound import alert_routes
+from deskconsole.core.records import tickets
+from deskconsole.core.access import tokens
 from deskconsole.models import AuditEvent, Ticket
 
 from conftest import TEST_CONFIG

@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 import pytest
 
 from deskconsole.config import ConfigError, parse_config
-from deskconsole.core import tickets
-from deskconsole.core.auto_close import cutoff
+from deskconsole.core.records import tickets
+from deskconsole.core.automation.auto_close import cutoff
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 from deskconsole.models import AuditEvent, Ticket
 
 from conftest import TEST_CONFIG, config_actor

@@ -64,7 +64,7 @@ def test_one_shot_commands_do_not_load_the_console(tmp_path, db_url):
         assert _loaded(seen["modules"], *CONSOLE_ONLY) == [], argv
         # Commands registered by other modules are not imported for these.
         assert _loaded(seen["modules"], "deskconsole.cli.backup", "deskconsole.cli.batch", "deskconsole.cli.admin",
-                       "deskconsole.cli.desk_cmds", "deskconsole.core.backup") == [], argv
+                       "deskconsole.cli.desk_cmds", "deskconsole.core.archive.backup") == [], argv
         assert seen["gc"], argv  # the collector paused for start-up runs again
 
 

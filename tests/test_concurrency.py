@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.errors import Conflict
-from deskconsole.core.views import detail
+from deskconsole.core.records.views import detail
 from deskconsole.models import AuditEvent, Entry
 
 WORKER = textwrap.dedent(
@@ -23,8 +23,8 @@ WORKER = textwrap.dedent(
     from deskconsole.core.desk import open_desk
     from deskconsole.errors import Conflict
     from deskconsole.core.identity import actor_for
-    from deskconsole.core import tickets
-    from deskconsole.core.views import detail
+    from deskconsole.core.records import tickets
+    from deskconsole.core.records.views import detail
 
     url, config_path, login, key, go, mode, count = sys.argv[1:8]
     config = load_config(config_path)

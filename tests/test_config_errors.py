@@ -12,7 +12,7 @@ import pytest
 
 from deskconsole.cli.main import main
 from deskconsole.config import ConfigError, load_config, parse_config
-from deskconsole.core.demo import demo_config_text
+from deskconsole.core.archive.demo import demo_config_text
 from deskconsole.starter import starter_config
 
 PATH = "/etc/deskconsole/config.toml"

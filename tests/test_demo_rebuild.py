@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from desk_env import child_env
 
-from deskconsole.core import demo
+from deskconsole.core.archive import demo
 
 TICKETS = 20_000
 

@@ -21,7 +21,7 @@ from desk_env import REAL_LOGIN, child_env
 
 from deskconsole.cli.progress import took
 from deskconsole.config import parse_config
-from deskconsole.core import demo
+from deskconsole.core.archive import demo
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.models import SlaClock, Ticket
@@ -191,7 +191,7 @@ def test_the_demo_gives_the_reports_something_to_show(db_url, tmp_path):
         assert f.rated > 0 and 3.5 < f.csat < 5 and 0.1 < f.response_rate < 0.5
         due, overdue, done = build(desk, "ada", "").reviews
         assert due + overdue > 0 and done > 0
-        from deskconsole.core import reviews
+        from deskconsole.core.records import reviews
 
         listed = reviews.listing(desk, state="done")
         assert listed and all(r.impact and r.root_cause and r.priority in ("P1", "P2") for r in listed)

@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.feed import FeedListener, FeedReader
+from deskconsole.core.outbound.feed import FeedListener, FeedReader
 from deskconsole.core.keys import ticket_id
 
 from tcp_proxy import TcpProxy

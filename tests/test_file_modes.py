@@ -26,11 +26,11 @@ from pathlib import Path
 import pytest
 from desk_env import child_env
 
-from deskconsole.core import backup as core_backup
-from deskconsole.core import tickets
+from deskconsole.core.archive import backup as core_backup
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import Actor
-from deskconsole.core.restore_damaged import restore_damaged
+from deskconsole.core.archive.restore_damaged import restore_damaged
 from deskconsole.db import DeskNotFound, connect, parse_url
 
 ADA = Actor(login="ada", name="Ada Admin", role="admin", team="ops")  # an admin in the test config

@@ -12,10 +12,12 @@ from datetime import datetime, timezone
 import pytest
 
 from deskconsole import migrations
-from deskconsole.core import links, report_facts, tickets, transfer
+from deskconsole.core.records import links, tickets
+from deskconsole.core import report_facts
+from deskconsole.core.archive import transfer
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import SYSTEM
-from deskconsole.core.query import QueryError, select_tickets
+from deskconsole.core.search.query import QueryError, select_tickets
 from deskconsole.db import connect
 from deskconsole.models import Ticket
 
@@ -317,6 +319,6 @@ def test_a_big_import_fills_the_index_batch_by_batch(desk, tmp_path, monkeypatch
 @pytest.mark.parametrize("text", ["full", "disk full", "dis*", '"queue full"', "full -disk", "full prio:P1,P2",
                                   "INC-4", "nothingatall", "full ntp", "*"])
 def test_counting_agrees_with_the_list(talked, text):
-    from deskconsole.core.query import count_tickets
+    from deskconsole.core.search.query import count_tickets
 
     assert count_tickets(talked, text, actor_login="ada", now=NOW) == len(ids(talked, text))

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from desk_env import child_env
-from deskconsole.core import validate
+from deskconsole.core.records import validate
 from deskconsole.errors import ValidationError
-from deskconsole.core.query import QueryError, parse
+from deskconsole.core.search.query import QueryError, parse
 
 LOGIN = pwd.getpwuid(os.getuid()).pw_name
 ESC = "\x1b[31m"

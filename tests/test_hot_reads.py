@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import hot_reads, links, tickets
-from deskconsole.core.change import change_ticket
+from deskconsole.core import hot_reads
+from deskconsole.core.records import links, tickets
+from deskconsole.core.records.change import change_ticket
 from deskconsole.core.desk import open_desk
 from deskconsole.errors import Conflict
-from deskconsole.core.views import detail
-from deskconsole.core.links import INVERSE
+from deskconsole.core.records.views import detail
+from deskconsole.core.records.links import INVERSE
 from deskconsole.models import AuditEvent, Entry, Link, SlaClock, Ticket
 
 from tests.conftest import TEST_CONFIG, TWO_POLICIES

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import tickets, transfer
+from deskconsole.core.records import tickets
+from deskconsole.core.archive import transfer
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import Actor

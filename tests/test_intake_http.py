@@ -23,7 +23,8 @@ import aiohttp
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import alert_routes, tokens
+from deskconsole.core.inbound import alert_routes
+from deskconsole.core.access import tokens
 from deskconsole.intake import posts
 from deskconsole.intake.batcher import Batcher
 from deskconsole.intake.http import Listener

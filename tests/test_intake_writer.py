@@ -21,7 +21,8 @@ import aiohttp
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import alert_routes, tokens
+from deskconsole.core.inbound import alert_routes
+from deskconsole.core.access import tokens
 from deskconsole.core.desk import open_desk
 from deskconsole.intake.writer import ProcessWriter, WriterUnavailable
 from deskconsole.models import Alert

@@ -29,7 +29,7 @@ def test_core_source_never_imports_textual_or_the_ui():
 
 def test_cli_commands_run_without_loading_textual():
     code = (
-        "import sys, deskconsole.cli.main, deskconsole.core.tickets, deskconsole.core.query, deskconsole.sla;"
+        "import sys, deskconsole.cli.main, deskconsole.core.records.tickets, deskconsole.core.search.query, deskconsole.sla;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -130,3 +130,59 @@ def test_no_import_circle_anywhere():
 def test_a_circle_is_found_when_there_is_one():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
+
+
+# ---------------------------------------------------------------- the core's domains
+def domain_of(module: str) -> str | None:
+    """The core's domain (a subpackage, or a top-level module) ``module`` is
+    in; None for the core package itself and for modules outside the core."""
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["deskconsole", "core"] and len(parts) > 2 else None
+
+
+def domain_offenders(edges: dict[str, set[str]], shared: tuple[str, ...], domains: tuple[str, ...]) -> list[str]:
+    """Each import inside the core that breaks the order: a shared module
+    importing a domain, or a domain importing one after it."""
+    rank = {d: i for i, d in enumerate(domains)}
+    offenders = []
+    for module, deps in edges.items():
+        here = domain_of(module)
+        if here is None:
+            continue
+        for dep in deps:
+            there = domain_of(dep)
+            if there is None or there == here or there in shared:
+                continue
+            if here in shared or there not in rank or rank[there] > rank[here]:
+                offenders.append(f"{module} ({here}) imports {dep} ({there})")
+    return sorted(offenders)
+
+
+def test_every_module_of_the_core_is_in_a_domain_or_shared():
+    from deskconsole.core import DOMAINS, SHARED
+
+    assert len(set(SHARED + DOMAINS)) == len(SHARED + DOMAINS)
+    on_disk = {p.stem for p in (PACKAGE / "core").glob("*.py") if p.stem != "__init__"}
+    on_disk |= {p.parent.name for p in (PACKAGE / "core").glob("*/__init__.py")}
+    assert on_disk == set(SHARED + DOMAINS)
+
+
+def test_the_core_domains_import_each_other_only_in_the_written_order():
+    """A domain imports the shared modules, its own modules and the domains
+    before it in ``core.DOMAINS``, never one after it (lazy imports
+    counted); the shared modules import no domain."""
+    from deskconsole.core import DOMAINS, SHARED
+
+    edges = graph()
+    assert len([m for m in edges if domain_of(m) in DOMAINS]) >= 40
+    assert domain_offenders(edges, SHARED, DOMAINS) == []
+
+
+def test_an_import_against_the_order_is_found():
+    edges = {"deskconsole.core.b.x": {"deskconsole.core.a.y", "deskconsole.core.s", "deskconsole.errors"},
+             "deskconsole.core.a.y": {"deskconsole.core.b.x"},
+             "deskconsole.core.s": {"deskconsole.core.a.y"}}
+    assert domain_offenders(edges, ("s",), ("a", "b")) == [
+        "deskconsole.core.a.y (a) imports deskconsole.core.b.x (b)",
+        "deskconsole.core.s (s) imports deskconsole.core.a.y (a)",
+    ]

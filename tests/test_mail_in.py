@@ -18,7 +18,9 @@ from email.message import EmailMessage
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import mail_in, tickets, tokens, views
+from deskconsole.core.inbound import mail_in
+from deskconsole.core.records import tickets, views
+from deskconsole.core.access import tokens
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import INTAKE
 from deskconsole.models import Attachment, Link, MailMessage, Outbox, Rating, Ticket

@@ -20,9 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from deskconsole.config import parse_config
-from deskconsole.core import outbox, tickets
+from deskconsole.core.outbound import outbox
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.notices import mail_config
+from deskconsole.core.outbound.notices import mail_config
 from deskconsole.delivery import Dispatcher, SmtpSender
 from deskconsole.models import AuditEvent, Outbox
 

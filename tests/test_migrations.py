@@ -12,7 +12,7 @@ import pytest
 from deskconsole import migrations
 from deskconsole.core.desk import open_desk
 from deskconsole.errors import SchemaError
-from deskconsole.core.views import detail
+from deskconsole.core.records.views import detail
 from deskconsole.db import connect
 from deskconsole.models import MODELS
 

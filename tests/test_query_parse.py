@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deskconsole.errors import ValidationError
-from deskconsole.core.query import (
+from deskconsole.core.search.query import (
     DEFAULT_SORT,
     MAX_LENGTH,
     DateCond,
@@ -536,6 +536,6 @@ def test_query_like_text_parses_or_raises_query_error(text):
     ("INC-4", "INC-4"), ("", ""), ("***", "***"), ("stauts:x", "stauts:x"), ("dis sort:due", "dis sort:due"),
 ])
 def test_a_word_being_typed_is_a_prefix(typed, read):
-    from deskconsole.core.query import as_you_type
+    from deskconsole.core.search.query import as_you_type
 
     assert as_you_type(typed) == read

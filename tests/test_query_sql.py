@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from deskconsole.config import parse_config
 from deskconsole.core.desk import open_desk
-from deskconsole.core.query import QueryError, parse, select_tickets, to_peewee
+from deskconsole.core.search.query import QueryError, parse, select_tickets, to_peewee
 from deskconsole.models import Ticket
 UTC = timezone.utc
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
@@ -582,7 +582,8 @@ def test_after_a_bulk_load_the_open_queue_walks_the_deadline_index(tmp_path, que
     view (is:open, soonest deadline first) reads the sla_due index in order
     instead of sorting every open ticket (which cost 0.3 s a page on 1M)."""
     from deskconsole.config import parse_config
-    from deskconsole.core import demo, queue as q
+    from deskconsole.core.archive import demo
+    from deskconsole.core.search import queue as q
     from deskconsole.core.desk import open_desk
 
     url = f"sqlite:///{tmp_path / 'big.db'}"

@@ -15,14 +15,16 @@ import pytest
 
 from deskconsole import migrations
 from deskconsole.config import parse_config
-from deskconsole.core import links, mail_in, report_facts, tickets
+from deskconsole.core.records import links, tickets
+from deskconsole.core.inbound import mail_in
+from deskconsole.core import report_facts
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import INTAKE
 from deskconsole.core.reports import hours
 from deskconsole.core.reports.period import parse_period
 from deskconsole.core.reports.report import build
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 from deskconsole.db import connect
 from deskconsole.errors import DeskError
 from deskconsole.models import ReportFact, ReportHour

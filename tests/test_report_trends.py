@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deskconsole.core import links, tickets
+from deskconsole.core.records import links, tickets
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.core.reports.report import build

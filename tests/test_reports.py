@@ -44,14 +44,15 @@ import pytest
 
 from deskconsole.cli.main import main
 from deskconsole.config import parse_config
-from deskconsole.core import links, mail_in, tickets
+from deskconsole.core.records import links, tickets
+from deskconsole.core.inbound import mail_in
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.errors import ValidationError
 from deskconsole.core.identity import INTAKE
 from deskconsole.core.reports.report import build
 from deskconsole.core.reports.kpis import Durations
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 
 from conftest import TEST_CONFIG, config_actor
 
@@ -230,7 +231,7 @@ def test_each_figure_lists_the_tickets_behind_it(report_desk):
     k = report_desk.keys
 
     def keys_of(query):
-        from deskconsole.core.query import select_tickets
+        from deskconsole.core.search.query import select_tickets
         from deskconsole.core.keys import ticket_key
 
         rows = select_tickets(report_desk, query, actor_login="ada", now=NOW)  # the desk's days

@@ -11,11 +11,11 @@ import pytest
 
 from deskconsole.cli.main import main
 from deskconsole.config import parse_config
-from deskconsole.core import review_actions, reviews, tickets
+from deskconsole.core.records import review_actions, reviews, tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from deskconsole.core.reports.report import build
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 from deskconsole.models import AuditEvent, Link, Review, Ticket
 
 from conftest import START, TEST_CONFIG, TWO_POLICIES, config_actor

@@ -19,9 +19,9 @@ import pytest
 from conftest import TEST_CONFIG
 from desk_env import REAL_LOGIN, child_env, with_real_admin
 from deskconsole.config import load_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.directory import apply_config
+from deskconsole.core.access.directory import apply_config
 from deskconsole.errors import PermissionDenied
 from deskconsole.core.identity import UnknownUser, actor_for, os_login
 from deskconsole.models import Agent, AuditEvent, FeedEntry, Team, Ticket

@@ -16,11 +16,11 @@ from deskconsole.cli import output
 from deskconsole.cli.main import main
 from deskconsole.cli.output import print_detail, print_tickets
 from deskconsole.config import parse_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.clock import ManualClock
-from deskconsole.core.query import QueryError, select_tickets
-from deskconsole.core.sweep import sweep
-from deskconsole.core.views import SUMMARY_COLUMNS, ClockView, detail, summary
+from deskconsole.core.search.query import QueryError, select_tickets
+from deskconsole.core.automation.sweep import sweep
+from deskconsole.core.records.views import SUMMARY_COLUMNS, ClockView, detail, summary
 from deskconsole.models import Ticket
 
 UTC = timezone.utc

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from deskconsole.core import links, tickets
+from deskconsole.core.records import links, tickets
 from deskconsole.errors import (
     InvalidTransition,
     NoChange,
@@ -15,8 +15,8 @@ from deskconsole.errors import (
     PermissionDenied,
     ValidationError,
 )
-from deskconsole.core.lifecycle import STATUSES, TRANSITIONS
-from deskconsole.core.views import detail
+from deskconsole.core.records.lifecycle import STATUSES, TRANSITIONS
+from deskconsole.core.records.views import detail
 from deskconsole.models import AuditEvent, Entry, FeedEntry, Link, Ticket
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from deskconsole.cli.main import main
 from deskconsole.config import load_config, parse_config
-from deskconsole.core import demo, links, tickets, transfer
+from deskconsole.core.archive import demo, transfer
+from deskconsole.core.records import links, tickets
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
@@ -538,7 +539,7 @@ def test_large_files_are_read_by_a_second_process_with_the_same_results(tmp_path
     import threading
 
     from deskconsole.config import parse_config
-    from deskconsole.core import demo, transfer
+    from deskconsole.core.archive import demo, transfer
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import SYSTEM
     from deskconsole.models import Ticket
@@ -829,7 +830,7 @@ def test_imported_clocks_are_the_clocks_the_desk_rebuilds(request, tmp_path, mon
     reader process, for a big file): every clock row, and each ticket's sla and
     sla_due, must be what the desk's own rebuild from the stored tickets
     (sla_history.missing) makes of them, on SQLite and on PostgreSQL."""
-    from deskconsole.core import sla_history
+    from deskconsole.core.sla_clocks import sla_history
     from deskconsole.core.identity import SYSTEM
     from deskconsole.core.txn import unit_of_work
     from deskconsole.models import SlaClock

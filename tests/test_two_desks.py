@@ -13,9 +13,10 @@ import threading
 
 import pytest
 
-from deskconsole.core import links, queue, tickets, views
+from deskconsole.core.records import links, tickets, views
+from deskconsole.core.search import queue
 from deskconsole.core.desk import open_desk
-from deskconsole.core.query import select_tickets
+from deskconsole.core.search.query import select_tickets
 from deskconsole.models import Ticket
 from deskconsole.db_runner import DbRunner
 

@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from deskconsole.config import ConfigError, parse_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.sweep import sweep
-from deskconsole.core.webhooks import webhooks
+from deskconsole.core.automation.sweep import sweep
+from deskconsole.core.outbound.webhooks import webhooks
 from deskconsole.delivery import Dispatcher
 from deskconsole.models import Outbox
 

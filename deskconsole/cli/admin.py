@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from deskconsole.cli.context import Context
-from deskconsole.core import directory, pg_grants
+from deskconsole.core.access import directory, pg_grants
 from deskconsole.errors import NoChange
 from deskconsole.core.permissions import require
 from deskconsole.db import parse_url

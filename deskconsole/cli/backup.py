@@ -8,9 +8,9 @@ from pathlib import Path
 from deskconsole import migrations
 from deskconsole.cli.context import Context
 from deskconsole.cli.progress import ProgressBar
-from deskconsole.core import backup as core_backup
-from deskconsole.core import restore_damaged as damaged_restore
-from deskconsole.core.claim import take_next
+from deskconsole.core.archive import backup as core_backup
+from deskconsole.core.archive import restore_damaged as damaged_restore
+from deskconsole.core.search.claim import take_next
 from deskconsole.errors import NotFound, ValidationError
 from deskconsole.db import DamagedDatabase
 

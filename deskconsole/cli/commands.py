@@ -6,11 +6,11 @@ import sys
 
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import print_detail, print_tickets
-from deskconsole.core import links, tickets
+from deskconsole.core.records import links, tickets
 from deskconsole.errors import ValidationError
-from deskconsole.core.query import count_tickets, select_tickets
-from deskconsole.core.text import utf8
-from deskconsole.core.views import SUMMARY_COLUMNS, detail, summary
+from deskconsole.core.search.query import count_tickets, select_tickets
+from deskconsole.core.records.text import utf8
+from deskconsole.core.records.views import SUMMARY_COLUMNS, detail, summary
 
 
 def _text(value: str) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 from deskconsole.config import Config, load_config
 from deskconsole.core.clock import system_clock
 from deskconsole.core.desk import Desk, open_desk
-from deskconsole.core.directory import differences, has_say
+from deskconsole.core.access.directory import differences, has_say
 from deskconsole.core.identity import Actor, os_login, resolve_actor
-from deskconsole.core.text import terminal_safe
+from deskconsole.core.records.text import terminal_safe
 from deskconsole.paths import default_config_path, default_db_url
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from deskconsole import logs
 from deskconsole.cli.context import Context
 from deskconsole.core.permissions import require
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 
 log = logging.getLogger("deskconsole.mail")
 
@@ -108,7 +108,7 @@ def _drain(desk, sender) -> None:
     """One drain of the outbox (a job of the daemon's scheduler, in its worker
     thread) with the daemon's one Dispatcher; its SMTP connection is closed
     after each drain and opened again when mail is due."""
-    from deskconsole.core import outbox
+    from deskconsole.core.outbound import outbox
 
     try:
         with desk.db.connection_context():

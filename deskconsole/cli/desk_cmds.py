@@ -9,11 +9,11 @@ from pathlib import Path
 from deskconsole.cli.context import Context
 from deskconsole.cli.progress import ProgressBar
 from deskconsole.config import load_config, parse_config
-from deskconsole.core import demo, transfer
+from deskconsole.core.archive import demo, transfer
 from deskconsole.core.desk import open_desk
 from deskconsole.errors import DeskError, ValidationError
 from deskconsole.core.identity import article
-from deskconsole.core.query import select_tickets
+from deskconsole.core.search.query import select_tickets
 from deskconsole.db import connect, parse_url
 from deskconsole.paths import config_dir, data_dir, write_private
 from deskconsole.starter import starter_config

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from deskconsole.cli.context import Context
 from deskconsole.cli.wallboard import is_loopback
-from deskconsole.core import alert_routes, tokens
+from deskconsole.core.inbound import alert_routes
+from deskconsole.core.access import tokens
 from deskconsole.errors import ValidationError
 from deskconsole.core.permissions import require
 from deskconsole.paths import read_secret

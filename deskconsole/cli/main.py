@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("filter", nargs="*", help="the queue's filter (default: is:open)")
 
     def daemon(p):
-        from deskconsole.core.sweep import DEFAULT_INTERVAL
+        from deskconsole.core.automation.sweep import DEFAULT_INTERVAL
 
         p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
                        help=f"seconds between sweeps (default {DEFAULT_INTERVAL:g})")

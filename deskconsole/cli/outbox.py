@@ -6,7 +6,7 @@ import sys
 
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import escaped
-from deskconsole.core import outbox
+from deskconsole.core.outbound import outbox
 from deskconsole.core.permissions import require
 from deskconsole.models import Outbox
 

@@ -1,7 +1,7 @@
 """Printing tickets: aligned tables for people, JSON and CSV for scripts.
 
 Text that came from users is escaped before it reaches the terminal
-(:func:`deskconsole.core.text.terminal_safe`); JSON and CSV carry it as is.
+(:func:`deskconsole.core.records.text.terminal_safe`); JSON and CSV carry it as is.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from deskconsole.core.clock import ago, exact_duration, short_duration
-from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import ClockView, TicketDetail, TicketSummary, json_default
+from deskconsole.core.records.text import terminal_safe
+from deskconsole.core.records.views import ClockView, TicketDetail, TicketSummary, json_default
 
 LIST_COLUMNS = (
     "key", "priority", "status", "assignee", "team", "created_at", "updated_at", "version", "title", "sla", "sla_due",

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import dumps, escaped, table
-from deskconsole.core import review_actions, reviews
+from deskconsole.core.records import review_actions, reviews
 from deskconsole.errors import ValidationError
 
 HELP = "a post-incident review: show (Markdown), edit, add follow-up actions, mark done"

@@ -65,7 +65,7 @@ def cmd_wallboard(ctx: Context, args) -> int:
 
 def _open(ctx: Context, args):
     """The desk, the pages and the board's (viewer) actor; a bad team or query is refused here."""
-    from deskconsole.core import board
+    from deskconsole.core.reports import board
     from deskconsole.errors import DeskError
 
     desk, real = ctx.open()

@@ -3,7 +3,7 @@
 Everything in the core takes a Desk. ``open_desk`` connects and migrates the
 schema; a desk it creates gets its first directory (teams, agents and their
 roles, categories, services) from the creator's config. After that the
-directory is the database's: see ``core.directory``.
+directory is the database's: see ``core.access.directory``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from deskconsole import migrations
 from deskconsole.config import Config
 from deskconsole.core import report_facts
 from deskconsole.core.clock import Clock, system_clock
-from deskconsole.core.directory import Directory, seed_directory
+from deskconsole.core.access.directory import Directory, seed_directory
 from deskconsole.db import DamagedDatabase, DeskNotFound, connect, damaged, first_line, is_sqlite, parse_url
 from deskconsole.binding import closed, opened, use
 
@@ -105,8 +105,8 @@ def _open(db: Database, url: str, config: Config, clock: Clock, migrate: bool, c
     else:
         desk.directory.load()
     if 0 < before < CLOCKS_SINCE:  # a desk from before SLA clocks: give its tickets theirs
-        from deskconsole.core import sla_history
-        from deskconsole.core.escalation import SLA_ACTOR
+        from deskconsole.core.sla_clocks import sla_history
+        from deskconsole.core.automation.escalation import SLA_ACTOR
         from deskconsole.core.txn import unit_of_work
 
         with unit_of_work(desk, SLA_ACTOR, "sla"):

@@ -23,13 +23,13 @@ import json
 
 from aiohttp import web
 
-from deskconsole.core import tickets
-from deskconsole.core.change import shown
-from deskconsole.core.alert_payloads import PayloadError, parse_json
+from deskconsole.core.records import tickets
+from deskconsole.core.records.change import shown
+from deskconsole.core.inbound.alert_payloads import PayloadError, parse_json
 from deskconsole.errors import Conflict, DeskError, NoChange, NotFound, PermissionDenied
 from deskconsole.core.identity import INTAKE
-from deskconsole.core.query import QueryError, count_tickets, select_tickets
-from deskconsole.core.views import SUMMARY_COLUMNS, detail, json_default, summary
+from deskconsole.core.search.query import QueryError, count_tickets, select_tickets
+from deskconsole.core.records.views import SUMMARY_COLUMNS, detail, json_default, summary
 from deskconsole.intake.posts import STATE, Refusal, read_body, who
 
 MAX_LIMIT = 500

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from deskconsole.binding import use
-from deskconsole.core import alerts
+from deskconsole.core.inbound import alerts
 
 log = logging.getLogger("deskconsole.intake")
 

@@ -28,7 +28,7 @@ import logging
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from deskconsole.core import alert_payloads as payloads
+from deskconsole.core.inbound import alert_payloads as payloads
 from deskconsole.intake import api, posts
 from deskconsole.intake.posts import STATE, Intake, Refusal, read_body, who
 

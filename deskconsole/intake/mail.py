@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from deskconsole.binding import use
-from deskconsole.core import mail_in, tokens
+from deskconsole.core.inbound import mail_in
+from deskconsole.core.access import tokens
 from deskconsole.core.identity import INTAKE
 
 log = logging.getLogger("deskconsole.mail")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from deskconsole.core import tokens
+from deskconsole.core.access import tokens
 from deskconsole.core.identity import INTAKE
 
 MAX_BODY = 1024 * 1024  # bytes

@@ -19,14 +19,14 @@ from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 
-from deskconsole.core import queue as q
+from deskconsole.core.search import queue as q
 from deskconsole.errors import DeskError
-from deskconsole.core.feed import FeedReader
+from deskconsole.core.outbound.feed import FeedReader
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
-from deskconsole.core.query import QueryError, as_you_type
-from deskconsole.core.sweep import DEFAULT_INTERVAL
-from deskconsole.core.views import detail
+from deskconsole.core.search.query import QueryError, as_you_type
+from deskconsole.core.automation.sweep import DEFAULT_INTERVAL
+from deskconsole.core.records.views import detail
 from deskconsole.db import damaged, first_line
 from deskconsole.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane

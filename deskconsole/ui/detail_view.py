@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from deskconsole.core.clock import ago
-from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import TicketDetail
+from deskconsole.core.records.text import terminal_safe
+from deskconsole.core.records.views import TicketDetail
 
 SHOW_CHARS = 20_000  # of one description or entry; the CLI's `show` prints all of it
 AUDIT_SHOWN = 30

@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import Awaitable, Callable
 
-from deskconsole.core.feed import FeedListener
+from deskconsole.core.outbound.feed import FeedListener
 
 SAFETY_POLL = 10.0  # seconds between polls while a listener is connected
 

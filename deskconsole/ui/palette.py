@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from deskconsole.core import queue as q
+from deskconsole.core.search import queue as q
 from deskconsole.core.keys import ticket_key
-from deskconsole.core.text import terminal_safe
+from deskconsole.core.records.text import terminal_safe
 
 if TYPE_CHECKING:
     from deskconsole.ui.app import DeskApp

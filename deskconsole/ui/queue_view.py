@@ -22,8 +22,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from deskconsole.core.clock import ago
-from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import TicketSummary
+from deskconsole.core.records.text import terminal_safe
+from deskconsole.core.records.views import TicketSummary
 
 SLA_WORDS = {"breached": "BREACH", "warning": "warn", "ok": "ok", "paused": "paused", "met": "met"}
 

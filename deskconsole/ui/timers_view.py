@@ -18,9 +18,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from deskconsole.core.clock import exact_duration
-from deskconsole.core.queue import UrgentClock
-from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import ClockView
+from deskconsole.core.search.queue import UrgentClock
+from deskconsole.core.records.text import terminal_safe
+from deskconsole.core.records.views import ClockView
 from deskconsole.sla import Calendar
 from deskconsole.ui.queue_view import countdown
 

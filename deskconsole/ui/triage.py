@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Callable
 
 from textual import work
 
-from deskconsole.core import links, reviews, tickets
-from deskconsole.core import queue as q
+from deskconsole.core.records import links, reviews, tickets
+from deskconsole.core.search import queue as q
 from deskconsole.errors import Conflict, DeskError, PermissionDenied
 from deskconsole.core.keys import ticket_key
-from deskconsole.core.lifecycle import OPEN
-from deskconsole.core.views import TicketSummary
+from deskconsole.core.records.lifecycle import OPEN
+from deskconsole.core.records.views import TicketSummary
 
 if TYPE_CHECKING:
     from deskconsole.ui.app import DeskApp
@@ -164,7 +164,7 @@ class TriageActions:
 
     @work(exclusive=True, group="action")
     async def action_triage(self: "DeskApp") -> None:
-        from deskconsole.core.views import detail
+        from deskconsole.core.records.views import detail
         from deskconsole.ui.screens.triage import TriageScreen
 
         current = self.queue.current

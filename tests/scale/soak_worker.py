@@ -201,7 +201,7 @@ def _open(url: str, config_path: str):
 
 def audit_text(desk, name: str, value):
     """A ticket field's value as the audit log writes it."""
-    from deskconsole.core.change import shown
+    from deskconsole.core.records.change import shown
     from deskconsole.core.txn import _text
 
     return _text(shown(desk.directory, name, value))
@@ -272,7 +272,7 @@ def pick_cold_op(rng: random.Random, t, codes) -> tuple[str, dict]:
 
 
 def run_console(args, log: Log) -> None:
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.identity import actor_for
     from deskconsole.models import Ticket
 
@@ -413,7 +413,7 @@ def _cli_op(rng, t, key, hot: bool):
 
 # ---------------------------------------------------------------- intake
 def run_intake(args, log: Log) -> None:
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.identity import actor_for
 
     desk, config = _open(args.url, args.config)
@@ -587,7 +587,7 @@ def write_config(workdir: Path) -> Path:
 def setup_desk(url: str, config_path: Path, hot: int = 6, background: int = 20, log_path: Path | None = None) -> list[int]:
     """A fresh desk with ``hot`` tickets everybody fights over and some others."""
     from deskconsole.config import load_config
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import actor_for
 

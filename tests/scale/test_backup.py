@@ -29,7 +29,7 @@ PROJECT = HERE.parents[1]
 def _writer(url: str, config_path: str, ready: str, stop: str) -> int:
     sys.path.insert(0, str(PROJECT))
     from deskconsole.config import load_config
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import actor_for
 
@@ -58,10 +58,10 @@ from desk_env import child_env  # noqa: E402
 
 from deskconsole import migrations  # noqa: E402
 from deskconsole.cli import backup as cli_backup  # noqa: E402
-from deskconsole.core import backup as core_backup  # noqa: E402
-from deskconsole.core import links, tickets  # noqa: E402
+from deskconsole.core.archive import backup as core_backup  # noqa: E402
+from deskconsole.core.records import links, tickets  # noqa: E402
 from deskconsole.core.desk import open_desk  # noqa: E402
-from deskconsole.core.feed import FeedReader  # noqa: E402
+from deskconsole.core.outbound.feed import FeedReader  # noqa: E402
 from deskconsole.core.identity import actor_for  # noqa: E402
 from deskconsole.db import connect, parse_url  # noqa: E402
 from deskconsole.models import MODELS  # noqa: E402

@@ -113,7 +113,7 @@ def test_writers_killed_at_random_never_leave_a_ticket_half_written(backend_url,
     assert f.accepted > 0 and f.crossings > 0
     assert set(killed) == {"console", "intake", "sweeper"}, killed
     # and the desk opens and takes writes as usual (SQLite: WAL recovery after the last kill)
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.identity import actor_for
 
     desk = open_desk(backend_url, load_config(config))
@@ -145,10 +145,10 @@ def test_the_checks_find_every_kind_of_half_written_ticket(tmp_path):
     partial transaction (or lost update) here must be reported."""
     from datetime import datetime, timezone
 
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.clock import ManualClock
     from deskconsole.core.identity import actor_for
-    from deskconsole.core.sweep import sweep
+    from deskconsole.core.automation.sweep import sweep
 
     config = load_config(sw.write_config(tmp_path))
     clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deskconsole.core import backup as core_backup
-from deskconsole.core import tickets
+from deskconsole.core.archive import backup as core_backup
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
 from deskconsole.db import DamagedDatabase, parse_url

@@ -74,10 +74,10 @@ def test_a_sweep_skips_a_ticket_a_write_holds_on_postgresql(postgres_url, tmp_pa
     one of them). It skips the ticket and gets it next time."""
     import psycopg
 
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.clock import ManualClock
     from deskconsole.core.identity import actor_for
-    from deskconsole.core.sweep import sweep
+    from deskconsole.core.automation.sweep import sweep
     from deskconsole.models import SlaClock
 
     config = load_config(sw.write_config(tmp_path))
@@ -110,11 +110,11 @@ def test_a_conflict_names_who_made_the_version_not_the_sweep(backend_url, tmp_pa
     """With sweepers running, the newest feed row of a ticket is often the
     sweep refreshing its SLA summary (no new version). A conflict used to
     name that — "INC-1 was changed by sla" — instead of the colleague."""
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.clock import ManualClock
     from deskconsole.errors import Conflict
     from deskconsole.core.identity import actor_for
-    from deskconsole.core.sweep import sweep
+    from deskconsole.core.automation.sweep import sweep
 
     config = load_config(sw.write_config(tmp_path))
     clock = ManualClock(START)

@@ -29,7 +29,7 @@ WORKERS = [f"w{i}" for i in range(1, 7)]  # six engineers, six processes
 def _worker(url: str, config_path: str, login: str, ready: str, go: str) -> int:
     sys.path.insert(0, str(PROJECT))
     from deskconsole.config import load_config
-    from deskconsole.core.claim import take_next
+    from deskconsole.core.search.claim import take_next
     from deskconsole.core.desk import open_desk
     from deskconsole.core.identity import actor_for
 
@@ -64,8 +64,8 @@ from desk_env import child_env, with_real_admin  # noqa: E402
 
 from deskconsole.cli.main import main  # noqa: E402
 from deskconsole.config import parse_config  # noqa: E402
-from deskconsole.core import tickets  # noqa: E402
-from deskconsole.core.claim import take_next  # noqa: E402
+from deskconsole.core.records import tickets  # noqa: E402
+from deskconsole.core.search.claim import take_next  # noqa: E402
 from deskconsole.core.desk import open_desk  # noqa: E402
 from deskconsole.core.identity import actor_for  # noqa: E402
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import gc
 
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 from deskconsole.models import Ticket
 
 

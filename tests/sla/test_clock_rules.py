@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from deskconsole.config import parse_config
-from deskconsole.core import links, tickets
-from deskconsole.core.clocks import effective_state
+from deskconsole.core.records import links, tickets
+from deskconsole.core.sla_clocks.clocks import effective_state
 from deskconsole.core.desk import open_desk
 from deskconsole.core.keys import ticket_id
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 from deskconsole.models import AuditEvent, SlaClock, SlaCrossing, Ticket
 
 UTC = timezone.utc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from deskconsole import migrations
-from deskconsole.core.demo import build, demo_config_text
+from deskconsole.core.archive.demo import build, demo_config_text
 from deskconsole.core.desk import open_desk
 from deskconsole.config import parse_config
 from deskconsole.db import connect
@@ -74,7 +74,8 @@ def test_a_target_used_up_exactly_at_closing_time_is_breached_once_that_time_has
     closing time (16:00 UTC). Rebuilt on Tuesday before opening, its clock has
     exactly the target in business time, but the deadline is behind it: breached
     at Monday 16:00, not 'due now' (which would escalate it as news)."""
-    from deskconsole.core import sla_history, tickets
+    from deskconsole.core.sla_clocks import sla_history
+    from deskconsole.core.records import tickets
     from deskconsole.core.txn import unit_of_work
 
     clock.set(datetime(2026, 11, 22, 12, tzinfo=UTC))
@@ -92,7 +93,7 @@ def test_a_target_used_up_exactly_at_closing_time_is_breached_once_that_time_has
 
 
 # ---------------------------------------------------------------- clocks computed from import rows
-# deskconsole.core.import_clocks gives imported tickets their clocks from the
+# deskconsole.core.sla_clocks.import_clocks gives imported tickets their clocks from the
 # rows being imported, on its own business-time arithmetic; both must agree
 # with sla_history (and the calendar) exactly, on every column.
 import functools
@@ -103,8 +104,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deskconsole.core import import_clocks, sla_history
-from deskconsole.core.clocks import summary
+from deskconsole.core.sla_clocks import import_clocks, sla_history
+from deskconsole.core.sla_clocks.clocks import summary
 from deskconsole.sla import Calendar
 
 PROPS = settings(max_examples=150, deadline=None, database=None,
@@ -282,7 +283,7 @@ def test_import_clocks_are_the_clocks_sla_history_rebuilds(config_text, data, no
     in every status, on every policy (24x7, office hours with a lunch break and
     holidays in Berlin, a half-hour zone, a policy with no warnings or pauses,
     tickets no policy matches), with times on boundaries and equal to each other."""
-    from deskconsole.core import transfer
+    from deskconsole.core.archive import transfer
 
     sla = _sla_of(config_text)
     directory = SimpleNamespace(team_names=TEAMS, service_names=SERVICES, category_names=CATEGORIES)

@@ -12,7 +12,7 @@ import warnings
 from datetime import datetime, timedelta, timezone
 
 from deskconsole import logs
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.models import SlaCrossing

@@ -8,9 +8,9 @@ import sys
 import textwrap
 from datetime import datetime, timezone
 
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.keys import ticket_id
-from deskconsole.core.sweep import due_clocks, pending, sweep
+from deskconsole.core.automation.sweep import due_clocks, pending, sweep
 from deskconsole.models import AuditEvent, FeedEntry, Outbox, SlaClock, SlaCrossing, Ticket
 
 UTC = timezone.utc
@@ -140,7 +140,7 @@ RACER = textwrap.dedent("""
     from deskconsole.config import load_config
     from deskconsole.core.clock import ManualClock
     from deskconsole.core.desk import open_desk
-    from deskconsole.core.sweep import sweep
+    from deskconsole.core.automation.sweep import sweep
     url, config, when, go = sys.argv[1:5]
     desk = open_desk(url, load_config(config), ManualClock(datetime.fromisoformat(when)), create=False)
     while time.time() < float(go):

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from deskconsole.core import tickets
-from deskconsole.core.views import detail
+from deskconsole.core.records import tickets
+from deskconsole.core.records.views import detail
 from deskconsole.models import Entry, Link, Ticket
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.queue_view import QueueView
@@ -155,7 +155,7 @@ async def test_resolve_with_code_and_note(ui_desk, actors, settle):
 
 
 async def test_resolving_a_p1_says_a_review_is_due(ui_desk, actors, settle):
-    from deskconsole.core import reviews
+    from deskconsole.core.records import reviews
 
     key = tickets.create(ui_desk, actors["al"], title="Checkout down", priority="P1", assignee="al").key
     app = app_for(ui_desk, actors["al"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.queue_view import QueueView
@@ -204,7 +204,7 @@ async def test_timers_pane_lists_every_clock(ui_desk, actors, clock, settle):
 async def test_detail_pane_lists_the_escalation_messages_of_the_ticket(db_url, ui_text, actors, clock, settle):
     from deskconsole.config import parse_config
     from deskconsole.core.desk import open_desk
-    from deskconsole.core.sweep import sweep
+    from deskconsole.core.automation.sweep import sweep
 
     text = ui_text + '\n[[sla.policy.escalate]]\nat = "breach"\nmetric = "first_response"\nnotify = ["duty@example.com"]\n'
     desk = open_desk(db_url, parse_config(text, "test.toml"), clock)
@@ -308,7 +308,7 @@ async def test_the_server_going_away_shows_a_banner_and_the_console_recovers(pos
 
 def tickets_of(desk, key):
     """The ticket as stored, on a fresh connection of the test's own (its old one was dropped too)."""
-    from deskconsole.core.views import detail
+    from deskconsole.core.records.views import detail
 
     if not desk.db.is_closed():
         try:

@@ -5,9 +5,9 @@ so the detail and every action are about it; esc gives the filter back."""
 
 from __future__ import annotations
 
-from deskconsole.core import queue as q
-from deskconsole.core import tickets
-from deskconsole.core.views import detail
+from deskconsole.core.search import queue as q
+from deskconsole.core.records import tickets
+from deskconsole.core.records.views import detail
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.queue_view import QueueView
 

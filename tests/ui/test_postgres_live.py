@@ -8,9 +8,9 @@ import asyncio
 import time
 
 from deskconsole.config import parse_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.views import detail
+from deskconsole.core.records.views import detail
 from deskconsole.models import Entry
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.screens.text_entry import TextEntryScreen

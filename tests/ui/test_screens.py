@@ -775,6 +775,6 @@ def test_screens_import_nothing_that_writes():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(eval(out))
-    for writer in ("deskconsole.core.tickets", "deskconsole.core.links", "deskconsole.core.desk",
+    for writer in ("deskconsole.core.records.tickets", "deskconsole.core.records.links", "deskconsole.core.desk",
                    "deskconsole.core.txn", "deskconsole.db", "deskconsole.ui.app"):
         assert writer not in loaded, writer

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.ui.app import SHORT_BELOW, DeskApp
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.queue_view import QueueView

@@ -33,8 +33,8 @@ import pytest
 from rich.cells import cell_len
 from rich.segment import Segment
 
-from deskconsole.core import tickets
-from deskconsole.core.sweep import sweep
+from deskconsole.core.records import tickets
+from deskconsole.core.automation.sweep import sweep
 from deskconsole.ui.app import DeskApp
 from deskconsole.ui.queue_view import QueueView
 

@@ -23,7 +23,7 @@ import pytest
 
 from desk_env import REAL_LOGIN, with_real_admin
 from deskconsole.config import parse_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
 

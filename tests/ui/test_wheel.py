@@ -48,7 +48,7 @@ from pathlib import Path
 
 import deskconsole
 from deskconsole.config import parse_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
 from deskconsole.ui.app import DeskApp

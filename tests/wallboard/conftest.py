@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import board, tickets
+from deskconsole.core.reports import board
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
-from deskconsole.core.sweep import sweep
+from deskconsole.core.automation.sweep import sweep
 
 HOSTILE = "Disk \x1b[31mfull\x1b[0m [bold red]NOW[/] \x07bell\u202eevil"
 

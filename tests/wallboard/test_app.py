@@ -10,7 +10,8 @@ import re
 import pytest
 from textual.widgets import Digits
 
-from deskconsole.core import board, tickets
+from deskconsole.core.reports import board
+from deskconsole.core.records import tickets
 from deskconsole.db import connect
 from deskconsole.models import AuditEvent, FeedEntry, Ticket
 from deskconsole.ui.wallboard.widgets import BoardHelp, TicketBoard
@@ -367,9 +368,9 @@ def test_every_binding_and_action_of_the_board_is_a_view_action():
     # the board's own actions are exactly these (nothing hidden to reach by other means)
     own = {n for n in vars(WallboardApp) if n.startswith("action_")}
     assert own == {"action_toggle_rotation", "action_next_page", "action_previous_page", "action_help"}
-    writes = {"deskconsole.core.tickets", "deskconsole.core.txn", "deskconsole.core.transfer",
-              "deskconsole.core.bulk", "deskconsole.core.demo", "deskconsole.core.links",
-              "deskconsole.core.escalation", "deskconsole.core.change", "deskconsole.ui.triage",
+    writes = {"deskconsole.core.records.tickets", "deskconsole.core.txn", "deskconsole.core.archive.transfer",
+              "deskconsole.core.bulk", "deskconsole.core.archive.demo", "deskconsole.core.records.links",
+              "deskconsole.core.automation.escalation", "deskconsole.core.records.change", "deskconsole.ui.triage",
               "deskconsole.ui.app", "deskconsole.ui.screens"}
     for path in Path(package.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -390,7 +391,7 @@ def test_running_the_board_loads_no_editing_screen(tmp_path, board_text):
     code = textwrap.dedent(f"""
         import asyncio, sys
         from deskconsole.config import load_config
-        from deskconsole.core import board
+        from deskconsole.core.reports import board
         from deskconsole.core.desk import open_desk
         from deskconsole.ui.wallboard import WallboardApp
         config = load_config({str(tmp_path / 'config.toml')!r})

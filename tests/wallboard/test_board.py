@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import board, tickets
+from deskconsole.core.reports import board
+from deskconsole.core.records import tickets
 from deskconsole.errors import PermissionDenied
-from deskconsole.core.query import QueryError
+from deskconsole.core.search.query import QueryError
 from deskconsole.models import Ticket
 
 

@@ -17,7 +17,7 @@ STEP = 120  # simulated seconds per step
 
 
 async def test_hours_of_simulated_time_grow_nothing(built, new_app, actors, clock, settle):
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
 
     app = new_app(rotate=600)  # a page turn every 10 simulated minutes
     al = actors["al"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deskconsole.core import board, tickets
+from deskconsole.core.reports import board
+from deskconsole.core.records import tickets
 
 from wallboard.test_app import screen_text
 

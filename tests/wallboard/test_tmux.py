@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from deskconsole.config import parse_config
-from deskconsole.core import tickets
+from deskconsole.core.records import tickets
 from deskconsole.core.desk import open_desk
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None,

@@ -179,7 +179,7 @@ def test_the_board_in_a_browser(tmp_path, board_text, actors):
     pytest.importorskip("textual_serve", reason="textual-serve is not installed (pip install 'deskconsole[web]')")
     from datetime import datetime, timedelta, timezone
 
-    from deskconsole.core import tickets
+    from deskconsole.core.records import tickets
     from deskconsole.core.clock import ManualClock
 
     config_path = tmp_path / "config.toml"

@@ -7,6 +7,7 @@ the tickets behind them.
 ``kpis``    the figures, overall or per group (team, priority, ..., day, week)
 ``trends``  categories and services running well above their own baseline
 ``report``  the whole report as one plain dataclass, and what lies behind each figure
+``board``   the wallboard's pages and their figures (a report page among them)
 
 Every definition is in the README ("Reports: what each figure means").
 """

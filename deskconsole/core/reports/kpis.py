@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from peewee import SQL, Case, Select, fn
 
-from deskconsole.core.lifecycle import OPEN
+from deskconsole.core.records.lifecycle import OPEN
 from deskconsole.core.reports.period import Period
 from deskconsole.core.report_facts import PING_PONG
 from deskconsole.core.sql_expr import and_all, count_if, local_day

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
-from deskconsole.core.query import parse, to_peewee
-from deskconsole.core import reviews
+from deskconsole.core.search.query import parse, to_peewee
+from deskconsole.core.records import reviews
 from deskconsole.core.reports import hours, kpis, trends
 from deskconsole.core.reports.kpis import AGE_BUCKETS, DIMENSIONS, Figures
 from deskconsole.core.reports.period import Period, parse_period

@@ -21,7 +21,7 @@ from textual.strip import Strip
 from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from deskconsole.core.text import terminal_safe
+from deskconsole.core.records.text import terminal_safe
 
 ResultT = TypeVar("ResultT")
 

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select, Static, TextArea
 
-from deskconsole.core.validate import TITLE_MAX
+from deskconsole.core.records.validate import TITLE_MAX
 from deskconsole.ui.screens._common import (
     DeskModal,
     ErrorLine,

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from deskconsole.core.text import terminal_safe
+from deskconsole.core.records.text import terminal_safe
 from deskconsole.ui.screens._common import (
     DeskModal,
     ErrorLine,

@@ -31,12 +31,12 @@ from textual.containers import Container, Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from deskconsole.core import board
-from deskconsole.core.board import BoardPage, Snapshot
+from deskconsole.core.reports import board
+from deskconsole.core.reports.board import BoardPage, Snapshot
 from deskconsole.core.clock import exact_duration
-from deskconsole.core.feed import FeedReader
+from deskconsole.core.outbound.feed import FeedReader
 from deskconsole.core.identity import Actor
-from deskconsole.core.sweep import DEFAULT_INTERVAL
+from deskconsole.core.automation.sweep import DEFAULT_INTERVAL
 from deskconsole.db import first_line, is_sqlite
 from deskconsole.db_runner import DbRunner
 from deskconsole.ui.feed_watch import FeedWatch
@@ -93,7 +93,7 @@ class WallboardApp(App):
                  ticking: bool = True) -> None:
         super().__init__()
         if actor.role != "viewer":
-            raise ValueError("the wallboard runs as a viewer; make its actor with core.board.board_actor")
+            raise ValueError("the wallboard runs as a viewer; make its actor with core.reports.board.board_actor")
         if not pages:
             raise ValueError("a wallboard needs at least one page")
         self.desk = desk

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from deskconsole.core.reports.text import pct
-from deskconsole.core.text import terminal_safe
+from deskconsole.core.records.text import terminal_safe
 
 BARS = 40
 

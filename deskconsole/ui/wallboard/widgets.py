@@ -26,10 +26,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
-from deskconsole.core.board import ResolvedTicket
+from deskconsole.core.reports.board import ResolvedTicket
 from deskconsole.core.clock import ago, exact_duration
-from deskconsole.core.text import terminal_safe
-from deskconsole.core.views import TicketSummary
+from deskconsole.core.records.text import terminal_safe
+from deskconsole.core.records.views import TicketSummary
 from deskconsole.ui.queue_view import SLA_WORDS
 
 
