@@ -28,7 +28,7 @@ import json
 import threading
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from peewee import EXCLUDED, JOIN, SQL, Case, Value, fn
 
@@ -224,19 +224,18 @@ def settle(desk: "Desk") -> None:
             refresh(desk, ids[i:i + BATCH])
 
 
-def refresh(desk: "Desk", ids) -> None:
-    """Bring the facts of tickets ``ids`` (a list, or a subquery of ticket
-    ids) and the hours they count in up to date: old sums off, new facts,
-    new sums on."""
-    if isinstance(ids, (list, tuple)):
-        return _refresh_listed(desk, ids)
-    F = ReportFact
+def refresh(desk: "Desk", ids: Sequence[int]) -> None:
+    """Bring the facts of tickets ``ids`` and the hours they count in up to
+    date: old sums off, new facts, new sums on."""
+    db = desk.db
+    st = _statements(db)
+    ids_json = json.dumps([int(i) for i in ids])
     if not desk.is_sqlite:  # one refresh of a ticket at a time; the next reads what this one wrote
-        list(F.select(F.ticket).where(F.ticket.in_(ids)).order_by(F.ticket).for_update().tuples())
-    old = sums(desk, F.ticket.in_(ids))
-    F.delete().where(F.ticket.in_(ids)).execute()
-    _insert_facts(desk, ids)
-    new = sums(desk, F.ticket.in_(ids))
+        _run(db, st["lock"], ids_json).fetchall()
+    old = _fold(_run(db, st["sums"], ids_json).fetchall())
+    _run(db, st["delete"], ids_json)
+    _run(db, st["insert"], ids_json)
+    new = _fold(_run(db, st["sums"], ids_json).fetchall())
     add_hours(desk, _delta(old, new))
 
 
@@ -250,9 +249,9 @@ def _delta(old: dict, new: dict) -> dict[tuple, list[int]]:
     return delta
 
 
-# A write refreshes a ticket or two: the statements for a list of ids are
-# made once per database (Peewee would build the long UNION and the facts'
-# joins again for every write) and take the ids as one JSON parameter.
+# A write refreshes a ticket or two: the statements are made once per
+# database (Peewee would build the long UNION and the facts' joins again for
+# every write) and take the ids as one JSON parameter.
 _IDS = "\x00ticket ids\x00"
 
 
@@ -292,26 +291,6 @@ def _run(db, statement: tuple[str, list], ids_json: str):
     return db.execute_sql(sql, [ids_json if p == _IDS else p for p in params])
 
 
-def _refresh_listed(desk: "Desk", ids) -> None:
-    db = desk.db
-    st = _statements(db)
-    ids_json = json.dumps([int(i) for i in ids])
-    if not desk.is_sqlite:  # one refresh of a ticket at a time; the next reads what this one wrote
-        _run(db, st["lock"], ids_json).fetchall()
-    old = _fold(_run(db, st["sums"], ids_json).fetchall())
-    _run(db, st["delete"], ids_json)
-    _run(db, st["insert"], ids_json)
-    new = _fold(_run(db, st["sums"], ids_json).fetchall())
-    delta = _delta(old, new)
-    if delta:
-        sql, names = st["upsert"]
-        rows = []
-        for key, counts in sorted(delta.items()):  # one order of row locks for every writer
-            values = dict(zip(("hour",) + GROUPS + COUNTERS, (*key, *counts)))
-            rows.append([values[n] for n in names])
-        db.cursor().executemany(sql, rows)
-
-
 def _insert_facts(desk: "Desk", ids) -> None:
     ReportFact.insert_from(fact_query(desk.db, ids), [getattr(ReportFact, c) for c in FACT_COLUMNS]).execute()
 
@@ -320,14 +299,12 @@ def add_hours(desk: "Desk", delta: dict[tuple, list[int]]) -> None:
     """Add ``delta`` to the hours, in key order (PostgreSQL locks the rows in one order for every writer)."""
     if not delta:
         return
-    H = ReportHour
-    names = ("hour",) + GROUPS + COUNTERS
-    rows = [dict(zip(names, (*key, *counts))) for key, counts in sorted(delta.items())]
-    update = {getattr(H, c): getattr(H, c) + getattr(EXCLUDED, c) for c in COUNTERS}
-    for i in range(0, len(rows), 200):
-        (H.insert_many(rows[i:i + 200])
-         .on_conflict(conflict_target=[H.hour, H.priority, H.team, H.category, H.service], update=update)
-         .execute())
+    sql, names = _statements(desk.db)["upsert"]
+    rows = []
+    for key, counts in sorted(delta.items()):
+        values = dict(zip(("hour",) + GROUPS + COUNTERS, (*key, *counts)))
+        rows.append([values[n] for n in names])
+    desk.db.cursor().executemany(sql, rows)
 
 
 def rebuild(desk: "Desk", on_progress=None) -> int:

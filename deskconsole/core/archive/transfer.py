@@ -449,9 +449,8 @@ def _import_in(desk, actor, make_batches, *, origin, progress, total, action, si
         _insert_children(unit, origin, deferred_children)
         for statement in indexes:
             desk.db.execute_sql(statement)
-        if keys:  # what the reports count of the new tickets (and of any the file's keys fell among)
-            ids = [ticket_id(k) for k in keys]
-            report_facts.refresh(desk, Ticket.select(Ticket.id).where(Ticket.id.between(min(ids), max(ids))))
+        if keys:  # what the reports count of the new tickets
+            report_facts.refresh(desk, [ticket_id(k) for k in keys])
         if not desk.is_sqlite and keys:
             desk.db.execute_sql("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT MAX(id) FROM ticket))")
         if len(keys) >= STATISTICS_FROM or indexes:

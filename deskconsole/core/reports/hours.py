@@ -36,9 +36,6 @@ DAY = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DIMENSIONS = GROUPS + ("day", "week")  # the ``by`` a report from the hours can have
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
-# each time figure (kpis.TIMES): the counters of its values and of their sum
-TIMES = {"mtta": ("acked", "mtta_sum"), "mtta_business": ("mtta_b_n", "mtta_b_sum"),
-         "mttr": ("resolved", "mttr_sum"), "mttr_business": ("mttr_b_n", "mttr_b_sum")}
 
 
 def serves(desk: "Desk", base, by: str | None, period: Period) -> bool:
@@ -90,7 +87,7 @@ class Sums:
             rows = ((None, counts) for counts in self.hours.values())
         else:
             index = GROUPS.index(by)
-            rows = ((_value(by, key[index]), counts) for key, counts in self.groups.items())
+            rows = ((kpis.group_key(by, key[index]), counts) for key, counts in self.groups.items())
         for key, counts in rows:
             add_counts(out, key, counts)
         slots = [_INDEX[c] for c in counters]
@@ -116,13 +113,6 @@ def read(desk: "Desk", period: Period) -> Sums:
     return out
 
 
-def _value(by: str, raw):
-    """A group value as the tickets' columns have it (0 is none)."""
-    if by == "priority":
-        return raw
-    return int(raw) or None
-
-
 def _local(hour: int, by: str, period: Period) -> int:
     """The local day number (days since 1970-01-01) or week number of an hour."""
     day = (hour_start(hour).astimezone(period.tz).date() - EPOCH.date()).days
@@ -135,7 +125,7 @@ def _local(hour: int, by: str, period: Period) -> int:
 def _at_rank(desk: "Desk", which: str, period: Period, rank: int, count: int, n: int) -> list[int]:
     """The ``count`` values from the ``rank``-th (0 first) of the ``n`` in the
     period, in value order: read from the nearer end of the index."""
-    value, event, _ = kpis.TIMES[which]
+    value, event, _, _, _ = kpis.TIMES[which]
     query = ReportFact.select(value).where(value.is_null(False) & (event >= period.start) & (event < period.end))
     if rank + count <= n - rank:
         query = query.order_by(value).offset(rank)
@@ -148,14 +138,13 @@ def _at_rank(desk: "Desk", which: str, period: Period, rank: int, count: int, n:
 
 
 def _index_name(which: str) -> str:
-    value, event, _ = kpis.TIMES[which]
+    value, event, _, _, _ = kpis.TIMES[which]
     return f"report_fact_{value.column_name}_{event.column_name}"
 
 
 def durations(desk: "Desk", which: str, period: Period, counts: dict[str, int]) -> Durations:
     """Count, mean, median and p90 of a time figure over the whole desk."""
-    n_name, sum_name = TIMES[which]
-    per = kpis.TIMES[which][2]
+    _, _, per, n_name, sum_name = kpis.TIMES[which]
     n = counts.get(n_name, 0)
     if not n:
         return Durations()
@@ -172,16 +161,16 @@ def figures(desk: "Desk", period: Period, by: str | None, backlog: dict, sums: S
     per_group = sums.by(by, period)
     if by is None:
         per_group.setdefault(None, dict.fromkeys(COUNTERS, 0))
-        times = {w: {None: durations(desk, w, period, per_group[None])} for w in TIMES}
+        times = {w: {None: durations(desk, w, period, per_group[None])} for w in kpis.TIMES}
     else:
-        times = {w: kpis.durations(desk, None, period, by, w) for w in TIMES}  # ranked per group over the facts
+        times = {w: kpis.durations(desk, None, period, by, w) for w in kpis.TIMES}  # ranked per group over the facts
     keys = set(per_group) | set(backlog)
     for t in times.values():
         keys |= set(t)
     out = {}
     for key in keys:
         c = per_group.get(key) or dict.fromkeys(COUNTERS, 0)
-        t = {w: times[w].get(key, Durations()) for w in TIMES}
+        t = {w: times[w].get(key, Durations()) for w in kpis.TIMES}
         out[key] = Figures(
             group=key, created=c["created"], resolved=c["resolved"],
             mtta=t["mtta"], mtta_business=t["mtta_business"], mttr=t["mttr"], mttr_business=t["mttr_business"],

@@ -202,15 +202,19 @@ def resolved_count(desk: "Desk", base, period: Period, by: str | None) -> dict:
     return _count(desk, base, F.resolved_at, period, by)
 
 
-TIMES = {  # each time figure: its fact, the event that dates it, its units a second
-    "mtta": (F.mtta, F.acked_at, MS), "mtta_business": (F.mtta_b, F.acked_at, 1),
-    "mttr": (F.mttr, F.resolved_at, MS), "mttr_business": (F.mttr_b, F.resolved_at, 1),
+# each time figure: its fact, the event that dates it, its units a second,
+# and the hourly sums' counters of its values and of their sum
+TIMES = {
+    "mtta": (F.mtta, F.acked_at, MS, "acked", "mtta_sum"),
+    "mtta_business": (F.mtta_b, F.acked_at, 1, "mtta_b_n", "mtta_b_sum"),
+    "mttr": (F.mttr, F.resolved_at, MS, "resolved", "mttr_sum"),
+    "mttr_business": (F.mttr_b, F.resolved_at, 1, "mttr_b_n", "mttr_b_sum"),
 }
 
 
 def durations(desk: "Desk", base, period: Period, by: str | None, which: str) -> dict[object, Durations]:
     """MTTA or MTTR (``which``: mtta, mtta_business, mttr, mttr_business) per group."""
-    value, event, per = TIMES[which]
+    value, event, per, _, _ = TIMES[which]
     g = group_expr(desk, by, event, period)
     source = _facts(g, value.alias("v")).where(and_all(scope(base), value.is_null(False), in_period(event, period)))
     out = percentiles(desk, source, grouped=g is not None, per=per)
