@@ -23,7 +23,8 @@ from deskconsole.core.records import links, tickets
 from deskconsole.core.clock import ManualClock
 from deskconsole.core.desk import open_desk
 from deskconsole.core.identity import actor_for
-from deskconsole.models import AuditEvent, Entry, FeedEntry, Link, Ticket
+from deskconsole.models import AuditEvent, Entry, FeedEntry, Link, ReportFact, Ticket
+from facts_check import stale_facts
 
 START = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 DEMO_TICKETS = 200
@@ -902,7 +903,8 @@ def test_a_big_import_into_an_empty_desk_builds_its_indexes_at_the_end(tmp_path,
     monkeypatch.setattr(transfer, "PARALLEL_FROM_BYTES", 0)  # every file is a big one
     set_aside = []
     real = transfer._indexes_set_aside
-    monkeypatch.setattr(transfer, "_indexes_set_aside", lambda desk: set_aside.append(real(desk)) or set_aside[-1])
+    monkeypatch.setattr(transfer, "_indexes_set_aside",
+                        lambda desk, tables: set_aside.append((tuple(tables), real(desk, tables))) or set_aside[-1][1])
     config = parse_config(config_text + IMPORT_SLA, "test.toml")
     rows = _varied_tickets(600)
     good = _jsonl(tmp_path / "good.jsonl", rows)
@@ -923,11 +925,15 @@ def test_a_big_import_into_an_empty_desk_builds_its_indexes_at_the_end(tmp_path,
         assert schema() == before and Ticket.select().count() == 0 and cache_size() == cache
         assert len(transfer.import_file(desk, SYSTEM, str(good))) == 600
         assert schema() == before and cache_size() == cache
-        # 11 on ticket, 2 on sla_clock; the unique ones stay, and the partial ones (merged_into, external_ref)
-        assert len(set_aside[0]) == len(set_aside[1]) == 13
-        analysed = {name for (name,) in desk.db.execute_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'ticket'")}
-        assert {"ticket_sla_due", "ticket_team_id_status_priority_created_at"} <= analysed
+        # 11 on ticket, 2 on sla_clock; the unique ones stay, and the partial ones (merged_into, external_ref);
+        # then the report facts' 9, built after the facts are made in one pass
+        assert [(tables, len(statements)) for tables, statements in set_aside] == [
+            (transfer._FILLED, 13), (("report_fact",), 9)] * 2
+        analysed = {name for (name,) in desk.db.execute_sql("SELECT idx FROM sqlite_stat1")}
+        assert {"ticket_sla_due", "ticket_team_id_status_priority_created_at", "report_fact_mtta_acked_at"} <= analysed
+        assert stale_facts(desk) == [] and ReportFact.select().count() == 600
         transfer.import_file(desk, SYSTEM, str(_jsonl(tmp_path / "more.jsonl", [{"title": "One more"}])))
-        assert set_aside[2] == [] and schema() == before
+        assert len(set_aside) == 4 and schema() == before  # a desk with tickets keeps its indexes
+        assert stale_facts(desk) == [] and ReportFact.select().count() == 601
     finally:
         desk.close()
