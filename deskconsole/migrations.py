@@ -376,12 +376,29 @@ _V16 = [
     "CREATE UNIQUE INDEX report_hour_hour_priority_team_category_service ON report_hour (hour, priority, team, category, service)",
 ]
 
+# v17: one record base. Incidents, problems (and later changes) are kinds of
+# one work record, the ticket table: ``kind`` names it, and a record of a
+# kind other than incident has its own ``number`` (PRB-1, PRB-2, ...), found
+# by the partial unique index. An incident's number is its id (INC-42 is row
+# 42), so its number stays NULL: no incident row is rewritten, and the
+# incident reads that must leave other kinds out take the few ids of that
+# index (``id NOT IN``), which every index of the ticket table holds. A
+# problem's own fields and lifecycle are in ``problem``.
+_V17 = [
+    "ALTER TABLE ticket ADD COLUMN kind VARCHAR(8) NOT NULL DEFAULT 'incident'",
+    "ALTER TABLE ticket ADD COLUMN number INTEGER",
+    "CREATE UNIQUE INDEX ticket_kind_number ON ticket (kind, number) WHERE number IS NOT NULL",
+    """CREATE TABLE problem (
+        ticket_id INTEGER NOT NULL PRIMARY KEY REFERENCES ticket (id), root_cause TEXT NOT NULL,
+        workaround TEXT NOT NULL, known_error_at {ts}, fix TEXT NOT NULL)""",
+]
+
 # The tables SQLite's FTS5 keeps for the text index (not models: the query
 # language reads them, the triggers above write them).
 FTS_TABLES = tuple(f"ticket_fts{part}" for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16, _V17]
 LATEST = len(MIGRATIONS)
 
 

@@ -27,6 +27,8 @@ from peewee import (
 from deskconsole.binding import database  # the current desk's: see deskconsole.binding
 
 TICKET_PREFIX = "INC"
+#: The kinds of work record and their keys' prefixes.
+KIND_PREFIXES = {"incident": TICKET_PREFIX, "problem": "PRB", "change": "CHG"}
 
 
 def _is_sqlite(db) -> bool:
@@ -140,6 +142,10 @@ class Ticket(BaseModel):
     # deadline of a clock that is counting — the queue's default order.
     sla = CharField(max_length=8, null=True)
     sla_due = UTCDateTimeField(null=True)
+    # The record base: which kind of work record this is, and for a kind
+    # other than incident its number within that kind (an incident's is its id).
+    kind = CharField(max_length=8)  # the table's default, 'incident', when an insert leaves it out
+    number = IntegerField(null=True)
 
     class Meta:
         indexes = (
@@ -154,11 +160,14 @@ class Ticket(BaseModel):
             (("status", "priority", "sla", "sla_due", "assignee"), False),
             (("acknowledged_at", "created_at"), False),
             (("resolved_at", "created_at"), False),
+            (("kind", "number"), True),  # partial: the records other than incidents (see migration v17)
         )
 
     @property
     def key(self) -> str:
-        return f"{TICKET_PREFIX}-{self.id}"
+        if self.number is None:
+            return f"{TICKET_PREFIX}-{self.id}"
+        return f"{KIND_PREFIXES[self.kind]}-{self.number}"
 
 
 class Entry(BaseModel):
@@ -506,8 +515,20 @@ class ReportHour(BaseModel):
         indexes = ((("hour", "priority", "team", "category", "service"), True),)
 
 
+class Problem(BaseModel):
+    """What a problem record adds to the record base (its ticket row, kind
+    "problem"): the cause found, the way around it, when it became a known
+    error, and the fix."""
+
+    ticket = ForeignKeyField(Ticket, primary_key=True, backref="problem_fields")
+    root_cause = TextField(default="")
+    workaround = TextField(default="")
+    known_error_at = UTCDateTimeField(null=True)
+    fix = TextField(default="")
+
+
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
     SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact, Review, ReviewAction,
-    ReportFact, ReportHour,
+    ReportFact, ReportHour, Problem,
 ]

@@ -368,7 +368,7 @@ def test_date_values_are_ored():
         ("prio:<P1", (5, 8), "no priority is above P1"),
         ("prio:>P4", (5, 8), "no priority is below P4"),
         ("prio:P3..P1", (5, 11), "runs backwards"),
-        ("key:PRB-7", (4, 9), "not an incident key"),
+        ("key:ABC-7", (4, 9), "not a ticket key"),
         ("key:abc", (4, 7), "not a ticket key"),
         ("key:INC-0", (4, 9), "numbers go from 1"),
         ("key:INC-99999999999", (4, 19), "numbers go from 1"),

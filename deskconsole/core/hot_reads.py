@@ -38,7 +38,7 @@ _QUERIES: dict[str, Callable] = {
     "ticket": lambda _: _ticket(False),
     "ticket_for_update": lambda _: _ticket(True),
     "merged_ids": lambda _: Ticket.select(Ticket.id).where(Ticket.merged_into == 0).order_by(Ticket.id),
-    "title_status": lambda _: Ticket.select(Ticket.title, Ticket.status).where(Ticket.id == 0),
+    "title_status": lambda _: Ticket.select(Ticket.title, Ticket.status, Ticket.kind, Ticket.number).where(Ticket.id == 0),
     "entries": lambda n: (
         Entry.select(Entry.id, Entry.ticket, Entry.kind, Entry.author, Entry.author_name, Entry.at, Entry.body,
                      Entry.source)
@@ -108,7 +108,8 @@ def ticket(tid: int, *, for_update: bool = False) -> Ticket | None:
     return _instance(Ticket, names, rows[0]) if rows else None
 
 
-def title_status(tid: int) -> tuple[str, str] | None:
+def title_status(tid: int) -> tuple[str, str, str, int | None] | None:
+    """(title, status, kind, number) of a record."""
     rows, _ = _rows("title_status", (tid,))
     return tuple(rows[0]) if rows else None
 

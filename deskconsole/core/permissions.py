@@ -37,6 +37,7 @@ MIN_ROLE = {
     "inbound": "agent",  # a requester's mail joins the conversation (the mail intake)
     "intake": "agent",  # run the alert intake: it opens and updates tickets as 'intake'
     "review": "agent",  # write post-incident reviews and their follow-up actions
+    "problem": "agent",  # open, work and resolve problems (resolving their incidents needs "resolve" too)
 }
 
 WHAT = {
@@ -48,6 +49,7 @@ WHAT = {
     "restore": "restore the desk from a backup",
     "sweep": "run the SLA loop (it records warnings, breaches and escalations)",
     "intake": "run the alert intake (it opens and updates tickets as 'intake')",
+    "problem": "work on problems",
 }
 
 

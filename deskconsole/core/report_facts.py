@@ -62,8 +62,9 @@ _pending = threading.local()  # tickets touched by this thread's open transactio
 
 
 def fact_query(db, ids):
-    """The facts of the tickets ``ids`` (a subquery or a list) selects, in
-    ``FACT_COLUMNS`` order: the one definition of every fact."""
+    """The facts of the incidents among the tickets ``ids`` (a subquery or
+    a list) selects, in ``FACT_COLUMNS`` order: the one definition of every
+    fact. Records of other kinds have none: the reports count incidents."""
     fr, rs = SlaClock.alias("fr"), SlaClock.alias("rs")
     handed = (AuditEvent
               .select(AuditEvent.ticket.alias("tid"), fn.COUNT(fn.DISTINCT(AuditEvent.at)).alias("n"))
@@ -113,7 +114,7 @@ def fact_query(db, ids):
             .join(handed, JOIN.LEFT_OUTER, on=(handed.c.tid == Ticket.id), src=Ticket)
             .join(latest, JOIN.LEFT_OUTER, on=(latest.c.tid == Ticket.id), src=Ticket)
             .join(rating, JOIN.LEFT_OUTER, on=(rating.id == latest.c.rid), src=Ticket)
-            .where(Ticket.id.in_(ids)))
+            .where(Ticket.id.in_(ids) & Ticket.number.is_null()))  # incidents: other kinds have a number
 
 
 # --------------------------------------------------------------------------- the hours, from the facts

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core.records import tickets
+from deskconsole.core.records.kinds import incidents
 from deskconsole.errors import DeskError
 from deskconsole.core.identity import SYSTEM
 from deskconsole.models import Ticket
@@ -44,7 +45,7 @@ def auto_close(desk: "Desk", now: datetime) -> list[str]:
     if not days:
         return []
     before = cutoff(desk.config.sla.calendar(desk.config.auto_close_calendar), now, days)
-    due = [tid for (tid,) in Ticket.select(Ticket.id).where((Ticket.status == "resolved") & (Ticket.resolved_at < before))
+    due = [tid for (tid,) in Ticket.select(Ticket.id).where((Ticket.status == "resolved") & (Ticket.resolved_at < before) & incidents())
            .order_by(Ticket.resolved_at).limit(BATCH).tuples()]
     closed = []
     for tid in due:

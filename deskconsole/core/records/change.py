@@ -12,12 +12,12 @@ from deskconsole.binding import on_desk
 from deskconsole.core.sla_clocks import clocks
 from deskconsole.core import hot_reads
 from deskconsole.core.clock import ago
-from deskconsole.errors import Conflict, NotFound
-from deskconsole.core.identity import Actor
-from deskconsole.core.keys import ticket_id, ticket_key
+from deskconsole.errors import Conflict, NotFound, ValidationError
+from deskconsole.core.identity import Actor, article
+from deskconsole.core.keys import parse_key, record_id, record_key, ticket_key
 from deskconsole.core.txn import Unit, unit_of_work
 from deskconsole.db import dialect
-from deskconsole.models import FeedEntry, Ticket
+from deskconsole.models import KIND_PREFIXES, FeedEntry, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -55,7 +55,7 @@ class TicketChange:
 
     @property
     def key(self) -> str:
-        return ticket_key(self.ticket.id)
+        return self.ticket.key
 
     @property
     def now(self):
@@ -120,12 +120,24 @@ def _update_sql(names: frozenset[str], dialect: type) -> tuple[str, tuple[str, .
     return sql, tuple(f.name for f in fields), tuple(f.db_value for f in fields)
 
 
+INCIDENT = ("incident",)
+ANY_KIND = tuple(KIND_PREFIXES)
+
+
 @on_desk
-def load_ticket(desk: "Desk", key: str | int, *, for_update: bool = False) -> Ticket:
-    tid = ticket_id(key)
+def load_ticket(desk: "Desk", key: str | int, *, for_update: bool = False, kinds: tuple[str, ...] = INCIDENT) -> Ticket:
+    """The record ``key`` names, of one of ``kinds`` (an incident's key names
+    no record of another kind: INC-42 is not the problem in row 42)."""
+    kind = parse_key(key)[0]
+    if kind not in kinds:
+        raise ValidationError(f"{str(key).strip().upper()} is {article(kind)} {kind}; this applies to "
+                              f"{' and '.join(k + 's' for k in kinds)} only")
+    tid = record_id(key)
     ticket = hot_reads.ticket(tid, for_update=for_update and not desk.is_sqlite)
-    if ticket is None:
-        raise NotFound(f"{ticket_key(tid)} does not exist; 'deskconsole ls' lists tickets")
+    if ticket is None or ticket.kind != kind:
+        shown = record_key(kind, tid, None) if kind == "incident" else str(key).strip().upper()
+        listing = "'deskconsole ls' lists tickets" if kind == "incident" else f"'deskconsole ls kind:{kind}' lists them"
+        raise NotFound(f"{shown} does not exist; {listing}")
     return ticket
 
 
@@ -138,6 +150,7 @@ def change_ticket(
     *,
     expected_version: int | None = None,
     permission: str | None = None,
+    kinds: tuple[str, ...] = INCIDENT,
 ) -> Iterator[TicketChange]:
     """One write transaction around one ticket; yields a :class:`TicketChange`.
 
@@ -145,7 +158,7 @@ def change_ticket(
     has moved on since, :class:`Conflict` names who changed it and when.
     """
     with unit_of_work(desk, actor, action, permission=permission) as unit:
-        ticket = load_ticket(desk, key, for_update=True)
+        ticket = load_ticket(desk, key, for_update=True, kinds=kinds)
         if expected_version is not None and ticket.version != expected_version:
             raise conflict_error(desk, ticket.id, expected_version, ticket.version)
         yield TicketChange(unit, ticket)
@@ -153,9 +166,10 @@ def change_ticket(
 
 @on_desk
 def conflict_error(desk: "Desk", tid: int, seen: int, current: int | None = None) -> Conflict:
-    key = ticket_key(tid)
+    row = Ticket.get_by_id(tid)
+    key = row.key
     if current is None:
-        current = Ticket.get_by_id(tid).version
+        current = row.version
     # Who made the version the ticket is at: not simply the newest feed row,
     # which may be the SLA sweep refreshing the ticket's summary (action
     # "sla", no new version) or a link from another ticket.

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.core.bulk import insert_one
-from deskconsole.core.records.change import Outcome, TicketChange, change_ticket, conflict_error, load_ticket
+from deskconsole.core.records.change import ANY_KIND, Outcome, TicketChange, change_ticket, conflict_error, load_ticket
 from deskconsole.errors import InvalidTransition, NoChange, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_id, ticket_key
@@ -43,16 +43,18 @@ def parse_kind(kind: str) -> tuple[str, bool]:
 @on_desk
 def link(desk: "Desk", actor: Actor, key, kind: str, other, *, remove: bool = False,
          expected_version: int | None = None) -> Outcome:
+    """Link two records, of any kinds (``INC-4 caused-by PRB-2``)."""
     stored, swap = parse_kind(kind)
-    other_id = ticket_id(other)
-    with change_ticket(desk, actor, "link", key, expected_version=expected_version) as ch:
+    with change_ticket(desk, actor, "link", key, expected_version=expected_version, kinds=ANY_KIND) as ch:
         here = ch.ticket.id
+        there = load_ticket(desk, other, kinds=ANY_KIND)  # must exist
+        other_id = there.id
         if other_id == here:
             raise ValidationError(f"{ch.key} cannot be linked to itself")
-        load_ticket(desk, other_id)  # must exist
         source, target = (other_id, here) if swap else (here, other_id)
         existing = _find(stored, source, target)
-        words = f"{ticket_key(source)} {stored} {ticket_key(target)}"
+        keys = {here: ch.key, other_id: there.key}
+        words = f"{keys[source]} {stored} {keys[target]}"
         if remove:
             if existing is None:
                 raise NoChange(f"there is no link {words}")

@@ -69,7 +69,7 @@ def create(
     team = team or (d.team_names.get(d.service_teams.get(values["service"])) if values["service"] else None)
     team = team or desk.config.default_team
     values["team"] = d.team(team) if team else None
-    values["assignee"] = _assignable(desk, assignee) if assignee else None
+    values["assignee"] = assignable(desk, assignee) if assignee else None
     if values["assignee"] and values["team"] is None:
         values["team"] = d.agent_teams.get(values["assignee"])
     values["status"] = "assigned" if values["assignee"] else "new"
@@ -163,7 +163,7 @@ def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected
     with change_ticket(desk, actor, "assign", key, expected_version=expected_version) as ch:
         _open_only(ch, "assigned")
         if agent is not UNSET:
-            new_agent = _assignable(desk, agent) if agent else None
+            new_agent = assignable(desk, agent) if agent else None
             _check_reassign(desk, actor, ch, new_agent)
             ch.set("assignee", new_agent)
             if new_agent and team is UNSET and ch.get("team") is None:
@@ -182,7 +182,7 @@ def assign(desk: "Desk", actor: Actor, key, *, team=UNSET, agent=UNSET, expected
 def take(desk: "Desk", actor: Actor, key, *, expected_version: int | None = None) -> Outcome:
     """Assign to me and acknowledge; a new or assigned ticket goes in progress."""
     require(actor, "take")
-    me = _assignable(desk, actor.login)
+    me = assignable(desk, actor.login)
     with change_ticket(desk, actor, "take", key, expected_version=expected_version) as ch:
         _open_only(ch, "taken")
         _check_reassign(desk, actor, ch, me)
@@ -219,7 +219,7 @@ def _check_reassign(desk, actor: Actor, ch: TicketChange, new_agent: int | None)
         require(actor, "reassign")
 
 
-def _assignable(desk, login: str) -> int:
+def assignable(desk, login: str) -> int:
     login = login.strip()
     agent = desk.directory.agents.get(login)  # the desk's own directory, not the config at hand
     if agent is None or not agent.active:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.core.sla_clocks import clocks as engine
 from deskconsole.core import hot_reads
-from deskconsole.core.records.change import load_ticket
-from deskconsole.core.keys import ticket_key
+from deskconsole.core.records import problems
+from deskconsole.core.records.change import ANY_KIND, load_ticket
+from deskconsole.core.keys import record_key, ticket_key
 from deskconsole.core.records.links import INVERSE
 from deskconsole.models import SlaClock, Ticket
 from deskconsole.sla.policy import METRICS
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 SUMMARY_COLUMNS = (
     Ticket.id, Ticket.priority, Ticket.status, Ticket.title, Ticket.assignee, Ticket.team,
     Ticket.created_at, Ticket.updated_at, Ticket.version, Ticket.requester_name, Ticket.sla, Ticket.sla_due,
+    Ticket.kind, Ticket.number,
 )
 
 
@@ -193,13 +195,17 @@ class TicketDetail:
     alerts: list[AlertView] = field(default_factory=list)
     attachments: list[AttachmentView] = field(default_factory=list)
     ratings: list[RatingView] = field(default_factory=list)
+    kind: str = "incident"
+    problem: problems.ProblemView | None = None  # a problem's own fields and its incidents
+    problems: list[str] = field(default_factory=list)  # an incident's problems
+    workarounds: list[problems.Workaround] = field(default_factory=list)  # known errors' workarounds for it
 
 
 @on_desk
 def summary(desk: "Desk", t: Ticket) -> TicketSummary:
     d = desk.directory
     return TicketSummary(
-        key=ticket_key(t.id), id=t.id, priority=t.priority, status=t.status, title=t.title,
+        key=t.key, id=t.id, priority=t.priority, status=t.status, title=t.title,
         assignee=d.agent_logins.get(t.assignee_id), team=d.team_names.get(t.team_id),
         created_at=t.created_at, updated_at=t.updated_at, version=t.version, requester=t.requester_name,
         sla=t.sla, sla_due=t.sla_due,
@@ -234,7 +240,7 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
     Read with the prepared statements of :mod:`deskconsole.core.hot_reads`:
     ``show`` is the most frequent command."""
     now = now or desk.now()
-    t = load_ticket(desk, key)
+    t = load_ticket(desk, key, kinds=ANY_KIND)
     d = desk.directory
     merged = hot_reads.merged_ids(t.id)
     entries = [
@@ -245,8 +251,9 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
     for _, source_id, target_id, kind in hot_reads.links(t.id):
         outgoing = source_id == t.id
         other_id = target_id if outgoing else source_id
-        title, status = hot_reads.title_status(other_id)
-        links.append(LinkView(kind if outgoing else INVERSE[kind], ticket_key(other_id), title, status))
+        title, status, other_kind, number = hot_reads.title_status(other_id)
+        links.append(LinkView(kind if outgoing else INVERSE[kind], record_key(other_kind, other_id, number), title,
+                              status))
     audit = [AuditView(*row) for row in hot_reads.audit(t.id)]
     rows = sorted(hot_reads.clocks(t.id), key=_metric_order)
     clock_views = [clock_view(desk, c, now) for c in rows]
@@ -256,7 +263,7 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
     files = [AttachmentView(name, ctype, size, bool(kept)) for name, ctype, size, kept in hot_reads.attachments(t.id)]
     ratings = [RatingView(*row) for row in hot_reads.ratings(t.id)]
     return TicketDetail(
-        key=ticket_key(t.id), id=t.id, title=t.title, description=t.description, status=t.status,
+        key=t.key, id=t.id, title=t.title, description=t.description, status=t.status, kind=t.kind,
         priority=t.priority, impact=t.impact, urgency=t.urgency, requester_name=t.requester_name,
         requester_email=t.requester_email, category=d.category_names.get(t.category_id),
         service=d.service_names.get(t.service_id), team=d.team_names.get(t.team_id),
@@ -269,6 +276,9 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         entries=entries, links=links, audit=audit, merged=[ticket_key(m) for m in merged],
         sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications, alerts=alert_views,
         attachments=files, ratings=ratings,
+        problem=problems.view(t.id) if t.kind == problems.KIND else None,
+        problems=problems.problems_of(desk, t.id) if t.kind == "incident" else [],
+        workarounds=problems.workarounds_for(desk, t) if t.kind == "incident" else [],
     )
 
 

@@ -39,8 +39,9 @@ from deskconsole.binding import on_desk
 from deskconsole.config import Config
 from deskconsole.core.identity import Actor, actor_for
 from deskconsole.core.keys import ticket_key
+from deskconsole.core.records.kinds import incidents
 from deskconsole.core.records.lifecycle import OPEN
-from deskconsole.core.search.query import parse, to_peewee
+from deskconsole.core.search.query import names_kind, parse, to_peewee
 from deskconsole.core.sql_expr import and_all, count_if, seconds_between
 from deskconsole.core.records.views import SUMMARY_COLUMNS, TicketSummary, summary
 from deskconsole.models import Ticket
@@ -170,8 +171,12 @@ class Snapshot:
 
 
 def _where(desk: "Desk", text: str, login: str, now: datetime, tz: tzinfo):
-    where, _ = to_peewee(parse(text), desk, actor_login=login, now=now, tz=tz)
-    return where
+    """The board's scope: its query's tickets, and incidents only (the board is the incident queue's)."""
+    query = parse(text)
+    where, _ = to_peewee(query, desk, actor_login=login, now=now, tz=tz)
+    if names_kind(query):
+        return where
+    return incidents() if where is None else where
 
 
 @on_desk
@@ -183,7 +188,7 @@ def check_scope(desk: "Desk", text: str, login: str) -> None:
 @on_desk
 def figures(desk: "Desk", scope: str, login: str, now: datetime) -> Figures:
     tz = desk.config.zone()
-    base = _where(desk, scope, login, now, tz) if scope.strip() else None
+    base = _where(desk, scope, login, now, tz)
     is_open = Ticket.status.in_(OPEN)
     breached = _where(desk, "sla:breached", login, now, tz)
     warning = _where(desk, "sla:warning", login, now, tz)
@@ -291,7 +296,7 @@ def recently_resolved(desk: "Desk", scope: str, login: str, now: datetime,
                       limit: int = LIST_LIMIT) -> list[ResolvedTicket]:
     """The last tickets resolved (newest first), over the resolved-time index."""
     tz = desk.config.zone()
-    base = _where(desk, scope, login, now, tz) if scope.strip() else None
+    base = _where(desk, scope, login, now, tz)
     d = desk.directory
     query = (
         Ticket.select(Ticket.id, Ticket.priority, Ticket.title, Ticket.team, Ticket.assignee, Ticket.created_at,

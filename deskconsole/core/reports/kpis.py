@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from peewee import SQL, Case, Select, fn
 
+from deskconsole.core.records.kinds import incidents
 from deskconsole.core.records.lifecycle import OPEN
 from deskconsole.core.reports.period import Period
 from deskconsole.core.report_facts import PING_PONG
@@ -309,7 +310,7 @@ def backlog(desk: "Desk", base, now: datetime, by: str | None, period: Period) -
         if younger is not None:
             cond = cond & (Ticket.created_at > now - timedelta(seconds=younger))
         buckets.append(count_if(cond))
-    is_open = and_all(base, Ticket.status.in_(OPEN))
+    is_open = and_all(base, Ticket.status.in_(OPEN), incidents())
     select = lambda *where: Ticket.select(*(([g.alias("g")] if g is not None else []) + buckets)).where(and_all(*where))  # noqa: E731
     out = _counts(select(is_open), None, g)
     for key, merged in _counts(select(is_open, Ticket.merged_into.is_null(False)), None, g).items():

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from peewee import SQL, fn
 
 from deskconsole.core.keys import ticket_key
+from deskconsole.core.records.kinds import incidents
 from deskconsole.core.sql_expr import DAY, and_all, epoch
 from deskconsole.core.reports.kpis import scope
 from deskconsole.models import ReportFact, Ticket
@@ -85,7 +86,7 @@ def flags(desk: "Desk", base, now: datetime, *, factor: float = FACTOR, min_coun
                     since = now - timedelta(days=days)
                     keys = (Ticket.select(Ticket.id)
                             .where(and_all(base, column == group, Ticket.created_at > since,
-                                           Ticket.created_at <= now, Ticket.merged_into.is_null()))
+                                           Ticket.created_at <= now, Ticket.merged_into.is_null(), incidents()))
                             .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SHOWN).tuples())
                     out.append(TrendFlag(dimension, group, window, count, float(baseline), since,
                                          tuple(ticket_key(i) for (i,) in keys)))

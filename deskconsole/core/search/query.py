@@ -47,14 +47,23 @@ from peewee import SQL, Case, Expression, Table, fn
 
 from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
-from deskconsole.core.records.lifecycle import OPEN, STATUSES
+from deskconsole.core.records import lifecycle, problem_lifecycle
+from deskconsole.core.records.kinds import incidents, of_kind, other_kinds_exist
 from deskconsole.migrations import ENTRY_TSVECTOR, TICKET_TSVECTOR
-from deskconsole.models import TICKET_PREFIX, SlaClock, Ticket
+from deskconsole.models import KIND_PREFIXES, TICKET_PREFIX, SlaClock, Ticket
 
 UTC = timezone.utc
 
 MAX_LENGTH = 2000
+# the states of every kind of record (the incident's first, in its order)
+STATUSES = tuple(dict.fromkeys(lifecycle.STATUSES + problem_lifecycle.STATUSES))
+OPEN = tuple(dict.fromkeys(lifecycle.OPEN + problem_lifecycle.OPEN))
 CLOSED = tuple(s for s in STATUSES if s not in OPEN)
+KINDS = tuple(KIND_PREFIXES)
+KIND_ALIASES = {kind: kind for kind in KINDS}
+KIND_ALIASES.update({"all": "all", "any": "all"})
+KIND_ALIASES.update({kind + "s": kind for kind in KINDS})
+KIND_ALIASES.update({prefix.lower(): kind for kind, prefix in KIND_PREFIXES.items()})
 PRIORITIES = ("P1", "P2", "P3", "P4")
 MAX_TICKET_ID = 2**31 - 1  # PostgreSQL INTEGER
 MAX_RELATIVE_SECONDS = 200 * 366 * 86400
@@ -79,6 +88,7 @@ FIELDS: dict[str, str] = {
     "breached": "breached:>-7d",
     "sla": "sla:breached,warning",
     "is": "is:open",
+    "kind": "kind:problem",
     "sort": "sort:-created",
 }
 ALIASES: dict[str, str] = {name: name for name in FIELDS}
@@ -545,18 +555,32 @@ class _Parser:
     v_title = v_text
     v_description = v_text
 
-    def v_key(self, v: _Raw) -> int:
+    def v_key(self, v: _Raw) -> int | tuple[str, int]:
+        """An incident's id, or (kind, number) of another kind's record."""
         raw = v.raw.strip()
         m = _KEY_VALUE.fullmatch(raw)
+        kind = "incident"
         if not m:
             other = _OTHER_KEY.fullmatch(raw)
-            if other:
-                self.fail(f"{_q(raw)} is not an incident key; this queue holds {TICKET_PREFIX}-<number> tickets", v.start, v.end)
-            self.fail(f"{_q(raw)} is not a ticket key; write {TICKET_PREFIX}-<number>, e.g. key:{TICKET_PREFIX}-42", v.start, v.end)
-        number = int(m.group(1))
+            kind = KIND_ALIASES.get(other.group(1).lower()) if other else None
+            if kind is None or kind == "all" or other.group(1).upper() != KIND_PREFIXES[kind]:
+                examples = ", ".join(f"key:{p}-42" for p in KIND_PREFIXES.values())
+                self.fail(f"{_q(raw)} is not a ticket key; write a prefix and a number, e.g. {examples}", v.start, v.end)
+            m = other
+            number = int(raw.split("-", 1)[1])
+        else:
+            number = int(m.group(1))
         if not 0 < number <= MAX_TICKET_ID:
             self.fail(f"{_q(raw)} is not a ticket key; numbers go from 1 to {MAX_TICKET_ID}", v.start, v.end)
-        return number
+        return number if kind == "incident" else (kind, number)
+
+    def v_kind(self, v: _Raw) -> str:
+        kind = v.raw.strip().lower()
+        if kind not in KIND_ALIASES:
+            names = KINDS + ("all",)
+            self.fail(f"unknown kind:{_q(v.raw)[1:-1]}{_suggest(kind, names)} use one of kind:{', kind:'.join(names)}",
+                      v.start, v.end)
+        return KIND_ALIASES[kind]
 
     def v_is(self, v: _Raw) -> str:
         flag = v.raw.strip().lower()
@@ -692,6 +716,10 @@ def as_you_type(text: str) -> str:
 def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo | None = None) -> tuple[Expression | None, list]:
     """The WHERE expression (None for no condition) and ORDER BY list for ``query``.
 
+    A query that names no kind finds incidents; an empty one is None, the
+    whole desk: a caller that reads the ticket table itself then keeps to
+    :func:`incidents` (a report reads the facts, which hold only incidents).
+
     Names are resolved with ``desk.directory``; dates are read in ``tz``
     (default: the desk's time zone) and
     relative times against ``now`` (an aware datetime). The order is the
@@ -700,7 +728,17 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
     """
     builder = _builder(query, desk, actor_login, now, tz)
     where = builder.where(query.terms)
+    if where is not None and not names_kind(query):
+        where = where & incidents()
     return where, builder.order()
+
+
+def names_kind(query: Query) -> bool:
+    """Does ``query`` say which kinds of record it finds (``kind:``, or a
+    key of a kind other than incident)? A query that does not finds incidents."""
+    return any(t.field == "kind" or (t.field == "key" and not t.negated
+                                     and any(not isinstance(v.data, int) for v in t.values))
+               for t in query.terms)
 
 
 @on_desk
@@ -711,6 +749,8 @@ def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzin
     query = parse(text)
     builder = _builder(query, desk, actor_login, now, tz, rank=not query.sort)
     where = builder.where(query.terms)
+    if not names_kind(query):
+        where = incidents() if where is None else where & incidents()
     order = builder.order()
     select = Ticket.select()
     if builder.ranked and desk.is_sqlite:
@@ -738,7 +778,7 @@ def count_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzinf
     of 66 for two words found in 46,000 tickets of a 1M desk."""
     query = parse(text)
     words = [t for t in query.terms if t.field == "text" and not t.negated and t.values[0].data is None]
-    if query.terms and len(words) == len(query.terms) and desk.is_sqlite:
+    if query.terms and len(words) == len(query.terms) and desk.is_sqlite and not other_kinds_exist():
         matches = [m for m in (_fts_match(t.values[0]) for t in words) if m is not None]
         if len(matches) == len(words):
             (n,) = desk.db.execute_sql("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?",
@@ -928,7 +968,17 @@ class _Builder:
         if field == "prio":
             return _member(Ticket.priority, [p for v in term.values for p in v.data], neg)
         if field == "key":
-            return _member(Ticket.id, [v.data for v in term.values], neg)
+            ids = [v.data for v in term.values if isinstance(v.data, int)]
+            others = [of_kind(kind) & (Ticket.number == n) for kind, n in (v.data for v in term.values
+                                                                         if not isinstance(v.data, int))]
+            expr = _balanced(([Ticket.id.in_(ids) & incidents()] if ids else []) + others, "or")
+            return ~expr if neg else expr
+        if field == "kind":
+            kinds = {v.data for v in term.values}
+            if "all" in kinds:
+                return None if not neg else Ticket.id.is_null()  # every record, or none
+            expr = _balanced([of_kind(kind) for kind in sorted(kinds)], "or")
+            return ~expr if neg else expr
         if field == "sla":
             expr = _balanced([self.sla(state) for state in dict.fromkeys(v.data for v in term.values)], "or")
             return ~expr if neg else expr

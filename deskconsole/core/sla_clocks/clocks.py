@@ -369,6 +369,8 @@ def _iso(value: datetime | None) -> str:
 def follow(ch: "TicketChange") -> dict:
     """Bring a ticket's clocks in line with the change being saved; returns
     the ticket's new SLA summary columns (``sla``, ``sla_due``)."""
+    if ch.ticket.kind != "incident":  # SLA clocks time incidents only
+        return {}
     desk, unit, now = ch.unit.desk, ch.unit, ch.now
     clocks = hot_reads.clocks(ch.ticket.id)  # prepared: every write to a ticket reads them
     changed = dict((name, (old, new)) for name, old, new in ch.changes)
