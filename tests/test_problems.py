@@ -201,3 +201,47 @@ def test_links_between_kinds_and_attach(desk, actors):
     assert detail(desk, "PRB-1").problem.incidents == [b]
     with pytest.raises(ValidationError, match="INC-2 is an incident; this applies to problems only"):
         problems.attach(desk, al, b, ["PRB-1"])  # only incidents are attached to a problem
+
+
+# ---------------------------------------------------------------- the command line
+
+from test_cli import cli  # noqa: E402,F401  (the fixture)
+
+
+def test_the_problem_commands(cli):
+    a = cli.new("VPN drops every hour", "--service", "vpn")
+    b = cli.new("VPN drops again", "--service", "vpn")
+    assert cli.ok("problem", "new", "--from", f"{a},{b}", user="al").out.strip() == "PRB-1"
+    assert cli.ok("problem", "new", "Disk fills up", "--priority", "P2", user="al").out.strip() == "PRB-2"
+    listed = cli.ok("problem", "ls", "--format", "json").json()
+    assert sorted(r["key"] for r in listed) == ["PRB-1", "PRB-2"]
+    assert sorted(cli.keys()) == sorted([a, b])  # ls: incidents only
+    assert sorted(cli.keys("kind:problem")) == ["PRB-1", "PRB-2"]
+    shown = cli.show("PRB-1")
+    assert shown["kind"] == "problem" and shown["problem"]["incidents"] == [a, b]
+    assert cli.ok("problem", "edit", "PRB-1", "--root-cause", "Rekey timer too short", user="al")
+    out = cli.ok("problem", "state", "PRB-1", "known_error", "--workaround", "Reconnect", user="al").out
+    assert out.startswith("PRB-1 is now known_error")
+    text = cli.ok("show", a).out
+    assert "Problems     PRB-1" in text and "Known errors: workarounds" in text and "Reconnect" in text
+    text = cli.ok("problem", "show", "PRB-1").out
+    assert "Rekey timer too short" in text and "State        known error" in text
+    out = cli.ok("problem", "resolve", "PRB-1", "Timer raised", "--incidents", user="al").out
+    assert out.strip() == f"PRB-1 resolved (version 4); resolved {a}, {b}"
+    assert cli.show(a)["status"] == "resolved"
+    # mistakes say what to do
+    err = cli.fails(1, "problem", "state", "PRB-2", "known_error", user="al").err
+    assert "needs its workaround" in err
+    assert "is not a problem" in cli.fails(1, "problem", "show", a).err
+    assert "PRB-9 does not exist" in cli.fails(1, "show", "PRB-9").err
+    assert "PRB-2 is a problem" in cli.fails(1, "take", "PRB-2", user="al").err
+    assert cli.fails(4, "problem", "new", "x", user="vic").err  # a viewer
+    assert "no cluster" in cli.ok("problem", "candidates").err
+
+
+def test_problem_sections_round_trip():
+    from deskconsole.cli.problem import parse_sections, sections
+
+    view = problems.ProblemView("cause\nline 2", "", "the fix", None)
+    assert parse_sections(sections(view)) == {"root_cause": "cause\nline 2", "workaround": "", "fix": "the fix"}
+    assert parse_sections("# Workaround\n\nonly this\n") == {"workaround": "only this"}

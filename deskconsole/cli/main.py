@@ -211,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # report
     sub.later(lambda: import_module("deskconsole.cli.review").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # review, reviews
+    sub.later(lambda: import_module("deskconsole.cli.problem").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # problem new|ls|show|link|edit|state|resolve|candidates
     return parser
 
 

@@ -182,12 +182,30 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         ("Resolved", when(t.resolved_at) + (f"  [{s(t.resolution_code)}] {s(t.resolution_note)}" if t.resolution_code else "")),
         ("Closed", when(t.closed_at)),
     ]
+    if t.kind != "incident":  # no requester, acknowledgement or first response: an incident's
+        fields = [f for f in fields if f[0] not in ("Requester", "Acknowledged", "1st response")]
+        fields[0] = ("State", t.status.replace("_", " "))
+    if t.problem is not None and t.problem.known_error_at:
+        fields.append(("Known error", when(t.problem.known_error_at)))
+    if t.problems:
+        fields.append(("Problems", ", ".join(t.problems)))
     if t.reopen_count:
         fields.append(("Reopened", f"{t.reopen_count} time(s)"))
     if t.external_ref:
         fields.append(("External", s(t.external_ref)))
     lines = [f"{t.key}  {s(t.title)}", "", *(f"  {label:<13}{value}" for label, value in fields)]
     lines += ["", "Description", *("  " + line for line in (terminal_safe(t.description) or "-").splitlines() or ["-"])]
+    if t.problem is not None:
+        for label, text in (("Root cause", t.problem.root_cause), ("Workaround", t.problem.workaround),
+                            ("Fix", t.problem.fix)):
+            lines += ["", label, *("  " + line for line in (terminal_safe(text) or "-").splitlines() or ["-"])]
+        lines += ["", f"Incidents ({len(t.problem.incidents)})", *(f"  {k}" for k in t.problem.incidents)]
+    if t.workarounds:
+        lines += ["", "Known errors: workarounds"]
+        for w in t.workarounds:
+            how = "linked" if w.linked else "matches this incident"
+            lines.append(f"  {w.key}  {s(w.title)}  ({how})")
+            lines += ["     " + line for line in terminal_safe(w.workaround).splitlines() or [""]]
     if t.clocks:
         lines += ["", "Service levels"]
         lines += ["  " + clock_line(c, now) for c in t.clocks]
