@@ -74,3 +74,13 @@ def record_id(key: str | int) -> int:
     if found is None:
         raise NotFound(f"{KIND_PREFIXES[kind]}-{number} does not exist; 'deskconsole ls kind:{kind}' lists them")
     return found
+
+
+def normal_key(text: str) -> str | None:
+    """A key as typed (``inc-042``, ``#42``, ``42``, ``prb-3``) written as the
+    desk writes it (``INC-42``, ``PRB-3``); None when it is not a key."""
+    try:
+        kind, number = parse_key(text)
+    except ValidationError:
+        return None
+    return f"{KIND_PREFIXES[kind]}-{number}"

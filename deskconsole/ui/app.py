@@ -23,7 +23,7 @@ from deskconsole.core.search import queue as q
 from deskconsole.errors import DeskError
 from deskconsole.core.outbound.feed import FeedReader
 from deskconsole.core.identity import Actor
-from deskconsole.core.keys import ticket_id, ticket_key
+from deskconsole.core.keys import record_id
 from deskconsole.core.search.query import QueryError, as_you_type
 from deskconsole.core.automation.sweep import DEFAULT_INTERVAL
 from deskconsole.core.records.views import detail
@@ -35,6 +35,7 @@ from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
 from deskconsole.ui.sla_toasts import SlaToasts
 from deskconsole.ui.timers_view import TimersPane
+from deskconsole.ui.problem_actions import ProblemActions
 from deskconsole.ui.triage import TriageActions
 from deskconsole.ui.styles import css_path
 
@@ -53,7 +54,7 @@ class SweepDone(Message):
         self.report = report
 
 
-class DeskApp(TriageActions, App):
+class DeskApp(TriageActions, ProblemActions, App):
     CSS_PATH = css_path()
     TITLE = "deskconsole"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (170, "-xwide")]
@@ -90,6 +91,10 @@ class DeskApp(TriageActions, App):
         Binding("o", "reopen", "Reopen", id="ticket.reopen", show=False),
         Binding("N", "new_ticket", "New", id="ticket.new"),
         Binding("F", "reports", "Reports", id="app.reports", show=False),
+        Binding("p", "problems", "Problems", id="app.problems", show=False),
+        Binding("P", "problem_new", "Problem from marked", id="ticket.problem", show=False),
+        Binding("C", "problem_candidates", "Problem candidates", id="app.candidates", show=False),
+        Binding("W", "workaround", "Workaround", id="problem.workaround", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -476,14 +481,15 @@ class DeskApp(TriageActions, App):
             if row.key == key:
                 self.queue.move_to(pos)
                 return
-        self.locate(ticket_id(key), key)
+        self.locate(key)
 
     @work(exclusive=True, group="jump")
-    async def locate(self, tid: int, key: str) -> None:
-        found = await self._safe_read(_locate, self.desk, self.spec, tid, self.desk.now())
+    async def locate(self, key: str) -> None:
+        found = await self._safe_read(_locate, self.desk, self.spec, key, self.desk.now())
         if found is None:
             return
-        exists, position, in_view = found
+        tid, position, in_view = found
+        exists = tid is not None
         if not exists:
             self.notify(f"{key} does not exist", severity="warning", timeout=4)
         elif position is not None:
@@ -561,16 +567,22 @@ class DeskApp(TriageActions, App):
         return [(", ".join(dict.fromkeys(keys)), description) for (_, description), (_, keys) in ranked]
 
 
-def _locate(desk, spec: q.QueueSpec, tid: int, now: datetime) -> tuple[bool, int | None, bool]:
-    """(the ticket exists, its position in the view if in its first JUMP_SCAN
-    rows, it is in the view further down). On the read thread."""
+def _locate(desk, spec: q.QueueSpec, key: str, now: datetime) -> tuple[int | None, int | None, bool]:
+    """(the record's id, None when there is none; its position in the view if
+    in its first JUMP_SCAN rows; it is in the view further down). On the read thread."""
+    try:
+        with desk.bound():
+            tid = record_id(key)
+    except DeskError:
+        return None, None, False
     ids = q.ids(desk, spec, now, JUMP_SCAN)
     if tid in ids:
-        return True, ids.index(tid), True
-    if not q.rows_by_id(desk, [tid]):
-        return False, None, False
-    in_view = len(ids) == JUMP_SCAN and q.count(desk, q.QueueSpec(f"{spec.text} key:{ticket_key(tid)}", spec.login), now) > 0
-    return True, None, in_view
+        return tid, ids.index(tid), True
+    found = q.rows_by_id(desk, [tid])
+    if not found or found[tid].key != key:
+        return None, None, False
+    in_view = len(ids) == JUMP_SCAN and q.count(desk, q.QueueSpec(f"{spec.text} key:{key}", spec.login), now) > 0
+    return tid, None, in_view
 
 
 def css_file() -> Path:

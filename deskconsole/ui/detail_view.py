@@ -46,9 +46,31 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
         fields.append(("Resolution", f"{t.resolution_code}: {_safe(t.resolution_note, 500)}" if t.resolution_note else t.resolution_code))
     if t.merged_into:
         fields.append(("Merged into", t.merged_into))
+    if t.kind != "incident":  # an incident's own: no impact matrix, requester or SLA for a problem
+        fields = [f for f in fields if f[0] not in ("Impact", "Urgency", "Requester")]
+    if t.problems:
+        fields.append(("Problems", ", ".join(t.problems)))
+    if t.problem is not None and t.problem.known_error_at:
+        fields.append(("Known err.", _when(t.problem.known_error_at, now)))
     for name, value in fields:
         out.append(f"{name:<10} ", style="dim")
         out.append(value)
+        out.append("\n")
+    for w in t.workarounds:  # first thing under the fields: what to try right now
+        how = "linked" if w.linked else "matches this ticket"
+        out.append(f"\n⚑ Known error {w.key} ({how}): ", style="bold")
+        out.append(_safe(w.title, 120), style="bold")
+        out.append("\n  Workaround: ")
+        out.append(Text("\n  ").join(Text(line) for line in _safe(w.workaround, 2000).split("\n")))
+        out.append("\n")
+    if t.problem is not None:  # what a problem is about comes before its description
+        for label, text in (("Workaround", t.problem.workaround), ("Root cause", t.problem.root_cause),
+                            ("Fix", t.problem.fix)):
+            out.append(f"\n{label}\n", style="bold underline")
+            out.append(_safe(text) or "(none yet)")
+            out.append("\n")
+        out.append(f"\nIncidents ({len(t.problem.incidents)})\n", style="bold underline")
+        out.append(", ".join(t.problem.incidents) or "(none linked: l links one, or P from the marked incidents)")
         out.append("\n")
     out.append("\nDescription\n", style="bold underline")
     out.append(_safe(t.description) or "(none)")

@@ -15,13 +15,13 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
 from deskconsole.core.search import queue as q
-from deskconsole.core.keys import ticket_key
+from deskconsole.core.keys import normal_key
 from deskconsole.core.records.text import terminal_safe
 
 if TYPE_CHECKING:
     from deskconsole.ui.app import DeskApp
 
-KEY_RE = re.compile(r"^\s*(?:inc-|#)?(\d{1,12})\s*$", re.IGNORECASE)
+KEY_RE = re.compile(r"^\s*(?:(?:inc|prb|chg)-|#)?\d{1,12}\s*$", re.IGNORECASE)
 TICKET_HITS = 8
 
 
@@ -55,9 +55,8 @@ class DeskCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), self._run(action), text=name, help=help_text)
-        match = KEY_RE.match(query)
-        if match:
-            key = ticket_key(int(match.group(1)))
+        key = normal_key(query) if KEY_RE.match(query) else None
+        if key:
             yield Hit(1.0, Content(f"Go to {key}"), lambda: app.jump_to(key), text=f"Go to {key}",
                       help="make it the current ticket (if the filter hides it, esc brings the filter back)")
             return

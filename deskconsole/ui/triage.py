@@ -17,7 +17,7 @@ from textual import work
 from deskconsole.core.records import links, reviews, tickets
 from deskconsole.core.search import queue as q
 from deskconsole.errors import Conflict, DeskError, PermissionDenied
-from deskconsole.core.keys import ticket_key
+from deskconsole.core.keys import normal_key
 from deskconsole.core.records.lifecycle import OPEN
 from deskconsole.core.records.views import TicketSummary
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from deskconsole.ui.app import DeskApp
 
 CONFIRM_FROM = 2  # bulk actions on this many tickets or more ask first
-KEY_RE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
+KEY_RE = re.compile(r"^(?:(?:INC|PRB|CHG)-)?\d+$", re.IGNORECASE)
 
 
 class TriageActions:
@@ -154,6 +154,10 @@ class TriageActions:
 
         if not self.queue.has_targets:
             return
+        current = self.queue.current
+        if current is not None and current.kind == "problem" and not self.queue.marks:
+            await self.problem_state(current)
+            return
         options = [(s, s.replace("_", " ")) for s in OPEN] + [("closed", "closed (a resolved ticket)")]
         choice = await self.push_screen_wait(PickerScreen("Status", options))
         if choice is None:
@@ -215,6 +219,10 @@ class TriageActions:
         from deskconsole.ui.screens.resolve import ResolveScreen
 
         if not self.queue.has_targets:
+            return
+        current = self.queue.current
+        if current is not None and current.kind == "problem" and not self.queue.marks:
+            await self.problem_resolve(current)
             return
         note = ""
         while True:
@@ -299,9 +307,9 @@ class TriageActions:
         ``:reply text``, ``:note text``, ``:filter QUERY``, ``:q``."""
         word, _, rest = text.partition(" ")
         word, rest = word.lower(), rest.strip()
-        match = KEY_RE.match(text.strip())
-        if match:
-            self.jump_to(ticket_key(int(match.group(1))))
+        key = normal_key(text.strip()) if KEY_RE.match(text.strip()) else None
+        if key:
+            self.jump_to(key)
             return
         simple = {"take": self.action_take, "ack": self.action_ack, "reopen": self.action_reopen,
                   "help": self.action_help, "new": self.action_new_ticket, "reload": self.action_reload}

@@ -41,6 +41,7 @@ class TicketSummary:
     requester: str | None
     sla: str | None = None  # the stored summary: breached, warning, ok, paused, met; None = no clocks
     sla_due: datetime | None = None  # the soonest deadline of a counting clock
+    kind: str = "incident"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -208,7 +209,7 @@ def summary(desk: "Desk", t: Ticket) -> TicketSummary:
         key=t.key, id=t.id, priority=t.priority, status=t.status, title=t.title,
         assignee=d.agent_logins.get(t.assignee_id), team=d.team_names.get(t.team_id),
         created_at=t.created_at, updated_at=t.updated_at, version=t.version, requester=t.requester_name,
-        sla=t.sla, sla_due=t.sla_due,
+        sla=t.sla, sla_due=t.sla_due, kind=t.kind,
     )
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input
 
-from deskconsole.models import TICKET_PREFIX
+from deskconsole.core.keys import normal_key
 from deskconsole.ui.screens._common import (
     ChoiceList,
     DeskModal,
@@ -22,18 +20,12 @@ from deskconsole.ui.screens._common import (
     literal,
 )
 
-PREFIX = TICKET_PREFIX
-# "INC-42", "inc-42", "42" (and "#42", as everywhere else in deskconsole); at most 12 digits.
-KEY_RE = re.compile(rf"^\s*(?:{PREFIX}-|#)?(\d{{1,12}})\s*$", re.IGNORECASE)
-MERGE = "merge"
-
-
 def normalise_key(text: str) -> str | None:
-    """``"inc-042"``, ``"42"``, ``"#42"`` -> ``"INC-42"``; ``None`` if it is not a ticket key."""
-    match = KEY_RE.match(text or "")
-    if not match or int(match.group(1)) == 0:
-        return None
-    return f"{PREFIX}-{int(match.group(1))}"
+    """``"inc-042"``, ``"42"``, ``"#42"`` -> ``"INC-42"``, ``"prb-3"`` -> ``"PRB-3"``; ``None`` if it is not a key."""
+    return normal_key(text or "")
+
+
+MERGE = "merge"
 
 
 class LinkScreen(DeskModal["tuple[str, str] | None"]):
@@ -43,7 +35,7 @@ class LinkScreen(DeskModal["tuple[str, str] | None"]):
     for the target ("Merge INC-7 into:") and dismisses ``("merge", "INC-3")``.
     Keys: ``up``/``down`` (``j``/``k``) choose the kind, ``enter``/``tab`` go to
     the key, ``enter`` (in the key field) or ``ctrl+s`` links, ``esc`` cancels.
-    A key that is not ``INC-<n>`` / ``<n>``, or the ticket itself, is refused
+    A key that is not ``INC-<n>`` / ``<n>`` / ``PRB-<n>``, or the ticket itself, is refused
     with an inline error and stays for fixing.
     """
 
@@ -84,7 +76,7 @@ class LinkScreen(DeskModal["tuple[str, str] | None"]):
                     yield ChoiceList(id="kinds")
             with Vertical(classes="field"):
                 yield FieldLabel("the ticket it is a duplicate of" if self.merge else "… the other ticket")
-                yield SafeInput(placeholder="INC-42 or 42", id="other")
+                yield SafeInput(placeholder="INC-42, 42 or PRB-3", id="other")
             yield ErrorLine()
             if self.merge:
                 yield HintLine("type the key · enter/ctrl+s merge · esc cancel")
@@ -134,8 +126,8 @@ class LinkScreen(DeskModal["tuple[str, str] | None"]):
         field = self.query_one("#other", Input)
         if other is None:
             shown = text.strip()
-            self.show_error(f"{shown!r} is not a ticket key; type INC-42 or 42" if shown
-                            else "type the other ticket's key, e.g. INC-42 or 42")
+            self.show_error(f"{shown!r} is not a ticket key; type INC-42, 42 or PRB-3" if shown
+                            else "type the other ticket's key, e.g. INC-42, 42 or PRB-3")
             field.focus()
             return
         if other == self.key:
