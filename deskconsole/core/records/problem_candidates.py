@@ -60,32 +60,46 @@ def candidates(desk: "Desk", *, now: datetime | None = None, days: int = 7, min_
     now = now or desk.now()
     explained = (Link.select(Link.source)
                  .where((Link.kind == LINK) & Link.target.in_(Ticket.select(Ticket.id).where(of_kind(KIND)))))
-    rows = (Ticket.select(Ticket.id, Ticket.title, Ticket.service, Ticket.category, Ticket.created_at)
-            .where((Ticket.created_at > now - timedelta(days=days)) & (Ticket.created_at <= now)
-                   & Ticket.merged_into.is_null() & incidents() & Ticket.id.not_in(explained))
-            .tuples())
+    query = (Ticket.select(Ticket.id, Ticket.title, Ticket.service, Ticket.category, Ticket.created_at)
+             .where((Ticket.created_at > now - timedelta(days=days)) & (Ticket.created_at <= now)
+                    & Ticket.merged_into.is_null() & incidents() & Ticket.id.not_in(explained))
+             .order_by(Ticket.created_at.desc(), Ticket.id.desc()))
     d = desk.directory
-    groups: dict[str, dict[frozenset, list[tuple[int, str, datetime]]]] = defaultdict(lambda: defaultdict(list))
-    for tid, title, service, category, created in rows:
-        if service is not None:
-            group = f"service {d.service_names.get(service, service)}"
-        elif category is not None:
-            group = f"category {d.category_names.get(category, category)}"
-        else:
-            continue  # nothing to say they are about the same thing
-        said = words(title)
-        if said:
-            groups[group][said].append((tid, title, created))
+    said: dict[str, frozenset] = {}  # a title's words (titles repeat: each is read once)
+    # group -> words -> [(id, title, created)], newest first (as read)
+    groups: dict[str, dict[frozenset, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    names: dict[tuple, str | None] = {}
+    # plain rows from the driver: a week of a big desk is hundreds of thousands of them
+    for tid, title, service, category, created in desk.db.execute_sql(*query.sql()):
+        where = (service, category)
+        group = names.get(where)
+        if where not in names:
+            group = names[where] = (f"service {d.service_names.get(service, service)}" if service is not None else
+                                    f"category {d.category_names.get(category, category)}" if category is not None
+                                    else None)  # neither: nothing says they are about the same thing
+        if group is None:
+            continue
+        ws = said.get(title)
+        if ws is None:
+            ws = said[title] = words(title)
+        if ws:
+            groups[group][ws].append((tid, title, created))
     found = []
     for group, by_words in groups.items():
         for cluster in _clusters(by_words):
-            members = sorted((m for ws in cluster for m in by_words[ws]), key=lambda m: (m[2], m[0]), reverse=True)
+            members = [m for ws in cluster for m in by_words[ws]]
             if len(members) >= min_size:
+                members.sort(key=lambda m: (str(m[2]), m[0]), reverse=True)
                 common = frozenset.intersection(*cluster)
                 found.append(Candidate(group, tuple(sorted(common)), [ticket_key(m[0]) for m in members],
-                                       members[-1][2], members[0][2], members[0][1]))
+                                       _instant(members[-1][2]), _instant(members[0][2]), members[0][1]))
     found.sort(key=lambda c: (-c.size, -c.last_at.timestamp(), c.group))
     return found[:limit]
+
+
+def _instant(value) -> datetime:
+    """A timestamp as the driver gave it (SQLite: the stored text) as an aware datetime."""
+    return Ticket.created_at.python_value(value)
 
 
 def _clusters(by_words: dict[frozenset, list]) -> list[list[frozenset]]:
