@@ -478,7 +478,8 @@ def test_normalise_key():
     assert normalise_key("42") == "INC-42"
     assert normalise_key(" 0042 ") == "INC-42"
     assert normalise_key("#42") == "INC-42"
-    for bad in ("", "INC-", "INC42", "PRB-4", "4 2", "INC-0", "-42", "x42", "INC-1234567890123"):
+    assert normalise_key("prb-4") == "PRB-4"  # a problem: links go across kinds
+    for bad in ("", "INC-", "INC42", "ABC-4", "4 2", "INC-0", "-42", "x42", "INC-1234567890123"):
         assert normalise_key(bad) is None, bad
 
 

@@ -163,8 +163,12 @@ def test_the_figures_are_index_reads(built, clock, query_plan):
         del built.db.execute_sql
     seen = [" | ".join(query_plan(built.db, sql, params)) for sql, params in queries]
     assert seen
+    # the one scan allowed: the partial index of the records that are not incidents (the board counts
+    # incidents: "id NOT IN" that index's few ids, read once per query)
+    kinds = "SCAN t1 USING COVERING INDEX ticket_kind_number"
     for plan in seen:
-        assert "SCAN t1" not in plan and "SCAN ticket" not in plan and "Seq Scan" not in plan, plan
+        rest = plan.replace(kinds, "")
+        assert "SCAN t1" not in rest and "SCAN ticket" not in rest and "Seq Scan" not in rest, plan
     if not built.is_sqlite:
         return  # which index PostgreSQL's planner picks for a handful of rows is its own cost call
     joined = "\n".join(seen)
