@@ -95,6 +95,7 @@ class DeskApp(TriageActions, ProblemActions, App):
         Binding("P", "problem_new", "Problem from marked", id="ticket.problem", show=False),
         Binding("C", "problem_candidates", "Problem candidates", id="app.candidates", show=False),
         Binding("W", "workaround", "Workaround", id="problem.workaround", show=False),
+        Binding("w", "reply_workaround", "Reply with workaround", id="ticket.reply_workaround", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]

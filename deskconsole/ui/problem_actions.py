@@ -68,6 +68,34 @@ class ProblemActions:
 
         self.push_screen(CandidatesScreen(load), chosen)
 
+    @work(exclusive=True, group="action")
+    async def action_reply_workaround(self: "DeskApp") -> None:
+        """w: a reply to the requester that starts with the known error's workaround."""
+        from deskconsole.core.records import tickets
+        from deskconsole.ui.screens.picker import PickerScreen
+
+        current = self.queue.current
+        if current is None or current.kind != "incident":
+            return
+        t = await self._safe_read(detail, self.desk, current.key, self.desk.now())
+        if t is None:
+            return
+        if not t.workarounds:
+            self.notify(f"no known error explains {t.key}: W on a problem sets one (p lists them)",
+                        title="workaround", severity="warning", timeout=6)
+            return
+        chosen = t.workarounds[0]
+        if len(t.workarounds) > 1:
+            key = await self.push_screen_wait(PickerScreen("Which known error?", [
+                (w.key, f"{w.key}  {w.title}") for w in t.workarounds]))
+            if key is None:
+                return
+            chosen = next(w for w in t.workarounds if w.key == key)
+        await self._text_then_write(
+            f"Reply to the requester of {t.key}", "reply",
+            lambda text: tickets.reply(self.desk, self.actor, t.key, text, source="console"),
+            text=workaround_reply(chosen))
+
     async def current_problem(self: "DeskApp", label: str):
         current = self.queue.current
         if current is None or current.kind != problems.KIND:
@@ -142,3 +170,9 @@ class ProblemActions:
                 self.notify(f"{current.key} resolved{also}", timeout=6, markup=False)
                 self.after_write()
                 return
+
+
+def workaround_reply(w: problems.Workaround) -> str:
+    """The start of a reply that hands a known error's workaround to the requester."""
+    return (f"This is a known issue ({w.key}: {w.title}); while it is being fixed, this works around it:\n\n"
+            f"{w.workaround}\n")

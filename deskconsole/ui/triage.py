@@ -186,11 +186,10 @@ class TriageActions:
             self.desk, self.actor, x.key, impact=impact, urgency=urgency, expected_version=x.version))
 
     async def _text_then_write(self: "DeskApp", title: str, label: str, write: Callable[[str], object],
-                               *, required: bool = True) -> None:
-        """Ask for text; on a refusal, ask again with the same text (never lost)."""
+                               *, required: bool = True, text: str = "") -> None:
+        """Ask for text (starting from ``text``); on a refusal, ask again with the same text (never lost)."""
         from deskconsole.ui.screens.text_entry import TextEntryScreen
 
-        text = ""
         while True:
             text = await self.push_screen_wait(TextEntryScreen(title, text=text, required=required))
             if text is None:

@@ -154,3 +154,21 @@ async def test_snapshots_of_the_problem_screens(ui_desk, actors, clock):
         await pilot.press("enter")
         screen = await settled(app, pilot, expect="Known error PRB-1")
         check_snapshot("known-error-detail-80x24.txt", screen.text)
+
+
+async def test_w_replies_with_the_known_errors_workaround(ui_desk, actors, settle):
+    (a,) = _incidents(ui_desk, actors, ["VPN drops after rekey"])
+    problems.create(ui_desk, actors["al"], title="Rekey timer too short", incidents=[a])
+    problems.set_state(ui_desk, actors["al"], "PRB-1", "known_error", workaround="Reconnect the client")
+    app = app_for(ui_desk, actors["al"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TextEntryScreen)
+        await type_text(pilot, "Sorry!")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    (entry,) = detail(ui_desk, a).entries
+    assert entry.kind == "reply" and entry.body.startswith("This is a known issue (PRB-1: Rekey timer too short)")
+    assert "Reconnect the client" in entry.body and entry.body.endswith("Sorry!")
