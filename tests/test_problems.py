@@ -245,3 +245,37 @@ def test_problem_sections_round_trip():
     view = problems.ProblemView("cause\nline 2", "", "the fix", None)
     assert parse_sections(sections(view)) == {"root_cause": "cause\nline 2", "workaround": "", "fix": "the fix"}
     assert parse_sections("# Workaround\n\nonly this\n") == {"workaround": "only this"}
+
+
+def test_a_desk_from_before_the_record_base_migrates_in_place(bare_db_url, config, clock):
+    """v16 -> v17: every ticket stays as it was (an incident, its key its id),
+    and the desk takes problems at once."""
+    from conftest import config_actor
+    from deskconsole.core.desk import open_desk
+    from deskconsole.db import connect
+
+    desk = open_desk(bare_db_url, config, clock)
+    al = config_actor(config, "al")
+    keys = [tickets.create(desk, al, title=f"old {n}", priority="P3").key for n in range(3)]
+    tickets.resolve(desk, al, keys[1], "fixed")
+    with desk.bound():
+        before = [(t.id, t.title, t.status, t.version) for t in Ticket.select().order_by(Ticket.id)]
+    desk.close()
+    db = connect(bare_db_url)  # the schema as v16 had it
+    db.execute_sql("DROP TABLE problem")
+    db.execute_sql("DROP INDEX ticket_kind_number")
+    db.execute_sql("ALTER TABLE ticket DROP COLUMN number")
+    db.execute_sql("ALTER TABLE ticket DROP COLUMN kind")
+    db.execute_sql("DELETE FROM schema_version WHERE version >= 17")
+    db.close()
+    desk = open_desk(bare_db_url, config, clock)
+    try:
+        with desk.bound():
+            after = [(t.id, t.title, t.status, t.version) for t in Ticket.select().order_by(Ticket.id)]
+            assert after == before
+            assert {(t.kind, t.number) for t in Ticket.select()} == {("incident", None)}
+        assert [detail(desk, k).key for k in keys] == keys
+        assert problems.create(desk, al, title="after", incidents=keys[:1]).key == "PRB-1"
+        assert sorted(_keys(desk, "is:open")) == sorted([keys[0], keys[2]])  # incidents, as before
+    finally:
+        desk.close()
