@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 
 from textual import work
 
-from deskconsole.core.records import links, reviews, tickets
+from deskconsole.core.records import links, problems, reviews, tickets
 from deskconsole.core.search import queue as q
 from deskconsole.errors import Conflict, DeskError, PermissionDenied
 from deskconsole.core.keys import normal_key
@@ -116,7 +116,9 @@ class TriageActions:
     @work(exclusive=True, group="action")
     async def action_take(self: "DeskApp") -> None:
         targets = await self.pick_targets("Take")
-        await self.for_each("take", targets, lambda t: tickets.take(self.desk, self.actor, t.key, expected_version=t.version))
+        await self.for_each("take", targets, lambda t: (
+            problems.update(self.desk, self.actor, t.key, assignee=self.actor.login, expected_version=t.version)
+            if t.kind == problems.KIND else tickets.take(self.desk, self.actor, t.key, expected_version=t.version)))
 
     @work(exclusive=True, group="action")
     async def action_ack(self: "DeskApp") -> None:
@@ -141,11 +143,17 @@ class TriageActions:
             return
         targets = await self.pick_targets("Assign")
         if choice == "none":
-            fn = lambda t: tickets.assign(self.desk, self.actor, t.key, agent=None, expected_version=t.version)  # noqa: E731
+            change = {"agent": None}
         elif choice.startswith("team:"):
-            fn = lambda t: tickets.assign(self.desk, self.actor, t.key, team=choice[5:], expected_version=t.version)  # noqa: E731
+            change = {"team": choice[5:]}
         else:
-            fn = lambda t: tickets.assign(self.desk, self.actor, t.key, agent=choice[6:], expected_version=t.version)  # noqa: E731
+            change = {"agent": choice[6:]}
+        as_problem = {"assignee" if k == "agent" else k: v for k, v in change.items()}
+
+        def fn(t):
+            if t.kind == problems.KIND:  # a problem's team and assignee are the same fields, its rules its own
+                return problems.update(self.desk, self.actor, t.key, expected_version=t.version, **as_problem)
+            return tickets.assign(self.desk, self.actor, t.key, expected_version=t.version, **change)
         await self.for_each("assign", targets, fn)
 
     @work(exclusive=True, group="action")

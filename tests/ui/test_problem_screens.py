@@ -172,3 +172,22 @@ async def test_w_replies_with_the_known_errors_workaround(ui_desk, actors, settl
     (entry,) = detail(ui_desk, a).entries
     assert entry.kind == "reply" and entry.body.startswith("This is a known issue (PRB-1: Rekey timer too short)")
     assert "Reconnect the client" in entry.body and entry.body.endswith("Sorry!")
+
+
+async def test_take_and_assign_work_on_a_problem(ui_desk, actors, settle):
+    problems.create(ui_desk, actors["al"], title="Flapping uplink")
+    app = app_for(ui_desk, actors["al"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        t = detail(ui_desk, "PRB-1")
+        assert (t.assignee, t.status) == ("al", "investigating")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await type_text(pilot, "nia")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert detail(ui_desk, "PRB-1").assignee == "nia"

@@ -179,6 +179,8 @@ def update(desk: "Desk", actor: Actor, key, *, title=_UNSET, description=_UNSET,
             ch.set("team", d.team(team) if team else None)
         if assignee is not _UNSET:
             ch.set("assignee", tickets.assignable(desk, assignee) if assignee else None)
+            if assignee and ch.get("status") == "new":  # someone holds it: it is being investigated
+                ch.set("status", "investigating")
         if service is not _UNSET:
             ch.set("service", d.service(service) if service else None)
         if category is not _UNSET:
