@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from deskconsole.cli.context import Context
+from deskconsole.cli.lazy_commands import subcommands
 from deskconsole.core.access import directory, pg_grants
 from deskconsole.errors import NoChange
 from deskconsole.core.permissions import require
@@ -42,13 +43,7 @@ def cmd_pg_grants(ctx: Context, args) -> int:
 def add_commands(command, globals_) -> None:
     """Register ``admin`` and its subcommands; ``globals_(parser)`` adds --db/--config/--as."""
     admin = command("admin", None, "the desk's directory and its database roles (desk admins)")
-    sub = admin.add_subparsers(dest="admin_command", metavar="SUBCOMMAND", required=True)
-
-    def sc(name, func, help):
-        p = sub.add_parser(name, help=help, description=help)
-        globals_(p)
-        p.set_defaults(func=func)
-        return p
+    sc = subcommands(admin, "admin_command", globals_)
 
     p = sc("sync", cmd_sync, "make the desk's directory (teams, agents and roles, categories, services) match "
                              "your config; audited as you")

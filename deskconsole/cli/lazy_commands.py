@@ -132,3 +132,18 @@ class Subcommands(argparse._SubParsersAction):
     def _get_subactions(self):
         self.register_pending()
         return super()._get_subactions()
+
+
+def subcommands(parent: argparse.ArgumentParser, dest: str, globals_: Callable[[argparse.ArgumentParser], None]
+                ) -> Callable[..., argparse.ArgumentParser]:
+    """For a command with subcommands (``problem new``, ``admin sync``): a
+    function ``add(name, func, help)`` that registers one, with the desk's
+    global options (``globals_``), and returns its parser."""
+    sub = parent.add_subparsers(dest=dest, metavar="SUBCOMMAND", required=True)
+
+    def add(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        globals_(p)
+        p.set_defaults(func=func)
+        return p
+    return add

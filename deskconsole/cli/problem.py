@@ -7,6 +7,7 @@ import sys
 
 from deskconsole.cli.commands import _text
 from deskconsole.cli.context import Context
+from deskconsole.cli.lazy_commands import subcommands
 from deskconsole.cli.output import dumps, print_detail, print_tickets, table, terminal_safe
 from deskconsole.core.records import problem_candidates, problems
 from deskconsole.core.records.views import SUMMARY_COLUMNS, detail, summary
@@ -32,13 +33,7 @@ _EDITED = ("root_cause", "workaround", "fix")
 
 def add_commands(command, globals_) -> None:
     p = command("problem", None, HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="problem_command", metavar="SUBCOMMAND", required=True)
-
-    def sc(name, func, help):
-        q = sub.add_parser(name, help=help, description=help)
-        globals_(q)
-        q.set_defaults(func=func)
-        return q
+    sc = subcommands(p, "problem_command", globals_)
 
     q = sc("new", cmd_new, "open a problem, from incidents or on its own")
     q.add_argument("title", nargs="?", help="its title (default: the first incident's)")
