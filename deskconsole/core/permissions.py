@@ -37,6 +37,9 @@ MIN_ROLE = {
     "inbound": "agent",  # a requester's mail joins the conversation (the mail intake)
     "intake": "agent",  # run the alert intake: it opens and updates tickets as 'intake'
     "review": "agent",  # write post-incident reviews and their follow-up actions
+    "kb_write": "agent",  # write knowledge articles and edit drafts
+    "kb_cite": "agent",  # cite an article on a ticket
+    "kb_publish": "lead",  # publish, retire and revive articles, and edit published ones
 }
 
 WHAT = {
@@ -48,6 +51,9 @@ WHAT = {
     "restore": "restore the desk from a backup",
     "sweep": "run the SLA loop (it records warnings, breaches and escalations)",
     "intake": "run the alert intake (it opens and updates tickets as 'intake')",
+    "kb_write": "write knowledge articles",
+    "kb_cite": "cite knowledge articles on tickets",
+    "kb_publish": "publish, retire or revive knowledge articles, or edit a published one",
 }
 
 
