@@ -31,6 +31,7 @@ from deskconsole.db import damaged, first_line
 from deskconsole.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.feed_watch import FeedWatch
+from deskconsole.ui.knowledge import KnowledgeActions
 from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
 from deskconsole.ui.sla_toasts import SlaToasts
@@ -53,7 +54,7 @@ class SweepDone(Message):
         self.report = report
 
 
-class DeskApp(TriageActions, App):
+class DeskApp(TriageActions, KnowledgeActions, App):
     CSS_PATH = css_path()
     TITLE = "deskconsole"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (170, "-xwide")]
@@ -90,6 +91,7 @@ class DeskApp(TriageActions, App):
         Binding("o", "reopen", "Reopen", id="ticket.reopen", show=False),
         Binding("N", "new_ticket", "New", id="ticket.new"),
         Binding("F", "reports", "Reports", id="app.reports", show=False),
+        Binding("K", "knowledge", "Knowledge base", id="app.knowledge", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -276,6 +278,7 @@ class DeskApp(TriageActions, App):
             return
         pane.show(t, self.desk.now())
         timers.show(t.key, t.clocks)
+        self.load_suggestions(t.key)  # after the detail, on the read thread
 
     @work(exclusive=True, group="urgent")
     async def refresh_urgent(self) -> None:
@@ -292,6 +295,8 @@ class DeskApp(TriageActions, App):
         changes = await self._safe_read(self.feed.poll)
         if changes:
             self.apply_changes(changes.tickets)
+            if any(action.startswith("kb_") for _, action, _ in changes.actions):
+                self.knowledge_changed()
         return self.db_trouble is None
 
     def apply_changes(self, ticket_ids: set[int]) -> None:
