@@ -393,12 +393,61 @@ _V17 = [
         workaround TEXT NOT NULL, known_error_at {ts}, fix TEXT NOT NULL)""",
 ]
 
-# The tables SQLite's FTS5 keeps for the text index (not models: the query
-# language reads them, the triggers above write them).
-FTS_TABLES = tuple(f"ticket_fts{part}" for part in ("", "_config", "_data", "_docsize", "_idx"))
+# v18: the knowledge base. Articles (KB-n: Markdown, optional tags and
+# service, an owner and a review date, draft -> published -> retired), every
+# edit of their title or body kept as a numbered version, and which tickets
+# used an article (``cited`` in a reply or note, or the ``source`` it was
+# written from). Text search as for tickets: SQLite, an FTS5 table over
+# title, tags and body with the article table as its content, kept in step
+# by triggers, bm25 with title words 4x and tags 2x; PostgreSQL, a GIN index
+# on the weighted tsvector of the same text (core/knowledge/kb_search.py
+# writes the identical expression).
+ARTICLE_TSVECTOR = ("(setweight(to_tsvector('simple'::regconfig, title), 'A')"
+                    " || setweight(to_tsvector('simple'::regconfig, tags), 'B')"
+                    " || to_tsvector('simple'::regconfig, body))")
+_V18 = [
+    """CREATE TABLE article (
+        id {pk}, title VARCHAR(300) NOT NULL, body TEXT NOT NULL, tags VARCHAR(500) NOT NULL,
+        service_id INTEGER REFERENCES service (id), owner VARCHAR(255) NOT NULL, state VARCHAR(10) NOT NULL,
+        review_at {ts}, created_by VARCHAR(255) NOT NULL, created_at {ts} NOT NULL, updated_at {ts} NOT NULL,
+        published_at {ts}, version INTEGER NOT NULL)""",
+    "CREATE INDEX article_service_id ON article (service_id)",
+    "CREATE INDEX article_state_updated_at ON article (state, updated_at)",
+    """CREATE TABLE article_version (
+        id {pk}, article_id INTEGER NOT NULL REFERENCES article (id), number INTEGER NOT NULL,
+        title VARCHAR(300) NOT NULL, body TEXT NOT NULL, author VARCHAR(255) NOT NULL, at {ts} NOT NULL)""",
+    "CREATE UNIQUE INDEX article_version_article_id_number ON article_version (article_id, number)",
+    """CREATE TABLE article_use (
+        id {pk}, article_id INTEGER NOT NULL REFERENCES article (id),
+        ticket_id INTEGER NOT NULL REFERENCES ticket (id), kind VARCHAR(8) NOT NULL,
+        created_by VARCHAR(255) NOT NULL, created_at {ts} NOT NULL)""",
+    "CREATE UNIQUE INDEX article_use_article_id_ticket_id_kind ON article_use (article_id, ticket_id, kind)",
+    "CREATE INDEX article_use_ticket_id ON article_use (ticket_id)",
+    ("sqlite", """CREATE VIRTUAL TABLE article_fts USING fts5(title, tags, body, content='article',
+        content_rowid='id', tokenize='unicode61 remove_diacritics 2')"""),
+    ("sqlite", "INSERT INTO article_fts (article_fts, rank) VALUES ('rank', 'bm25(4.0, 2.0, 1.0)')"),
+    ("sqlite", """CREATE TRIGGER article_fts_insert AFTER INSERT ON article BEGIN
+        INSERT INTO article_fts (rowid, title, tags, body) VALUES (new.id, new.title, new.tags, new.body); END"""),
+    ("sqlite", """CREATE TRIGGER article_fts_delete AFTER DELETE ON article BEGIN
+        INSERT INTO article_fts (article_fts, rowid, title, tags, body)
+        VALUES ('delete', old.id, old.title, old.tags, old.body); END"""),
+    ("sqlite", """CREATE TRIGGER article_fts_update AFTER UPDATE OF id, title, tags, body ON article
+        WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.tags IS NOT new.tags
+        OR old.body IS NOT new.body BEGIN
+        INSERT INTO article_fts (article_fts, rowid, title, tags, body)
+        VALUES ('delete', old.id, old.title, old.tags, old.body);
+        INSERT INTO article_fts (rowid, title, tags, body) VALUES (new.id, new.title, new.tags, new.body); END"""),
+    ("postgresql", f"CREATE INDEX article_text_search ON article USING GIN ({ARTICLE_TSVECTOR})"),
+]
+
+# The tables SQLite's FTS5 keeps for the text indexes (not models: the query
+# language and the knowledge search read them, the triggers above write them).
+FTS_TABLES = tuple(f"{name}_fts{part}" for name in ("ticket", "article")
+                   for part in ("", "_config", "_data", "_docsize", "_idx"))
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
-MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16, _V17]
+MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16, _V17,
+                                                   _V18]
 LATEST = len(MIGRATIONS)
 
 

@@ -527,8 +527,71 @@ class Problem(BaseModel):
     fix = TextField(default="")
 
 
+KB_PREFIX = "KB"
+
+
+class Article(BaseModel):
+    """A knowledge article (``KB-12``): Markdown text, its tags (space-separated,
+    lower-case), the service it is about, who owns it and when it is due for
+    review. draft -> published -> retired (-> draft again). ``version`` is the
+    number of its latest :class:`ArticleVersion` (and the optimistic lock)."""
+
+    id = AutoField()
+    title = CharField(max_length=300)
+    body = TextField()
+    tags = CharField(max_length=500, default="")
+    service = ForeignKeyField(Service, null=True)
+    owner = CharField()
+    state = CharField(max_length=10)  # draft | published | retired
+    review_at = UTCDateTimeField(null=True)
+    created_by = CharField()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    published_at = UTCDateTimeField(null=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("state", "updated_at"), False),)
+
+    @property
+    def key(self) -> str:
+        return f"{KB_PREFIX}-{self.id}"
+
+
+class ArticleVersion(BaseModel):
+    """One version of an article's title and body: every edit of either writes one."""
+
+    id = AutoField()
+    article = ForeignKeyField(Article, backref="versions", index=False)  # led by the unique (article, number)
+    number = IntegerField()
+    title = CharField(max_length=300)
+    body = TextField()
+    author = CharField()
+    at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "article_version"
+        indexes = ((("article", "number"), True),)
+
+
+class ArticleUse(BaseModel):
+    """A ticket that used an article: ``cited`` in its conversation, or the
+    ``source`` the article was written from. Once per ticket, article and kind."""
+
+    id = AutoField()
+    article = ForeignKeyField(Article, backref="uses", index=False)  # led by the unique (article, ticket, kind)
+    ticket = ForeignKeyField(Ticket, backref="article_uses")
+    kind = CharField(max_length=8)  # cited | source
+    created_by = CharField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "article_use"
+        indexes = ((("article", "ticket", "kind"), True),)
+
+
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
     SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact, Review, ReviewAction,
-    ReportFact, ReportHour, Problem,
+    ReportFact, ReportHour, Problem, Article, ArticleVersion, ArticleUse,
 ]

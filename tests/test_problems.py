@@ -252,7 +252,7 @@ def test_a_desk_from_before_the_record_base_migrates_in_place(bare_db_url, confi
     and the desk takes problems at once."""
     from conftest import config_actor
     from deskconsole.core.desk import open_desk
-    from deskconsole.db import connect
+    from schema_undo import back_to
 
     desk = open_desk(bare_db_url, config, clock)
     al = config_actor(config, "al")
@@ -261,13 +261,7 @@ def test_a_desk_from_before_the_record_base_migrates_in_place(bare_db_url, confi
     with desk.bound():
         before = [(t.id, t.title, t.status, t.version) for t in Ticket.select().order_by(Ticket.id)]
     desk.close()
-    db = connect(bare_db_url)  # the schema as v16 had it
-    db.execute_sql("DROP TABLE problem")
-    db.execute_sql("DROP INDEX ticket_kind_number")
-    db.execute_sql("ALTER TABLE ticket DROP COLUMN number")
-    db.execute_sql("ALTER TABLE ticket DROP COLUMN kind")
-    db.execute_sql("DELETE FROM schema_version WHERE version >= 17")
-    db.close()
+    back_to(bare_db_url, 16)  # the schema before the record base
     desk = open_desk(bare_db_url, config, clock)
     try:
         with desk.bound():

@@ -24,12 +24,12 @@ from deskconsole.core.reports import hours
 from deskconsole.core.reports.period import parse_period
 from deskconsole.core.reports.report import build
 from deskconsole.core.automation.sweep import sweep
-from deskconsole.db import connect
 from deskconsole.errors import DeskError
 from deskconsole.models import ReportFact, ReportHour
 
 from conftest import config_actor
 from facts_check import stale_facts
+from schema_undo import back_to
 from test_reports import REPORT_CONFIG, rating_mail
 
 UTC = timezone.utc
@@ -195,15 +195,7 @@ def test_a_desk_from_before_the_facts_gets_them_when_it_opens(bare_db_url, confi
         key = tickets.create(desk, actor, title=f"old {n}", priority="P3").key
     tickets.resolve(desk, config_actor(config, "al"), key, "fixed")
     desk.close()
-    db = connect(bare_db_url)  # back to the schema before the facts (v16), and before what came after it
-    db.execute_sql("DROP TABLE problem")
-    db.execute_sql("DROP INDEX ticket_kind_number")
-    db.execute_sql("ALTER TABLE ticket DROP COLUMN number")
-    db.execute_sql("ALTER TABLE ticket DROP COLUMN kind")
-    db.execute_sql("DROP TABLE report_hour")
-    db.execute_sql("DROP TABLE report_fact")
-    db.execute_sql(f"DELETE FROM schema_version WHERE version >= {FACTS_SINCE}")
-    db.close()
+    back_to(bare_db_url, FACTS_SINCE - 1)  # the schema before the facts
     desk = open_desk(bare_db_url, config, clock)
     try:
         with desk.bound():

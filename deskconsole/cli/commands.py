@@ -122,6 +122,15 @@ def cmd_status(ctx, args):
 
 def cmd_reply(ctx, args):
     desk, actor = ctx.open()
+    if args.kb:
+        from deskconsole.core.knowledge import citing
+
+        outcome = citing.cite(desk, actor, args.key, args.kb, _text(args.text or ""), key_only=args.key_only,
+                              expected_version=args.expect_version)
+        return _done(outcome, f"replied citing {args.kb.upper()}")
+    if args.text is None:
+        raise ValidationError("say what to reply: deskconsole reply KEY TEXT ('-' reads standard input),"
+                              " or cite an article with --kb KB-N")
     return _done(tickets.reply(desk, actor, args.key, _text(args.text), expected_version=args.expect_version), "replied")
 
 

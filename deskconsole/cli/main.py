@@ -122,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("status", help="new, assigned, in_progress, pending, closed (resolve and cancel have their own commands)")
 
     def reply(p):
-        p.add_argument("text", help="the reply ('-' reads standard input)")
+        p.add_argument("text", nargs="?", help="the reply ('-' reads standard input)")
+        p.add_argument("--kb", metavar="KB-N", help="cite a published article: its title and first paragraph follow"
+                                                 " the text (counts as the article's use)")
+        p.add_argument("--key-only", action="store_true", help="with --kb: cite the article's key alone")
 
     def note(p):
         p.add_argument("text", help="the note ('-' reads standard input)")
@@ -213,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # review, reviews
     sub.later(lambda: import_module("deskconsole.cli.problem").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # problem new|ls|show|link|edit|state|resolve|candidates
+    sub.later(lambda: import_module("deskconsole.cli.kb").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # kb new|edit|show|ls|search|history|publish|...
     return parser
 
 

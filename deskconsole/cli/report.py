@@ -62,6 +62,12 @@ def print_table(r: Report, out) -> None:
     due, overdue, done = r.reviews
     out.write(f"{'Post-incident reviews':<26}{due:,} due, {overdue:,} overdue, {done:,} done in the period"
               f"  (deskconsole reviews)\n")
+    if r.knowledge is not None:
+        k = r.knowledge
+        out.write(f"{'Knowledge':<26}{k.published:,} articles published ({k.published_in_period:,} in the period),"
+                  f" {k.drafts:,} drafts, {k.review_due:,} due for review  (deskconsole kb ls)\n")
+        for a in k.top:
+            out.write(f"{'':<26}{a.key} used to resolve {a.used:,}: {escaped(a.title)}\n")
     out.write(f"\n  the tickets behind a figure: deskconsole ls '{escaped(r.behind('mttr'))}' (MTTR, reopens, FCR, CSAT);\n"
               f"  '{escaped(r.behind('mtta'))}' (MTTA); '{escaped(r.behind('breaches'))}' (breaches)\n")
     for dim, rows in r.compliance:
@@ -153,6 +159,10 @@ def as_json(r: Report) -> dict:
             {"label": t.label, "first_day": t.first_day.isoformat(), "created": t.created, "resolved": t.resolved,
              "breaches": t.breaches} for t in r.trend]},
         "reviews": dict(zip(("due", "overdue", "done"), r.reviews)),
+        "knowledge": None if r.knowledge is None else {
+            "published": r.knowledge.published, "published_in_period": r.knowledge.published_in_period,
+            "drafts": r.knowledge.drafts, "review_due": r.knowledge.review_due,
+            "top": [{"key": a.key, "title": a.title, "used": a.used} for a in r.knowledge.top]},
         "flags": [{"dimension": f.dimension, "name": f.name, "window": f.window, "count": f.count,
                    "baseline": f.baseline, "ratio": _rate(f.ratio), "tickets": list(f.tickets), "query": f.query}
                   for f in r.flags],

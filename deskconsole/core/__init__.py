@@ -31,13 +31,15 @@ modules, itself and the domains before it, never one after it —
 3. ``outbound``    the change feed, notices and webhooks, the outbox's drain
 4. ``records``     tickets and every write to them, links, reviews, the read views
 5. ``search``      the query language, the console's queue, take-next
-6. ``reports``     the figures, the reports and the wallboard's pages
-7. ``automation``  the SLA sweep, its escalations, auto-close
-8. ``inbound``     alerts and mail into tickets
-9. ``desk``        the module that opens a desk (its directory, its clocks
+6. ``knowledge``   knowledge articles, their versions, search, suggestions
+                   and citations on tickets
+7. ``reports``     the figures, the reports and the wallboard's pages
+8. ``automation``  the SLA sweep, its escalations, auto-close
+9. ``inbound``     alerts and mail into tickets
+10. ``desk``       the module that opens a desk (its directory, its clocks
                    from history): everything else names a Desk only for
                    type checkers, so it sits here, after what it opens with
-10. ``archive``    import and export, backup and restore, the demo desk
+11. ``archive``    import and export, backup and restore, the demo desk
 
 Each domain is a subpackage whose ``__init__`` imports nothing: import its
 modules by name (``from deskconsole.core.records import tickets``).
@@ -49,5 +51,5 @@ SHARED = ("clock", "sql_expr", "keys", "bulk", "hot_reads", "identity", "permiss
 #: The core's domains in the order they may import each other: each one only
 #: the shared modules, itself and those before it. All are subpackages but
 #: ``desk``, a top-level module.
-DOMAINS = ("access", "sla_clocks", "outbound", "records", "search", "reports", "automation", "inbound", "desk",
-           "archive")
+DOMAINS = ("access", "sla_clocks", "outbound", "records", "search", "knowledge", "reports", "automation", "inbound",
+           "desk", "archive")

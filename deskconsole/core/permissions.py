@@ -38,6 +38,9 @@ MIN_ROLE = {
     "intake": "agent",  # run the alert intake: it opens and updates tickets as 'intake'
     "review": "agent",  # write post-incident reviews and their follow-up actions
     "problem": "agent",  # open, work and resolve problems (resolving their incidents needs "resolve" too)
+    "kb_write": "agent",  # write knowledge articles and edit drafts
+    "kb_cite": "agent",  # cite an article on a ticket
+    "kb_publish": "lead",  # publish, retire and revive articles, and edit published ones
 }
 
 WHAT = {
@@ -50,6 +53,9 @@ WHAT = {
     "sweep": "run the SLA loop (it records warnings, breaches and escalations)",
     "intake": "run the alert intake (it opens and updates tickets as 'intake')",
     "problem": "work on problems",
+    "kb_write": "write knowledge articles",
+    "kb_cite": "cite knowledge articles on tickets",
+    "kb_publish": "publish, retire or revive knowledge articles, or edit a published one",
 }
 
 

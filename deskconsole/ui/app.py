@@ -31,6 +31,7 @@ from deskconsole.db import damaged, first_line
 from deskconsole.db_runner import DbRunner
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.feed_watch import FeedWatch
+from deskconsole.ui.knowledge import KnowledgeActions
 from deskconsole.ui.palette import DeskCommands
 from deskconsole.ui.queue_view import QueueView
 from deskconsole.ui.sla_toasts import SlaToasts
@@ -54,7 +55,7 @@ class SweepDone(Message):
         self.report = report
 
 
-class DeskApp(TriageActions, ProblemActions, App):
+class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
     CSS_PATH = css_path()
     TITLE = "deskconsole"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (170, "-xwide")]
@@ -96,6 +97,7 @@ class DeskApp(TriageActions, ProblemActions, App):
         Binding("C", "problem_candidates", "Problem candidates", id="app.candidates", show=False),
         Binding("W", "workaround", "Workaround", id="problem.workaround", show=False),
         Binding("w", "reply_workaround", "Reply with workaround", id="ticket.reply_workaround", show=False),
+        Binding("K", "knowledge", "Knowledge base", id="app.knowledge", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -282,6 +284,7 @@ class DeskApp(TriageActions, ProblemActions, App):
             return
         pane.show(t, self.desk.now())
         timers.show(t.key, t.clocks)
+        self.load_suggestions(t.key)  # after the detail, on the read thread
 
     @work(exclusive=True, group="urgent")
     async def refresh_urgent(self) -> None:
@@ -298,6 +301,8 @@ class DeskApp(TriageActions, ProblemActions, App):
         changes = await self._safe_read(self.feed.poll)
         if changes:
             self.apply_changes(changes.tickets)
+            if any(action.startswith("kb_") for _, action, _ in changes.actions):
+                self.knowledge_changed()
         return self.db_trouble is None
 
     def apply_changes(self, ticket_ids: set[int]) -> None:

@@ -128,6 +128,24 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
     return out
 
 
+def render_suggestions(found) -> Text:
+    """The articles suggested for the ticket (published; its service's first)."""
+    out = Text()
+    out.append("\nSuggested articles", style="bold underline")
+    out.append("  (K: knowledge base · reply/note: ctrl+o inserts one)\n", style="dim")
+    for s in found:
+        out.append(f"{s.key} ", style="bold")
+        out.append(_safe(s.title, 200))
+        notes = [n for n in ("same service" if s.same_service else "", f"used {s.used}×" if s.used else "",
+                             "cited here" if s.cited else "") if n]
+        if notes:
+            out.append(f"  ({', '.join(notes)})", style="dim")
+        out.append("\n")
+        if s.summary:
+            out.append(f"  {_safe(s.summary, 300)}\n", style="dim")
+    return out
+
+
 class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable; long text wraps."""
 
@@ -136,8 +154,13 @@ class DetailPane(VerticalScroll, can_focus=True):
     DetailPane > Static { width: 1fr; }
     """
 
+    suggested_for: str | None = None
+
     def compose(self):
         yield Static(Text("Select a ticket (j/k to move)"), id="detail-body", markup=False)
+        suggestions = Static("", id="detail-suggest", markup=False)
+        suggestions.display = False
+        yield suggestions
 
     def show(self, detail: TicketDetail | None, now: datetime, *, message: str | None = None) -> None:
         body = self.query_one("#detail-body", Static)
@@ -145,3 +168,13 @@ class DetailPane(VerticalScroll, can_focus=True):
             body.update(Text(message or "No ticket selected"))
         else:
             body.update(render_detail(detail, now))
+        if detail is None or detail.key != self.suggested_for:
+            self.query_one("#detail-suggest").display = False
+            self.suggested_for = None
+
+    def show_suggestions(self, key: str, found) -> None:
+        """The articles suggested for ``key`` (read after its detail), under it."""
+        box = self.query_one("#detail-suggest", Static)
+        self.suggested_for = key
+        box.update(render_suggestions(found) if found else "")
+        box.display = bool(found)

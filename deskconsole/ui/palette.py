@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from deskconsole.ui.app import DeskApp
 
 KEY_RE = re.compile(r"^\s*(?:(?:inc|prb|chg)-|#)?\d{1,12}\s*$", re.IGNORECASE)
+ARTICLE_RE = re.compile(r"^\s*kb-?(\d{1,10})\s*$", re.IGNORECASE)
 TICKET_HITS = 8
 
 
@@ -55,6 +56,12 @@ class DeskCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), self._run(action), text=name, help=help_text)
+        article = ARTICLE_RE.match(query)
+        if article:
+            key = f"KB-{int(article.group(1))}"
+            yield Hit(1.0, Content(f"Open {key}"), lambda: app.open_article(key), text=f"Open {key}",
+                      help="the knowledge article")
+            return
         key = normal_key(query) if KEY_RE.match(query) else None
         if key:
             yield Hit(1.0, Content(f"Go to {key}"), lambda: app.jump_to(key), text=f"Go to {key}",

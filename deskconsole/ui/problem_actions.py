@@ -71,7 +71,6 @@ class ProblemActions:
     @work(exclusive=True, group="action")
     async def action_reply_workaround(self: "DeskApp") -> None:
         """w: a reply to the requester that starts with the known error's workaround."""
-        from deskconsole.core.records import tickets
         from deskconsole.ui.screens.picker import PickerScreen
 
         current = self.queue.current
@@ -91,10 +90,7 @@ class ProblemActions:
             if key is None:
                 return
             chosen = next(w for w in t.workarounds if w.key == key)
-        await self._text_then_write(
-            f"Reply to the requester of {t.key}", "reply",
-            lambda text: tickets.reply(self.desk, self.actor, t.key, text, source="console"),
-            text=workaround_reply(chosen))
+        await self.reply_or_note("reply", t.key, f"Reply to the requester of {t.key}", text=workaround_reply(chosen))
 
     async def current_problem(self: "DeskApp", label: str):
         current = self.queue.current

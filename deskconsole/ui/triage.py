@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 CONFIRM_FROM = 2  # bulk actions on this many tickets or more ask first
 KEY_RE = re.compile(r"^(?:(?:INC|PRB|CHG)-)?\d+$", re.IGNORECASE)
+ARTICLE_RE = re.compile(r"^KB-?(\d{1,10})$", re.IGNORECASE)
 
 
 class TriageActions:
@@ -193,33 +194,17 @@ class TriageActions:
         await self.for_each("impact/urgency", targets, lambda x: tickets.triage(
             self.desk, self.actor, x.key, impact=impact, urgency=urgency, expected_version=x.version))
 
-    async def _text_then_write(self: "DeskApp", title: str, label: str, write: Callable[[str], object],
-                               *, required: bool = True, text: str = "") -> None:
-        """Ask for text (starting from ``text``); on a refusal, ask again with the same text (never lost)."""
-        from deskconsole.ui.screens.text_entry import TextEntryScreen
-
-        while True:
-            text = await self.push_screen_wait(TextEntryScreen(title, text=text, required=required))
-            if text is None:
-                return
-            if await self.write(label, write, text) is not None:
-                self.notify(f"{label} saved", timeout=3)
-                self.after_write()
-                return
-
     @work(exclusive=True, group="action")
     async def action_reply(self: "DeskApp") -> None:
         current = self.queue.current
         if current:
-            await self._text_then_write(f"Reply to the requester of {current.key}", "reply",
-                                        lambda text: tickets.reply(self.desk, self.actor, current.key, text, source="console"))
+            await self.reply_or_note("reply", current.key, f"Reply to the requester of {current.key}")
 
     @work(exclusive=True, group="action")
     async def action_note(self: "DeskApp") -> None:
         current = self.queue.current
         if current:
-            await self._text_then_write(f"Internal note on {current.key} (never shown to the requester)", "note",
-                                        lambda text: tickets.note(self.desk, self.actor, current.key, text, source="console"))
+            await self.reply_or_note("note", current.key, f"Internal note on {current.key} (never shown to the requester)")
 
     @work(exclusive=True, group="action")
     async def action_resolve(self: "DeskApp") -> None:
@@ -318,8 +303,13 @@ class TriageActions:
         if key:
             self.jump_to(key)
             return
+        article = ARTICLE_RE.match(text.strip())
+        if article:
+            self.open_article(f"KB-{int(article.group(1))}")
+            return
         simple = {"take": self.action_take, "ack": self.action_ack, "reopen": self.action_reopen,
-                  "help": self.action_help, "new": self.action_new_ticket, "reload": self.action_reload}
+                  "help": self.action_help, "new": self.action_new_ticket, "reload": self.action_reload,
+                  "kb": self.action_knowledge}
         if word in ("q", "quit"):
             self.exit()
         elif word in simple and not rest:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
 from deskconsole.core.search.query import parse, to_peewee
+from deskconsole.core.knowledge.figures import KnowledgeFigures, knowledge_figures
 from deskconsole.core.records import reviews
 from deskconsole.core.reports import hours, kpis, trends
 from deskconsole.core.reports.kpis import AGE_BUCKETS, DIMENSIONS, Figures
@@ -90,6 +91,7 @@ class Report:
     trend: tuple[TrendPoint, ...] = ()
     flags: tuple[Flag, ...] = ()
     reviews: tuple[int, int, int] = (0, 0, 0)  # post-incident reviews: due, overdue (now), done in the period
+    knowledge: KnowledgeFigures | None = None  # the desk's articles: published, most used in the period
     read_seconds: float = 0.0
 
     def behind(self, figure: str, term: str = "") -> str:
@@ -235,6 +237,7 @@ def build(desk: "Desk", login: str, query: str = "", *, since: str | None = None
         daily = hours.daily_created(desk, now, trends.DAYS) if quick else None
         extra["flags"] = tuple(_flag(desk, text, f) for f in trends.flags(desk, base, now, daily=daily))
         extra["reviews"] = reviews.counts(desk, base, period.start, period.end, now)
+        extra["knowledge"] = knowledge_figures(desk, period.start, period.end, now)
     return Report(query=text, period=period, by=by, at=now, total=total, rows=rows,
                   read_seconds=time.perf_counter() - started, **extra)
 

@@ -49,6 +49,7 @@ from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
 from deskconsole.core.records import lifecycle, problem_lifecycle
 from deskconsole.core.records.kinds import incidents, of_kind, other_kinds_exist
+from deskconsole.core.search.words import fts_match as _fts_match, searchable as _searchable, tsquery_parts as _tsquery_parts
 from deskconsole.migrations import ENTRY_TSVECTOR, TICKET_TSVECTOR
 from deskconsole.models import KIND_PREFIXES, TICKET_PREFIX, SlaClock, Ticket
 
@@ -798,35 +799,7 @@ def _builder(query: Query, desk, actor_login: str, now: datetime, tz: tzinfo | N
 
 
 # --------------------------------------------------------------------------- text index
-
-
-def _searchable(text: str) -> bool:
-    """Whether ``text`` has a word character for the index to look up (a
-    letter or digit; everything else separates words, as FTS5's unicode61
-    and PostgreSQL's parser treat it)."""
-    return any(ch.isalnum() for ch in text)
-
-
-def _search_text(v: QueryValue) -> tuple[str, bool] | None:
-    """(the text to look up, whether it is a ``prefix*``) for one word or
-    phrase; None when it has nothing to look up."""
-    raw, prefix = v.raw, False
-    if not v.quoted and raw.endswith("*"):
-        raw, prefix = raw.rstrip("*"), True
-    return (raw, prefix) if _searchable(raw) else None
-
-
-def _fts_match(v: QueryValue) -> str | None:
-    """An FTS5 query for one word, ``prefix*`` or phrase, written as one FTS5
-    string (quotes doubled), so nothing the user typed is FTS5 syntax: FTS5
-    splits it into words itself and looks them up as a phrase. None when
-    there is nothing to look up."""
-    found = _search_text(v)
-    if found is None:
-        return None
-    raw, prefix = found
-    return '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
-
+# (each word is quoted for the index in deskconsole.core.search.words)
 
 _REGCONFIG = SQL("'simple'::regconfig")
 
@@ -837,20 +810,6 @@ def _tsvector():
     expression only matches one written the same way)."""
     text = fn.COALESCE(Ticket.title, SQL("''")).concat(SQL("' '")).concat(fn.COALESCE(Ticket.description, SQL("''")))
     return fn.to_tsvector(_REGCONFIG, text)
-
-
-def _tsquery_parts(v: QueryValue) -> tuple[str, str] | None:
-    """(tsquery function, its text argument) for one word, ``prefix*`` or
-    phrase: the text goes to phraseto_tsquery as a bound value (never tsquery
-    syntax); a prefix is one quoted lexeme (quotes and backslashes escaped)
-    with ``:*`` for to_tsquery."""
-    found = _search_text(v)
-    if found is None:
-        return None
-    raw, prefix = found
-    if prefix:
-        return "to_tsquery", "'" + raw.replace("\\", "\\\\").replace("'", "''") + "':*"
-    return "phraseto_tsquery", raw
 
 
 def _tsquery(parts: tuple[str, str]):

@@ -47,6 +47,7 @@ class TextEntryScreen(DeskModal["str | None"]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="text.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="text.cancel"),
+        Binding("ctrl+o", "insert_article", "Insert an article", id="text.article", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -64,8 +65,11 @@ class TextEntryScreen(DeskModal["str | None"]):
         placeholder: str = "",
         required: bool = True,
         hint: str = "ctrl+s save · esc cancel",
+        articles=None,
     ) -> None:
         super().__init__()
+        self.articles = articles  # a KnowledgeAccess: ctrl+o inserts an article (replies and notes)
+        self.inserted: list[str] = []  # the keys of the articles inserted
         self.title_text = title
         self._initial_text = text or ""
         self.placeholder = placeholder
@@ -115,6 +119,25 @@ class TextEntryScreen(DeskModal["str | None"]):
             self.query_one("#text", TextArea).focus()
             return
         self.dismiss(text)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "insert_article":
+            return self.articles is not None
+        return True
+
+    def action_insert_article(self) -> None:
+        """ctrl+o: pick an article (search as you type); its block goes in at the cursor."""
+        from deskconsole.ui.screens.article_picker import ArticlePickerScreen
+
+        def chosen(result) -> None:
+            area = self.query_one("#text", TextArea)
+            if result:
+                key, block = result
+                self.inserted.append(key)
+                area.insert(block)
+            area.focus()
+
+        self.app.push_screen(ArticlePickerScreen(self.articles), chosen)
 
     def action_cancel(self) -> None:
         if self.unsaved:
