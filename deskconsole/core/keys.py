@@ -44,21 +44,22 @@ def record_key(kind: str, ticket_id: int, number: int | None) -> str:
 
 
 def _prefix_kind(text: str) -> str | None:
+    """The kind a key's prefix names (a bare number: an incident's), or None."""
     match = _ANY_KEY_RE.match(text)
-    if not match:
-        return None
-    prefix = (match.group(1) or TICKET_PREFIX).upper()
-    return KIND_OF_PREFIX.get(prefix)
+    return _kind_of(match) if match else None
+
+
+def _kind_of(match: re.Match) -> str | None:
+    return KIND_OF_PREFIX.get((match.group(1) or TICKET_PREFIX).upper())
 
 
 def parse_key(key: str | int) -> tuple[str, int]:
     """(kind, number) of a record key; a bare number or ``#n`` is an incident's."""
     if isinstance(key, int):
         return "incident", key
-    text = str(key)
-    match = _ANY_KEY_RE.match(text)
-    kind = _prefix_kind(text)
-    if not match or kind is None or int(match.group(2)) == 0:
+    match = _ANY_KEY_RE.match(str(key))
+    kind = _kind_of(match) if match else None
+    if kind is None or int(match.group(2)) == 0:
         raise ValidationError(f"{key!r} is not a ticket key; expected a prefix and a number, like {KEY_EXAMPLES}")
     return kind, int(match.group(2))
 

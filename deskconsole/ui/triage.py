@@ -164,7 +164,7 @@ class TriageActions:
         if not self.queue.has_targets:
             return
         current = self.queue.current
-        if current is not None and current.kind == "problem" and not self.queue.marks:
+        if current is not None and current.kind == problems.KIND and not self.queue.marks:
             await self.problem_state(current)
             return
         options = [(s, s.replace("_", " ")) for s in OPEN] + [("closed", "closed (a resolved ticket)")]
@@ -213,7 +213,7 @@ class TriageActions:
         if not self.queue.has_targets:
             return
         current = self.queue.current
-        if current is not None and current.kind == "problem" and not self.queue.marks:
+        if current is not None and current.kind == problems.KIND and not self.queue.marks:
             await self.problem_resolve(current)
             return
         note = ""

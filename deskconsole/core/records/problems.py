@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
+from peewee import fn
+
 from deskconsole.binding import on_desk
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import record_key, ticket_key
 from deskconsole.core.permissions import require
 from deskconsole.core.records import lifecycle, problem_lifecycle, tickets, validate
-from deskconsole.core.records.change import ANY_KIND, Outcome, TicketChange, change_ticket, load_ticket, shown
+from deskconsole.core.records.change import Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.core.records.kinds import of_kind
 from deskconsole.core.txn import unit_of_work
 from deskconsole.errors import InvalidTransition, NoChange, ValidationError
@@ -105,8 +107,6 @@ def _next_number(desk: "Desk") -> int:
     transaction's; PostgreSQL: an advisory lock held to the commit)."""
     if not desk.is_sqlite:
         desk.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (NUMBER_LOCK,))
-    from peewee import fn
-
     top = Ticket.select(fn.MAX(Ticket.number)).where(of_kind(KIND)).scalar()
     return (top or 0) + 1
 
@@ -309,15 +309,18 @@ def words(text: str) -> frozenset[str]:
 
 
 @on_desk
-def workarounds_for(desk: "Desk", incident: Ticket | int) -> list[Workaround]:
+def workarounds_for(desk: "Desk", incident: Ticket | int, linked: Iterable[int] | None = None) -> list[Workaround]:
     """The workarounds of known errors for ``incident`` (a row or an id): those of the
-    problems it is linked to, then those of known errors it matches — the
+    problems it is linked to (``linked``: their ids, when the caller has read
+    its links already), then those of known errors it matches — the
     same service (or, with no service, the same category) and at least half
     of the known error's title words in the incident's title and description."""
     if not isinstance(incident, Ticket):
         incident = load_ticket(desk, incident)
-    linked = [lk.target_id for lk in Link.select(Link.target)
-              .where((Link.kind == LINK) & (Link.source == incident.id))]
+    if linked is None:
+        linked = [lk.target_id for lk in Link.select(Link.target)
+                  .where((Link.kind == LINK) & (Link.source == incident.id))]
+    linked = set(linked)
     out: list[Workaround] = []
     known = (Ticket.select(Ticket.id, Ticket.kind, Ticket.number, Ticket.title, Ticket.service, Ticket.category,
                            Problem.workaround)
@@ -338,12 +341,4 @@ def workarounds_for(desk: "Desk", incident: Ticket | int) -> list[Workaround]:
     return out + matched
 
 
-@on_desk
-def problems_of(desk: "Desk", tid: int) -> list[str]:
-    """Keys of the problems incident ``tid`` is linked to."""
-    ids = [lk.target_id for lk in Link.select(Link.target).where((Link.kind == LINK) & (Link.source == tid))]
-    return [t.key for t in Ticket.select(Ticket.id, Ticket.kind, Ticket.number).where(Ticket.id.in_(ids))] if ids else []
-
-
-__all__ = ["ANY_KIND", "create", "attach", "update", "set_state", "resolve", "view", "workarounds_for",
-           "problems_of", "words"]
+__all__ = ["create", "attach", "update", "set_state", "resolve", "view", "workarounds_for", "words"]

@@ -249,12 +249,15 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         for eid, tid, kind, author, author_name, at, body, source in hot_reads.entries([t.id, *merged])
     ]
     links = []
+    linked_problems: dict[int, str] = {}  # an incident's problems (INC caused_by PRB): id -> key
     for _, source_id, target_id, kind in hot_reads.links(t.id):
         outgoing = source_id == t.id
         other_id = target_id if outgoing else source_id
         title, status, other_kind, number = hot_reads.title_status(other_id)
-        links.append(LinkView(kind if outgoing else INVERSE[kind], record_key(other_kind, other_id, number), title,
-                              status))
+        other_key = record_key(other_kind, other_id, number)
+        links.append(LinkView(kind if outgoing else INVERSE[kind], other_key, title, status))
+        if outgoing and kind == problems.LINK and other_kind == problems.KIND:
+            linked_problems[other_id] = other_key
     audit = [AuditView(*row) for row in hot_reads.audit(t.id)]
     rows = sorted(hot_reads.clocks(t.id), key=_metric_order)
     clock_views = [clock_view(desk, c, now) for c in rows]
@@ -278,8 +281,8 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         sla=sla, sla_due=sla_due, clocks=clock_views, notifications=notifications, alerts=alert_views,
         attachments=files, ratings=ratings,
         problem=problems.view(t.id) if t.kind == problems.KIND else None,
-        problems=problems.problems_of(desk, t.id) if t.kind == "incident" else [],
-        workarounds=problems.workarounds_for(desk, t) if t.kind == "incident" else [],
+        problems=list(linked_problems.values()) if t.kind == "incident" else [],
+        workarounds=problems.workarounds_for(desk, t, linked_problems) if t.kind == "incident" else [],
     )
 
 

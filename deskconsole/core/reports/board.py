@@ -39,9 +39,8 @@ from deskconsole.binding import on_desk
 from deskconsole.config import Config
 from deskconsole.core.identity import Actor, actor_for
 from deskconsole.core.keys import ticket_key
-from deskconsole.core.records.kinds import incidents
 from deskconsole.core.records.lifecycle import OPEN
-from deskconsole.core.search.query import names_kind, parse, to_peewee
+from deskconsole.core.search.query import of_its_kinds, parse, to_peewee
 from deskconsole.core.sql_expr import and_all, count_if, seconds_between
 from deskconsole.core.records.views import SUMMARY_COLUMNS, TicketSummary, summary
 from deskconsole.models import Ticket
@@ -174,9 +173,7 @@ def _where(desk: "Desk", text: str, login: str, now: datetime, tz: tzinfo):
     """The board's scope: its query's tickets, and incidents only (the board is the incident queue's)."""
     query = parse(text)
     where, _ = to_peewee(query, desk, actor_login=login, now=now, tz=tz)
-    if names_kind(query):
-        return where
-    return incidents() if where is None else where
+    return of_its_kinds(query, where)
 
 
 @on_desk

@@ -48,6 +48,7 @@ from peewee import SQL, Case, Expression, Table, fn
 from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
 from deskconsole.core.records import lifecycle, problem_lifecycle
+from deskconsole.core.keys import KIND_OF_PREFIX
 from deskconsole.core.records.kinds import incidents, of_kind, other_kinds_exist
 from deskconsole.core.search.words import fts_match as _fts_match, searchable as _searchable, tsquery_parts as _tsquery_parts
 from deskconsole.migrations import ENTRY_TSVECTOR, TICKET_TSVECTOR
@@ -563,11 +564,10 @@ class _Parser:
         kind = "incident"
         if not m:
             other = _OTHER_KEY.fullmatch(raw)
-            kind = KIND_ALIASES.get(other.group(1).lower()) if other else None
-            if kind is None or kind == "all" or other.group(1).upper() != KIND_PREFIXES[kind]:
+            kind = KIND_OF_PREFIX.get(other.group(1).upper()) if other else None
+            if kind is None:
                 examples = ", ".join(f"key:{p}-42" for p in KIND_PREFIXES.values())
                 self.fail(f"{_q(raw)} is not a ticket key; write a prefix and a number, e.g. {examples}", v.start, v.end)
-            m = other
             number = int(raw.split("-", 1)[1])
         else:
             number = int(m.group(1))
@@ -719,7 +719,7 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
 
     A query that names no kind finds incidents; an empty one is None, the
     whole desk: a caller that reads the ticket table itself then keeps to
-    :func:`incidents` (a report reads the facts, which hold only incidents).
+    :func:`of_its_kinds` (a report reads the facts, which hold only incidents).
 
     Names are resolved with ``desk.directory``; dates are read in ``tz``
     (default: the desk's time zone) and
@@ -729,17 +729,18 @@ def to_peewee(query: Query, desk, *, actor_login: str, now: datetime, tz: tzinfo
     """
     builder = _builder(query, desk, actor_login, now, tz)
     where = builder.where(query.terms)
-    if where is not None and not names_kind(query):
-        where = where & incidents()
-    return where, builder.order()
+    return (None if where is None else of_its_kinds(query, where)), builder.order()
 
 
-def names_kind(query: Query) -> bool:
-    """Does ``query`` say which kinds of record it finds (``kind:``, or a
-    key of a kind other than incident)? A query that does not finds incidents."""
-    return any(t.field == "kind" or (t.field == "key" and not t.negated
-                                     and any(not isinstance(v.data, int) for v in t.values))
-               for t in query.terms)
+def of_its_kinds(query: Query, where: Expression | None) -> Expression | None:
+    """``where`` kept to the kinds of record ``query`` finds: incidents,
+    unless it names a kind (``kind:``, or a key of a kind other than incident)."""
+    names_kind = any(t.field == "kind" or (t.field == "key" and not t.negated
+                                           and any(not isinstance(v.data, int) for v in t.values))
+                     for t in query.terms)
+    if names_kind:
+        return where
+    return incidents() if where is None else where & incidents()
 
 
 @on_desk
@@ -749,9 +750,7 @@ def select_tickets(desk, text: str, *, actor_login: str, now: datetime, tz: tzin
     first), else by its ``sort:`` terms or the default order."""
     query = parse(text)
     builder = _builder(query, desk, actor_login, now, tz, rank=not query.sort)
-    where = builder.where(query.terms)
-    if not names_kind(query):
-        where = incidents() if where is None else where & incidents()
+    where = of_its_kinds(query, builder.where(query.terms))
     order = builder.order()
     select = Ticket.select()
     if builder.ranked and desk.is_sqlite:
