@@ -326,3 +326,11 @@ def test_a_draft_from_a_known_error(desk, actors):
                           "## Cause\n\nRekey timer too short\n\nWritten from PRB-1.\n")
     a = from_ticket.create_from_ticket(desk, al, pid)
     assert a.sources == ("PRB-1",)
+    # a problem takes suggestions and a cited note, as an incident does
+    published(desk, actors, "VPN drops after rekey: reconnect", "Reconnect the client.", service="vpn")  # KB-2
+    assert [s.key for s in kb_search.suggest(desk, "PRB-1")] == ["KB-2"]
+    out = citing.cite(desk, al, "PRB-1", "KB-2", "Known fix:", kind="note")
+    assert out.key == "PRB-1"
+    with desk.bound():
+        assert [(u.article_id, u.ticket_id, u.kind) for u in ArticleUse.select().where(ArticleUse.kind == "cited")
+                ] == [(2, pid, "cited")]

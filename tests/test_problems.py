@@ -197,6 +197,11 @@ def test_links_between_kinds_and_attach(desk, actors):
     assert detail(desk, "PRB-1").problem.incidents == [a, b]
     assert [(lk.kind, lk.other) for lk in detail(desk, b).links] == [("caused_by", "PRB-1")]
     assert [(lk.kind, lk.other) for lk in detail(desk, "PRB-1").links] == [("causes", a), ("causes", b)]
+    # the conversation: an internal note on a problem; a reply is to an incident's requester
+    tickets.note(desk, al, "PRB-1", "Pool is 50; peak needs 120")
+    assert [(e.kind, e.body) for e in detail(desk, "PRB-1").entries] == [("note", "Pool is 50; peak needs 120")]
+    with pytest.raises(ValidationError, match="PRB-1 is a problem; this applies to incidents only"):
+        tickets.reply(desk, al, "PRB-1", "hello")
     problems.attach(desk, al, "PRB-1", [a], remove=True)
     assert detail(desk, "PRB-1").problem.incidents == [b]
     with pytest.raises(ValidationError, match="INC-2 is an incident; this applies to problems only"):

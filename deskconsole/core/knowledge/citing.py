@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from deskconsole.binding import on_desk
 from deskconsole.core.identity import Actor
-from deskconsole.core.keys import ticket_id
+from deskconsole.core.keys import record_id
 from deskconsole.core.knowledge.articles import article_id, article_key
 from deskconsole.core.knowledge.use import record_use
 from deskconsole.core.permissions import require
@@ -88,7 +88,7 @@ def write_citing(desk: "Desk", actor: Actor, key, text: str, articles: Iterable[
                                          if a.state == "draft" else ""))
         write = tickets.reply if kind == "reply" else tickets.note
         outcome = write(desk, actor, key, text, source=source, expected_version=expected_version)
-        tid = ticket_id(outcome.key)
+        tid = record_id(outcome.key)
         for aid in ids:
             if record_use(unit, aid, tid, "cited"):
                 unit.audit(tid, "kb_cite", "kb", None, f"{article_key(aid)}: {found[aid].title}")

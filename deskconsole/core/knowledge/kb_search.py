@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Sequence
 from peewee import SQL, Case, Expression, Table
 
 from deskconsole.binding import on_desk
-from deskconsole.core.keys import ticket_id, ticket_key
+from deskconsole.core.keys import record_id, ticket_key
 from deskconsole.core.knowledge.articles import STATES, article_key
 from deskconsole.core.knowledge.citing import first_paragraph
 from deskconsole.core.knowledge.use import cited_on, use_counts
@@ -156,7 +156,7 @@ def suggest(desk: "Desk", key, *, limit: int = SUGGESTED) -> list[Suggestion]:
     """Published articles for ticket ``key`` (an id or a key): those sharing
     a word with its title, the ticket's service's first, then by relevance;
     too few, and its service's most recently changed articles fill in."""
-    tid = ticket_id(key)
+    tid = record_id(key)  # any kind of record: a problem's known error has its articles too
     t = Ticket.select(Ticket.title, Ticket.service).where(Ticket.id == tid).first()
     if t is None:
         raise NotFound(f"{ticket_key(tid)} does not exist")

@@ -16,7 +16,7 @@ from deskconsole.core.sla_clocks import clocks
 from deskconsole.core.outbound import notices, webhooks
 from deskconsole.core.records import reviews, validate
 from deskconsole.core.bulk import insert_one
-from deskconsole.core.records.change import Outcome, TicketChange, change_ticket, load_ticket, shown
+from deskconsole.core.records.change import ANY_KIND, Outcome, TicketChange, change_ticket, load_ticket, shown
 from deskconsole.errors import InvalidTransition, NoChange, NotFound, ValidationError
 from deskconsole.core.identity import Actor
 from deskconsole.core.keys import ticket_key
@@ -332,9 +332,9 @@ def reply(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", ex
 
 @on_desk
 def note(desk: "Desk", actor: Actor, key, text: str, *, source: str = "cli", expected_version: int | None = None) -> Outcome:
-    """An internal note: never shown to the requester."""
+    """An internal note: never shown to the requester. Any kind of record takes one."""
     text = validate.body(text, "the note")
-    with change_ticket(desk, actor, "note", key, expected_version=expected_version) as ch:
+    with change_ticket(desk, actor, "note", key, expected_version=expected_version, kinds=ANY_KIND) as ch:
         _add_entry(ch, "note", text, source)
         return ch.save()
 
