@@ -63,9 +63,15 @@ class AgentConf:
 
 @dataclass(frozen=True)
 class ServiceConf:
+    """A service (``[services.NAME]``) or a configuration item it runs on
+    (``[cis.NAME]``: a host, a database, a queue ...), with its owner team
+    and what it depends on. Services and items share one name space."""
+
     name: str
     title: str
     team: str | None = None
+    kind: str = "service"  # "service", or a configuration item's type
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ class Config:
     teams: dict[str, TeamConf] = field(default_factory=dict)
     agents: dict[str, AgentConf] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
-    services: dict[str, ServiceConf] = field(default_factory=dict)
+    services: dict[str, ServiceConf] = field(default_factory=dict)  # and configuration items ([cis])
+    changes: dict[str, Any] = field(default_factory=dict)  # [changes], normalised (deskconsole.change_policy)
     matrix: dict[str, dict[str, str]] = field(default_factory=lambda: DEFAULT_MATRIX)
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
     sla: SlaConfig = field(default_factory=SlaConfig)  # calendars (always with 24x7) and policies
@@ -103,8 +110,8 @@ class Config:
 
 
 KNOWN_SECTIONS = {
-    "desk", "teams", "agents", "categories", "services", "priority", "resolution", "sla", "calendars", "keys",
-    "intake", "mail", "webhook",
+    "desk", "teams", "agents", "categories", "services", "cis", "priority", "resolution", "sla", "calendars", "keys",
+    "intake", "mail", "webhook", "changes",
 }
 
 
@@ -230,16 +237,14 @@ class _Reader:
             categories[name] = title.strip() or name
 
         services = {}
-        for name, body in self.table(data, "services", "services").items():
-            full = f"services.{name}"
-            self.name(name, full)
-            if not isinstance(body, dict):
-                self.fail(full, f"expected a table, got {_kind(body)}")
-            self.unknown(body, {"name", "team"}, full)
-            team = self.string(body, "team", f"{full}.team")
-            if team is not None and team not in teams:
-                self.fail(f"{full}.team", f"{team!r} is not a team; use one of {_names(teams)}")
-            services[name] = ServiceConf(name, self.string(body, "name", f"{full}.name", default=name), team)
+        for section in ("services", "cis"):
+            for name, body in self.table(data, section, section).items():
+                full = f"{section}.{name}"
+                self.name(name, full)
+                if name in services:
+                    self.fail(full, f"{name!r} is already a service; services and configuration items share names")
+                services[name] = self.service(section, name, body, teams)
+        self.dependencies(services)
 
         default_team = self.string(desk, "default_team", "desk.default_team")
         if default_team is not None and default_team not in teams:
@@ -264,6 +269,8 @@ class _Reader:
             agents=agents,
             categories=categories,
             services=services,
+            changes=self.changes(data, services=services, agents=agents, teams=teams,
+                                 zone=self.zone(desk, "timezone", "desk.timezone")),
             matrix=self.matrix(self.table(data, "priority", "priority")),
             resolution_codes=self.codes(self.table(data, "resolution", "resolution")),
             sla=sla,
@@ -273,6 +280,64 @@ class _Reader:
             keys=self.keys(self.table(data, "keys", "keys")),
             raw=data,
         )
+
+    def service(self, section: str, name: str, body, teams) -> ServiceConf:
+        full = f"{section}.{name}"
+        if not isinstance(body, dict):
+            self.fail(full, f"expected a table, got {_kind(body)}")
+        is_item = section == "cis"
+        self.unknown(body, {"name", "team", "depends_on"} | ({"type"} if is_item else set()), full)
+        team = self.string(body, "team", f"{full}.team")
+        if team is not None and team not in teams:
+            self.fail(f"{full}.team", f"{team!r} is not a team; use one of {_names(teams)}")
+        kind = "service"
+        if is_item:
+            kind = self.string(body, "type", f"{full}.type", required=True)
+            if not NAME_RE.match(kind) or kind == "service":
+                self.fail(f"{full}.type", f"{kind!r} is not a configuration item type; use a word such as "
+                          "host, database or queue")
+        depends = body.get("depends_on", [])
+        if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+            self.fail(f"{full}.depends_on", f"expected a list of service or item names, got {_kind(depends)}")
+        return ServiceConf(name, self.string(body, "name", f"{full}.name", default=name), team, kind,
+                           tuple(dict.fromkeys(d.strip() for d in depends)))
+
+    def dependencies(self, services: dict[str, ServiceConf]) -> None:
+        """Every ``depends_on`` names a known service or item, never itself,
+        and no chain of them comes back to where it started."""
+        def full(name):
+            return f"{'services' if services[name].kind == 'service' else 'cis'}.{name}.depends_on"
+
+        for name, conf in services.items():
+            for other in conf.depends_on:
+                if other == name:
+                    self.fail(full(name), f"{name!r} cannot depend on itself")
+                if other not in services:
+                    self.fail(full(name), f"{other!r} is not a service or configuration item; define "
+                              f"[services.{other}] or [cis.{other}]")
+        state: dict[str, int] = {}  # 1: on the path being walked, 2: done
+
+        def walk(name, path):
+            state[name] = 1
+            for other in services[name].depends_on:
+                if state.get(other) == 1:
+                    cycle = path[path.index(other):] + [other]
+                    self.fail(full(name), "the dependencies go round in a circle: " + " -> ".join(cycle))
+                if other not in state:
+                    walk(other, path + [other])
+            state[name] = 2
+
+        for name in services:
+            if name not in state:
+                walk(name, [name])
+
+    def changes(self, data: dict, **known) -> dict[str, Any]:
+        from deskconsole.change_policy import PolicyProblem, normalise
+
+        try:
+            return normalise(self.table(data, "changes", "changes"), **known)
+        except PolicyProblem as exc:
+            self.fail(exc.key, exc.message)
 
     def matrix(self, section: dict) -> dict:
         self.unknown(section, {"matrix"}, "priority")

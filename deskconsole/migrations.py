@@ -440,6 +440,35 @@ _V18 = [
     ("postgresql", f"CREATE INDEX article_text_search ON article USING GIN ({ARTICLE_TSVECTOR})"),
 ]
 
+# v19: the service map and changes. A service gains its kind (``service``,
+# or a configuration item's type: host, database ...) and the names it
+# depends on; desk-wide settings (the change policy) are kept like the
+# directory. A change (CHG-n) is a record of kind ``change`` on the record
+# base, with its own fields in ``change_request``, the services and items it
+# affects in ``change_item`` and its approvals in ``approval``.
+_V19 = [
+    "ALTER TABLE service ADD COLUMN kind VARCHAR(32) NOT NULL DEFAULT 'service'",
+    "ALTER TABLE service ADD COLUMN depends_on TEXT NOT NULL DEFAULT ''",
+    """CREATE TABLE desk_setting (
+        id {pk}, name VARCHAR(64) NOT NULL, value TEXT NOT NULL, active BOOLEAN NOT NULL)""",
+    "CREATE UNIQUE INDEX desk_setting_name ON desk_setting (name)",
+    """CREATE TABLE change_request (
+        ticket_id INTEGER NOT NULL PRIMARY KEY REFERENCES ticket (id), type VARCHAR(10) NOT NULL,
+        risk VARCHAR(8) NOT NULL, template VARCHAR(64), planned_start {ts}, planned_end {ts}, actual_start {ts},
+        actual_end {ts}, implementation TEXT NOT NULL, test_plan TEXT NOT NULL, backout TEXT NOT NULL,
+        outcome VARCHAR(12), round INTEGER NOT NULL)""",
+    "CREATE INDEX change_request_planned_start_planned_end ON change_request (planned_start, planned_end)",
+    """CREATE TABLE change_item (
+        id {pk}, change_id INTEGER NOT NULL REFERENCES ticket (id),
+        service_id INTEGER NOT NULL REFERENCES service (id))""",
+    "CREATE UNIQUE INDEX change_item_change_id_service_id ON change_item (change_id, service_id)",
+    "CREATE INDEX change_item_service_id ON change_item (service_id)",
+    """CREATE TABLE approval (
+        id {pk}, change_id INTEGER NOT NULL REFERENCES ticket (id), round INTEGER NOT NULL, rule VARCHAR(16) NOT NULL,
+        approver VARCHAR(255) NOT NULL, decision VARCHAR(8) NOT NULL, comment TEXT NOT NULL, at {ts} NOT NULL)""",
+    "CREATE INDEX approval_change_id ON approval (change_id)",
+]
+
 # The tables SQLite's FTS5 keeps for the text indexes (not models: the query
 # language and the knowledge search read them, the triggers above write them).
 FTS_TABLES = tuple(f"{name}_fts{part}" for name in ("ticket", "article")
@@ -447,7 +476,7 @@ FTS_TABLES = tuple(f"{name}_fts{part}" for name in ("ticket", "article")
 
 # A statement is DDL for every backend, or (backend, DDL) for one of them.
 MIGRATIONS: list[list[str | tuple[str, str]]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16, _V17,
-                                                   _V18]
+                                                   _V18, _V19]
 LATEST = len(MIGRATIONS)
 
 

@@ -100,11 +100,30 @@ class Category(BaseModel):
 
 
 class Service(BaseModel):
+    """A service, or a configuration item (``kind``: its type, e.g. host or
+    database); ``depends_on`` is the names of what it depends on, sorted and
+    space-separated (the map: deskconsole.core.access.service_map)."""
+
     id = AutoField()
     name = CharField(unique=True)
     title = CharField()
     team = ForeignKeyField(Team, null=True, backref="services")
     active = BooleanField(default=True)
+    kind = CharField(max_length=32, default="service")
+    depends_on = TextField(default="")
+
+
+class DeskSetting(BaseModel):
+    """A desk-wide setting kept as JSON (``changes``: the change policy),
+    from the config like the directory and changed only by a desk admin."""
+
+    id = AutoField()
+    name = CharField(max_length=64, unique=True)
+    value = TextField()
+    active = BooleanField(default=True)
+
+    class Meta:
+        table_name = "desk_setting"
 
 
 class Ticket(BaseModel):
@@ -527,6 +546,55 @@ class Problem(BaseModel):
     fix = TextField(default="")
 
 
+class ChangeRequest(BaseModel):
+    """What a change record (``CHG-n``, kind "change") adds to the record base:
+    its type and risk (impact is the ticket's), the planned and actual
+    window, the plans, the standard template it came from, how it ended."""
+
+    ticket = ForeignKeyField(Ticket, primary_key=True, backref="change_fields")
+    type = CharField(max_length=10)  # standard | normal | emergency
+    risk = CharField(max_length=8)  # low | medium | high
+    template = CharField(max_length=64, null=True)
+    planned_start = UTCDateTimeField(null=True)
+    planned_end = UTCDateTimeField(null=True)
+    actual_start = UTCDateTimeField(null=True)
+    actual_end = UTCDateTimeField(null=True)
+    implementation = TextField(default="")
+    test_plan = TextField(default="")
+    backout = TextField(default="")
+    outcome = CharField(max_length=12, null=True)  # successful | failed | backed_out (closed)
+    round = IntegerField(default=1)  # approvals count within a round; a rejection starts the next
+
+    class Meta:
+        table_name = "change_request"
+        indexes = ((("planned_start", "planned_end"), False),)
+
+
+class ChangeItem(BaseModel):
+    """A service or configuration item a change affects."""
+
+    id = AutoField()
+    change = ForeignKeyField(Ticket, backref="change_items", index=False)  # led by the unique (change, service)
+    service = ForeignKeyField(Service)
+
+    class Meta:
+        table_name = "change_item"
+        indexes = ((("change", "service"), True),)
+
+
+class Approval(BaseModel):
+    """One approval or rejection of a change, by whom, under which rule, with its comment."""
+
+    id = AutoField()
+    change = ForeignKeyField(Ticket, backref="approvals")
+    round = IntegerField()
+    rule = CharField(max_length=16)
+    approver = CharField()
+    decision = CharField(max_length=8)  # approve | reject
+    comment = TextField(default="")
+    at = UTCDateTimeField()
+
+
 KB_PREFIX = "KB"
 
 
@@ -593,5 +661,6 @@ class ArticleUse(BaseModel):
 MODELS = [
     SchemaVersion, Team, Agent, Category, Service, Ticket, Entry, Link, AuditEvent, FeedEntry,
     SlaClock, SlaCrossing, Outbox, Alert, ApiToken, MailMessage, Attachment, Rating, Contact, Review, ReviewAction,
-    ReportFact, ReportHour, Problem, Article, ArticleVersion, ArticleUse,
+    ReportFact, ReportHour, Problem, Article, ArticleVersion, ArticleUse, DeskSetting, ChangeRequest, ChangeItem,
+    Approval,
 ]

@@ -10,13 +10,14 @@ have changed, so the command can say so. Opening a desk never writes here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from deskconsole.binding import on_desk
 from deskconsole.errors import NotFound
 from deskconsole.core.identity import SYSTEM, Actor
-from deskconsole.models import Agent, Category, Service, Team
+from deskconsole.models import Agent, Category, DeskSetting, Service, Team
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -46,6 +47,7 @@ class Directory:
     service_names: dict[int, str] = field(default_factory=dict)
     service_teams: dict[int, int | None] = field(default_factory=dict)
     rows: dict[str, dict[str, dict]] = field(default_factory=dict)  # label -> name -> the row's columns
+    _change_policy: object = field(default=None, repr=False)
 
     def load(self) -> None:
         self.rows = {label: {getattr(r, key): r.__data__ for r in model.select().order_by(model.id)}
@@ -64,6 +66,18 @@ class Directory:
         self.service_ids = {name: r["id"] for name, r in services.items()}
         self.service_names = {v: k for k, v in self.service_ids.items()}
         self.service_teams = {r["id"]: r["team"] for r in services.values()}
+        self._change_policy = None
+
+    @property
+    def change_policy(self):
+        """The desk's change policy (CAB, approvals, windows, templates): its
+        own, kept with the directory, never a passed config's."""
+        if self._change_policy is None:
+            from deskconsole.change_policy import ChangePolicy
+
+            row = self.rows.get("setting", {}).get("changes")
+            self._change_policy = ChangePolicy.load(json.loads(row["value"]) if row and row["active"] else None)
+        return self._change_policy
 
     @property
     def empty(self) -> bool:
@@ -163,7 +177,12 @@ def _wanted_categories(desk):
 
 def _wanted_services(desk):
     ids = desk.directory.team_ids
-    return {n: {"title": c.title, "team": ids.get(c.team) if c.team else None} for n, c in desk.config.services.items()}
+    return {n: {"title": c.title, "team": ids.get(c.team) if c.team else None, "kind": c.kind,
+                "depends_on": " ".join(sorted(c.depends_on))} for n, c in desk.config.services.items()}
+
+
+def _wanted_settings(desk):
+    return {"changes": {"value": json.dumps(desk.config.changes, sort_keys=True)}}
 
 
 # (model, key column, audit label, wanted rows); the labels are also the config's section names less the "s"
@@ -172,6 +191,7 @@ _SPECS = (
     (Agent, "login", "agent", _wanted_agents),
     (Category, "name", "category", _wanted_categories),
     (Service, "name", "service", _wanted_services),
+    (DeskSetting, "name", "setting", _wanted_settings),
 )
 _CONFIG_KEYS = {"title": "name"}  # a column's name in the config, where the two differ
 
@@ -198,6 +218,8 @@ def _plan(desk: "Desk", spec):
 def _changes(desk: "Desk", spec) -> list[str]:
     """The config keys where the config's rows of one kind differ from the database's."""
     label = spec[2]
+    if label == "setting":  # one whole section each ([changes])
+        return [name for name, _, _ in _plan(desk, spec)]
     section = "categories" if label == "category" else f"{label}s"
     out = []
     for name, new, columns in _plan(desk, spec):
