@@ -445,8 +445,10 @@ _V18 = [
 # depends on; desk-wide settings (the change policy) are kept like the
 # directory. A change (CHG-n) is a record of kind ``change`` on the record
 # base, with its own fields in ``change_request``, the services and items it
-# affects in ``change_item`` and its approvals in ``approval``.
+# affects in ``change_item`` and its approvals in ``approval``. A state's
+# name may now be 24 characters long (awaiting_approval).
 _V19 = [
+    ("postgresql", "ALTER TABLE ticket ALTER COLUMN status TYPE VARCHAR(24)"),  # no rewrite: only the limit grows
     "ALTER TABLE service ADD COLUMN kind VARCHAR(32) NOT NULL DEFAULT 'service'",
     "ALTER TABLE service ADD COLUMN depends_on TEXT NOT NULL DEFAULT ''",
     """CREATE TABLE desk_setting (

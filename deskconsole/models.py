@@ -132,7 +132,7 @@ class Ticket(BaseModel):
     description = TextField(default="")
     requester_name = CharField(null=True)
     requester_email = CharField(null=True)
-    status = CharField(max_length=16)
+    status = CharField(max_length=24)  # e.g. a change's awaiting_approval
     impact = CharField(max_length=8, null=True)
     urgency = CharField(max_length=8, null=True)
     priority = CharField(max_length=2)

@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("text", help="the note ('-' reads standard input)")
 
     def link(p):
-        p.add_argument("kind", help="relates-to, duplicate-of, parent-of, child-of, caused-by or causes")
+        p.add_argument("kind", help="relates-to, duplicate-of, parent-of, child-of, caused-by, causes, fixed-by or fixes")
         p.add_argument("other", help="the other ticket's key")
         p.add_argument("--remove", action="store_true", help="remove the link instead")
 

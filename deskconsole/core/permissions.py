@@ -41,6 +41,8 @@ MIN_ROLE = {
     "kb_write": "agent",  # write knowledge articles and edit drafts
     "kb_cite": "agent",  # cite an article on a ticket
     "kb_publish": "lead",  # publish, retire and revive articles, and edit published ones
+    "change": "agent",  # raise, plan and carry out changes
+    "change_approve": "agent",  # approve or reject a change: the change policy's rules say who, per change
 }
 
 WHAT = {
@@ -56,6 +58,8 @@ WHAT = {
     "kb_write": "write knowledge articles",
     "kb_cite": "cite knowledge articles on tickets",
     "kb_publish": "publish, retire or revive knowledge articles, or edit a published one",
+    "change": "raise or work on changes",
+    "change_approve": "approve or reject changes",
 }
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 # Stored kinds, read "SOURCE <kind> TARGET".
-KINDS = ("relates_to", "duplicate_of", "parent_of", "caused_by")
+KINDS = ("relates_to", "duplicate_of", "parent_of", "caused_by", "fixed_by")
 # What users may type -> (stored kind, whether source/target swap)
 _ALIASES = {
     "relates": ("relates_to", False), "relates_to": ("relates_to", False), "related": ("relates_to", False),
@@ -26,16 +26,18 @@ _ALIASES = {
     "parent": ("parent_of", False), "parent_of": ("parent_of", False),
     "child": ("parent_of", True), "child_of": ("parent_of", True),
     "caused_by": ("caused_by", False), "causes": ("caused_by", True),
+    "fixed_by": ("fixed_by", False), "fixes": ("fixed_by", True),
 }
 # How a link reads from the other end.
-INVERSE = {"relates_to": "relates_to", "duplicate_of": "duplicated_by", "parent_of": "child_of", "caused_by": "causes"}
+INVERSE = {"relates_to": "relates_to", "duplicate_of": "duplicated_by", "parent_of": "child_of", "caused_by": "causes",
+           "fixed_by": "fixes"}
 
 
 def parse_kind(kind: str) -> tuple[str, bool]:
     normal = kind.strip().lower().replace("-", "_")
     if normal not in _ALIASES:
         raise ValidationError(
-            f"{kind!r} is not a link kind; use relates-to, duplicate-of, parent-of, child-of, caused-by or causes"
+            f"{kind!r} is not a link kind; use relates-to, duplicate-of, parent-of, child-of, caused-by, causes, fixed-by or fixes"
         )
     return _ALIASES[normal]
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
-from peewee import fn
-
 from deskconsole.binding import on_desk
 from deskconsole.core.bulk import insert_one
 from deskconsole.core.identity import Actor
@@ -30,7 +28,7 @@ from deskconsole.core.keys import record_key, ticket_key
 from deskconsole.core.permissions import require
 from deskconsole.core.records import lifecycle, problem_lifecycle, tickets, validate
 from deskconsole.core.records.change import Outcome, TicketChange, change_ticket, load_ticket, shown
-from deskconsole.core.records.kinds import of_kind
+from deskconsole.core.records.kinds import next_number, of_kind
 from deskconsole.core.txn import unit_of_work
 from deskconsole.errors import InvalidTransition, NoChange, ValidationError
 from deskconsole.models import Link, Problem, Ticket
@@ -41,7 +39,6 @@ if TYPE_CHECKING:
 KIND = "problem"
 PROBLEM = (KIND,)
 LINK = "caused_by"  # INC-n caused_by PRB-m
-NUMBER_LOCK = 7311030  # PostgreSQL: the advisory lock a new problem's number is taken under
 _UNSET = object()
 
 
@@ -75,7 +72,7 @@ def create(desk: "Desk", actor: Actor, *, title: str | None = None, description:
             "assignee": tickets.assignable(desk, assignee) if assignee else None,
         }
         values["status"] = "investigating" if values["assignee"] else "new"
-        number = _next_number(desk)
+        number = next_number(desk, KIND)
         now = unit.now
         pid = insert_one(Ticket, {
             **values, "kind": KIND, "number": number, "created_by": actor.login, "created_at": now,
@@ -100,15 +97,6 @@ def _priority(given: str | None, found: list[Ticket]) -> str:
             raise ValidationError(f"{given!r} is not a priority; use P1 (highest) to P4")
         return value
     return min((t.priority for t in found), default="P3")
-
-
-def _next_number(desk: "Desk") -> int:
-    """The next problem number, under the write lock (SQLite: the
-    transaction's; PostgreSQL: an advisory lock held to the commit)."""
-    if not desk.is_sqlite:
-        desk.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (NUMBER_LOCK,))
-    top = Ticket.select(fn.MAX(Ticket.number)).where(of_kind(KIND)).scalar()
-    return (top or 0) + 1
 
 
 # --------------------------------------------------------------------------- its incidents

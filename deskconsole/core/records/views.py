@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.core.sla_clocks import clocks as engine
 from deskconsole.core import hot_reads
-from deskconsole.core.records import problems
+from deskconsole.core.records import change_requests, problems
 from deskconsole.core.records.change import ANY_KIND, load_ticket
 from deskconsole.core.keys import record_key, ticket_key
 from deskconsole.core.records.links import INVERSE
@@ -200,6 +200,7 @@ class TicketDetail:
     problem: problems.ProblemView | None = None  # a problem's own fields and its incidents
     problems: list[str] = field(default_factory=list)  # an incident's problems
     workarounds: list[problems.Workaround] = field(default_factory=list)  # known errors' workarounds for it
+    change: change_requests.ChangeView | None = None  # a change's own fields, approvals and collisions
 
 
 @on_desk
@@ -283,6 +284,7 @@ def detail(desk: "Desk", key, now: datetime | None = None) -> TicketDetail:
         problem=problems.view(t.id) if t.kind == problems.KIND else None,
         problems=list(linked_problems.values()) if t.kind == "incident" else [],
         workarounds=problems.workarounds_for(desk, t, linked_problems) if t.kind == "incident" else [],
+        change=change_requests.view(desk, t) if t.kind == change_requests.KIND else None,
     )
 
 

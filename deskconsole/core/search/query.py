@@ -47,7 +47,7 @@ from peewee import SQL, Case, Expression, Table, fn
 
 from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
-from deskconsole.core.records import lifecycle, problem_lifecycle
+from deskconsole.core.records import change_lifecycle, lifecycle, problem_lifecycle
 from deskconsole.core.keys import KIND_OF_PREFIX
 from deskconsole.core.records.kinds import incidents, of_kind, other_kinds_exist
 from deskconsole.core.search.words import fts_match as _fts_match, searchable as _searchable, tsquery_parts as _tsquery_parts
@@ -58,8 +58,8 @@ UTC = timezone.utc
 
 MAX_LENGTH = 2000
 # the states of every kind of record (the incident's first, in its order)
-STATUSES = tuple(dict.fromkeys(lifecycle.STATUSES + problem_lifecycle.STATUSES))
-OPEN = tuple(dict.fromkeys(lifecycle.OPEN + problem_lifecycle.OPEN))
+STATUSES = tuple(dict.fromkeys(lifecycle.STATUSES + problem_lifecycle.STATUSES + change_lifecycle.STATUSES))
+OPEN = tuple(dict.fromkeys(lifecycle.OPEN + problem_lifecycle.OPEN + change_lifecycle.OPEN))
 CLOSED = tuple(s for s in STATUSES if s not in OPEN)
 KINDS = tuple(KIND_PREFIXES)
 KIND_ALIASES = {kind: kind for kind in KINDS}
