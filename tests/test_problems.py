@@ -245,11 +245,14 @@ def test_the_problem_commands(cli):
 
 
 def test_problem_sections_round_trip():
-    from deskconsole.cli.problem import parse_sections, sections
+    from deskconsole.cli.editor import parse_sections, sections
 
+    names = ("root_cause", "workaround", "fix")
     view = problems.ProblemView("cause\nline 2", "", "the fix", None)
-    assert parse_sections(sections(view)) == {"root_cause": "cause\nline 2", "workaround": "", "fix": "the fix"}
-    assert parse_sections("# Workaround\n\nonly this\n") == {"workaround": "only this"}
+    assert sections(view, names).startswith("# Root cause\n\ncause\nline 2\n")
+    assert parse_sections(sections(view, names), names) == {
+        "root_cause": "cause\nline 2", "workaround": "", "fix": "the fix"}
+    assert parse_sections("# Workaround\n\nonly this\n", names) == {"workaround": "only this"}
 
 
 def test_a_desk_from_before_the_record_base_migrates_in_place(bare_db_url, config, clock):

@@ -80,7 +80,7 @@ def cmd_ls(ctx: Context, args) -> int:
 def cmd_show(ctx: Context, args) -> int:
     desk, _ = ctx.open()
     now = desk.now()
-    print_detail(detail(desk, args.key, now), args.format, now)
+    print_detail(detail(desk, args.key, now), args.format, now, tz=desk.config.zone())
     return 0
 
 

@@ -49,3 +49,26 @@ def edit_text(initial: str, *, suffix: str = ".md") -> str:
             return path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise ValidationError("the edited text is not UTF-8; nothing was changed") from None
+
+
+def sections(view, names: tuple[str, ...]) -> str:
+    """Fields of ``view`` as a text with a heading each (what $EDITOR shows):
+    ``# Root cause``, then its text."""
+    parts = [f"# {name.replace('_', ' ').capitalize()}\n\n{(getattr(view, name) or '').strip()}\n" for name in names]
+    return "\n".join(parts) + "\n# Lines under each heading are that field; a heading's text may be empty.\n"
+
+
+def parse_sections(text: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The fields of an edited :func:`sections` text (headings it lacks are left as they were)."""
+    out: dict[str, list[str]] = {}
+    current = None
+    by_heading = {name.replace("_", " "): name for name in names}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            current = by_heading.get(line[2:].strip().lower())
+            if current is not None:
+                out[current] = []
+            continue
+        if current is not None:
+            out[current].append(line)
+    return {name: "\n".join(lines).strip() for name, lines in out.items()}

@@ -218,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # problem new|ls|show|link|edit|state|resolve|candidates
     sub.later(lambda: import_module("deskconsole.cli.kb").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # kb new|edit|show|ls|search|history|publish|...
+    sub.later(lambda: import_module("deskconsole.cli.change").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # change (changes) new|ls|show|edit|state|approve|...
     return parser
 
 

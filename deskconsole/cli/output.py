@@ -159,7 +159,8 @@ def _csv_value(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
+def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None, tz=None) -> None:
+    """A ticket of any kind; ``tz`` is whose times a change's window shows in (UTC when None)."""
     out = out or sys.stdout
     if fmt == "json":
         out.write(dumps(asdict(t)) + "\n")
@@ -189,6 +190,14 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
         fields.append(("Known error", when(t.problem.known_error_at)))
     if t.problems:
         fields.append(("Problems", ", ".join(t.problems)))
+    change_sections: list[str] = []
+    if t.change is not None:
+        from datetime import timezone
+
+        from deskconsole.cli.change_text import detail_lines
+
+        more, change_sections = detail_lines(t.change, tz or timezone.utc)
+        fields[1:1] = more
     if t.reopen_count:
         fields.append(("Reopened", f"{t.reopen_count} time(s)"))
     if t.external_ref:
@@ -200,6 +209,7 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None) -> None:
                             ("Fix", t.problem.fix)):
             lines += ["", label, *("  " + line for line in (terminal_safe(text) or "-").splitlines() or ["-"])]
         lines += ["", f"Incidents ({len(t.problem.incidents)})", *(f"  {k}" for k in t.problem.incidents)]
+    lines += change_sections
     if t.workarounds:
         lines += ["", "Known errors: workarounds"]
         for w in t.workarounds:

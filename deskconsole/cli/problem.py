@@ -128,14 +128,14 @@ def cmd_edit(ctx: Context, args) -> int:
         values["description"] = _text(args.description)
     expected = args.expect_version
     if args.edit:
-        from deskconsole.cli.editor import can_edit, edit_text
+        from deskconsole.cli.editor import can_edit, edit_text, parse_sections, sections
 
         if not can_edit():
             raise ValidationError("--edit needs a terminal; give the text with --root-cause, --workaround and --fix")
         now = detail(desk, args.key)
         if now.problem is None:
             raise ValidationError(f"{now.key} is not a problem")
-        edited = parse_sections(edit_text(sections(now.problem)))
+        edited = parse_sections(edit_text(sections(now.problem, _EDITED)), _EDITED)
         values = {**edited, **values}
         expected = expected or now.version
     if not values:
@@ -143,31 +143,6 @@ def cmd_edit(ctx: Context, args) -> int:
     out = problems.update(desk, actor, args.key, expected_version=expected, **values)
     print(f"{out.key} saved (version {out.version})")
     return 0
-
-
-def sections(view: problems.ProblemView) -> str:
-    """The editable fields as a text with a heading each (what $EDITOR shows)."""
-    parts = []
-    for name in _EDITED:
-        parts.append(f"# {name.replace('_', ' ').title()}\n\n{getattr(view, name).strip()}\n")
-    return "\n".join(parts) + "\n# Lines under each heading are that field; a heading's text may be empty.\n"
-
-
-def parse_sections(text: str) -> dict[str, str]:
-    """The fields of an edited :func:`sections` text (headings it lacks are left as they were)."""
-    out: dict[str, list[str]] = {}
-    current = None
-    names = {name.replace("_", " "): name for name in _EDITED}
-    for line in text.splitlines():
-        if line.startswith("# "):
-            heading = line[2:].strip().lower()
-            current = names.get(heading)
-            if current is not None:
-                out[current] = []
-            continue
-        if current is not None:
-            out[current].append(line)
-    return {name: "\n".join(lines).strip() for name, lines in out.items()}
 
 
 def cmd_state(ctx: Context, args) -> int:

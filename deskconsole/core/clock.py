@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
 Clock = Callable[[], datetime]
@@ -29,6 +29,14 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self._now = when.astimezone(timezone.utc)
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """The first instant of ``day`` in ``tz``, in UTC (a day that starts in a
+    daylight-saving gap starts at the gap's end)."""
+    # fold=0: a repeated midnight is its first instant; a skipped one is read
+    # with the offset before the change, which is the instant the day begins
+    return datetime.combine(day, time()).replace(tzinfo=tz).astimezone(timezone.utc)
 
 
 def ago(then: datetime, now: datetime) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
+from deskconsole.core.clock import local_midnight
 from deskconsole.errors import ValidationError
 
 UTC = timezone.utc
@@ -31,14 +32,6 @@ class Period:
     @property
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400
-
-
-def local_midnight(day: date, tz: tzinfo) -> datetime:
-    """The first instant of ``day`` in ``tz``, in UTC (a day that starts in a
-    daylight-saving gap starts at the gap's end)."""
-    # fold=0: a repeated midnight is its first instant; a skipped one is read
-    # with the offset before the change, which is the instant the day begins
-    return datetime.combine(day, time()).replace(tzinfo=tz).astimezone(UTC)
 
 
 def parse_period(text: str | None, now: datetime, tz: tzinfo, *, default: str = "30d") -> Period:
