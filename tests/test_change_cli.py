@@ -78,6 +78,9 @@ def test_a_normal_change_from_raised_to_closed(cli):
     cli.ok("change", "state", key, "closed", "--outcome", "successful", user="al")
     assert cli.ok("change", "ls", "--format", "json").json() == []
     assert [c["key"] for c in cli.ok("change", "ls", "--all", "--format", "json").json()] == [key]
+    assert "success rate 100.0% of 1 closed (1 successful" in cli.ok("report").out
+    figures = cli.ok("report", "--format", "json").json()["changes"]
+    assert (figures["closed"], figures["success_rate"], figures["caused_incidents"]) == (1, 1.0, 0)
 
 
 def test_rejecting_needs_a_comment_and_sends_it_back(cli):

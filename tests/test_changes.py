@@ -319,3 +319,34 @@ def test_a_viewer_sees_changes_but_cannot_move_them(desk, people):
         changes.set_state(desk, people["vic"], key, "assessment")
     vic = replace(people["vic"])
     assert detail(desk, key).change.type == "normal" and vic.role == "viewer"
+
+
+def test_the_report_counts_how_changes_ended_and_the_incidents_they_caused(desk, people, clock):
+    from deskconsole.core.reports.report import build
+    from deskconsole.core.reports.text import change_line
+
+    al, cara = people["al"], people["cara"]
+    ended = []
+    for outcome in ("successful", "successful", "failed", "backed_out"):
+        key = changes.create(desk, al, title=f"Emergency {outcome}", type="emergency", services=["web"]).key
+        changes.set_state(desk, al, key, "implementing")
+        changes.set_state(desk, al, key, "review")
+        changes.decide(desk, cara, key, "approve")
+        changes.set_state(desk, al, key, "closed", outcome=outcome)
+        ended.append(key)
+    _planned(desk, al)  # raised, not closed
+    caused = [tickets.create(desk, al, title=f"Broke {i}").key for i in range(3)]
+    links.link(desk, al, caused[0], "caused-by", ended[2])
+    links.link(desk, al, caused[1], "caused-by", ended[2])
+    links.link(desk, al, caused[2], "caused-by", ended[3])
+    links.link(desk, al, caused[2], "relates-to", ended[0])  # not a cause
+    problem = problems.create(desk, al, title="A problem a change caused").key
+    links.link(desk, al, problem, "caused-by", ended[0])  # a problem is not an incident
+    clock.advance(3600)
+    c = build(desk, "ada").changes
+    assert (c.raised, c.emergency, c.closed, c.successful, c.failed, c.backed_out) == (5, 4, 4, 2, 1, 1)
+    assert c.success_rate == 0.5
+    assert (c.caused_incidents, c.causing_changes) == (3, 2)
+    assert change_line(c).startswith("success rate 50.0% of 4 closed (2 successful, 1 failed, 1 backed out)")
+    # a period before any of it counts nothing
+    assert build(desk, "ada", since="2026-11-01..2026-11-20").changes.closed == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from dataclasses import asdict
 
 from deskconsole.cli.context import Context
 from deskconsole.cli.output import dumps, escaped, table
@@ -68,6 +69,8 @@ def print_table(r: Report, out) -> None:
                   f" {k.drafts:,} drafts, {k.review_due:,} due for review  (deskconsole kb ls)\n")
         for a in k.top:
             out.write(f"{'':<26}{a.key} used to resolve {a.used:,}: {escaped(a.title)}\n")
+    if r.changes is not None:
+        out.write(f"{'Changes':<26}{rt.change_line(r.changes)}  (deskconsole change ls --all)\n")
     out.write(f"\n  the tickets behind a figure: deskconsole ls '{escaped(r.behind('mttr'))}' (MTTR, reopens, FCR, CSAT);\n"
               f"  '{escaped(r.behind('mtta'))}' (MTTA); '{escaped(r.behind('breaches'))}' (breaches)\n")
     for dim, rows in r.compliance:
@@ -163,6 +166,8 @@ def as_json(r: Report) -> dict:
             "published": r.knowledge.published, "published_in_period": r.knowledge.published_in_period,
             "drafts": r.knowledge.drafts, "review_due": r.knowledge.review_due,
             "top": [{"key": a.key, "title": a.title, "used": a.used} for a in r.knowledge.top]},
+        "changes": None if r.changes is None else {
+            **asdict(r.changes), "success_rate": _rate(r.changes.success_rate)},
         "flags": [{"dimension": f.dimension, "name": f.name, "window": f.window, "count": f.count,
                    "baseline": f.baseline, "ratio": _rate(f.ratio), "tickets": list(f.tickets), "query": f.query}
                   for f in r.flags],

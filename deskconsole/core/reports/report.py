@@ -13,6 +13,7 @@ from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
 from deskconsole.core.search.query import parse, to_peewee
 from deskconsole.core.knowledge.figures import KnowledgeFigures, knowledge_figures
+from deskconsole.core.reports.change_figures import ChangeFigures, change_figures
 from deskconsole.core.records import reviews
 from deskconsole.core.reports import hours, kpis, trends
 from deskconsole.core.reports.kpis import AGE_BUCKETS, DIMENSIONS, Figures
@@ -92,6 +93,7 @@ class Report:
     flags: tuple[Flag, ...] = ()
     reviews: tuple[int, int, int] = (0, 0, 0)  # post-incident reviews: due, overdue (now), done in the period
     knowledge: KnowledgeFigures | None = None  # the desk's articles: published, most used in the period
+    changes: ChangeFigures | None = None  # changes closed in the period and how they ended; incidents they caused
     read_seconds: float = 0.0
 
     def behind(self, figure: str, term: str = "") -> str:
@@ -238,6 +240,7 @@ def build(desk: "Desk", login: str, query: str = "", *, since: str | None = None
         extra["flags"] = tuple(_flag(desk, text, f) for f in trends.flags(desk, base, now, daily=daily))
         extra["reviews"] = reviews.counts(desk, base, period.start, period.end, now)
         extra["knowledge"] = knowledge_figures(desk, period.start, period.end, now)
+        extra["changes"] = change_figures(desk, period.start, period.end)
     return Report(query=text, period=period, by=by, at=now, total=total, rows=rows,
                   read_seconds=time.perf_counter() - started, **extra)
 

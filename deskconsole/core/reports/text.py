@@ -89,3 +89,10 @@ COLUMNS: tuple[tuple[str, Callable[[Figures], str], str], ...] = (
     ("CSAT", lambda f: DASH if f.csat is None else f"{f.csat:.2f}", "csat"),
     ("backlog", lambda f: f"{f.backlog_total:,}" if f.backlog else DASH, "backlog"),
 )
+
+
+def change_line(c) -> str:
+    """The changes of a report (:class:`~deskconsole.core.reports.change_figures.ChangeFigures`) in one line."""
+    ended = f"{c.successful:,} successful, {c.failed:,} failed, {c.backed_out:,} backed out"
+    return (f"success rate {pct(c.success_rate)} of {c.closed:,} closed ({ended}); {c.raised:,} raised "
+            f"({c.emergency:,} emergency); {c.caused_incidents:,} incidents caused by {c.causing_changes:,} changes")
