@@ -362,7 +362,10 @@ def test_pg_grants_make_the_server_refuse_a_viewers_update(tmp_path, monkeypatch
                               "UPDATE audit_event SET actor = 'someone'",
                               # a token row is an identity: an agent may not mint one for an admin
                               "INSERT INTO api_token (name, login, secret_hash, created_at, created_by)"
-                              " VALUES ('mine', 'ada', 'x', now(), 'al')"):
+                              " VALUES ('mine', 'ada', 'x', now(), 'al')",
+                              # the change policy (who approves) is the admins'; an approval given stays
+                              "UPDATE desk_setting SET value = '{\"cab\": [\"al\"]}'",
+                              "DELETE FROM approval", "UPDATE approval SET approver = 'ada'"):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     al.execute(statement)
         assert cli.show(key)["title"] == "Shared ticket"

@@ -25,16 +25,20 @@ from typing import TYPE_CHECKING
 from deskconsole.binding import on_desk
 from deskconsole.errors import ValidationError
 from deskconsole.core.identity import Actor
-from deskconsole.models import MODELS, Agent, ApiToken, AuditEvent, Category, FeedEntry, Link, SchemaVersion, Service, Team
+from deskconsole.models import (
+    MODELS, Agent, ApiToken, Approval, AuditEvent, Category, ChangeItem, DeskSetting, FeedEntry, Link, SchemaVersion,
+    Service, Team,
+)
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
 LEVELS = ("viewer", "agent", "lead", "admin")
 # the directory and the API tokens: only admins write them (a token row is an identity)
-DIRECTORY = {m._meta.table_name for m in (Team, Agent, Category, Service, SchemaVersion, ApiToken)}
-APPEND_ONLY = {m._meta.table_name for m in (AuditEvent, FeedEntry)}
-DELETABLE = {Link._meta.table_name}  # a link can be removed
+# the directory and the desk's settings (its change policy: who approves what) are the admins'
+DIRECTORY = {m._meta.table_name for m in (Team, Agent, Category, Service, SchemaVersion, ApiToken, DeskSetting)}
+APPEND_ONLY = {m._meta.table_name for m in (AuditEvent, FeedEntry, Approval)}  # an approval given stays on record
+DELETABLE = {m._meta.table_name for m in (Link, ChangeItem)}  # a link, a service a change no longer touches
 
 
 def ident(name: str) -> str:
