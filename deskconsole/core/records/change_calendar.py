@@ -105,18 +105,17 @@ def _services_of(desk: "Desk", ids: list[int]) -> dict[int, list[str]]:
 
 
 def _entries(desk: "Desk", rows, *, collisions: bool) -> list[CalendarEntry]:
-    rows = list(rows)
+    rows = [r for r in rows if r.actual_start or r.planned_start]
     services = _services_of(desk, [r.id for r in rows])
+    checked = [r for r in rows if collisions and r.status not in ("closed", "cancelled")]
+    found = dict(zip((r.id for r in checked), change_collisions.collisions_of(
+        desk, [(r.id, r.planned_start, r.planned_end, services[r.id]) for r in checked])))
     out = []
     for r in rows:
         start = r.actual_start or r.planned_start
-        end = r.actual_end or r.planned_end or (max(start, desk.now()) if start else None)
-        if start is None or end is None:
-            continue
-        found = (change_collisions.collisions(desk, r.planned_start, r.planned_end, services[r.id], exclude=r.id)
-                 if collisions and r.status not in ("closed", "cancelled") else [])
+        end = r.actual_end or r.planned_end or max(start, desk.now())
         out.append(CalendarEntry(r.key, r.title, r.type, r.status, r.risk, start, end, services[r.id], r.version,
-                                 r.updated_at, r.outcome, found, r.description))
+                                 r.updated_at, r.outcome, found.get(r.id, []), r.description))
     return out
 
 

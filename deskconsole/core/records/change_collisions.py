@@ -42,33 +42,72 @@ def related(desk: "Desk", names: Iterable[str]) -> set[str]:
     """``names``, what they depend on and what depends on them, directly or
     further (not sideways: two services that share a database are not related
     through it)."""
-    up: dict[str, set[str]] = {}
-    down: dict[str, set[str]] = {}
-    for name, row in desk.directory.rows.get("service", {}).items():
-        if row["active"]:
-            for other in (row.get("depends_on") or "").split():
-                up.setdefault(name, set()).add(other)
-                down.setdefault(other, set()).add(name)
-    out = set(names)
-    for edges in (up, down):
-        todo = list(names)
-        seen: set[str] = set()
-        while todo:
-            for other in edges.get(todo.pop(), ()):
-                if other not in seen:
-                    seen.add(other)
-                    todo.append(other)
-        out |= seen
-    return out
+    return _Map(desk).related(names)
+
+
+class _Map:
+    """The desk's dependencies, both ways, read once for many questions."""
+
+    def __init__(self, desk: "Desk"):
+        self.up: dict[str, set[str]] = {}
+        self.down: dict[str, set[str]] = {}
+        for name, row in desk.directory.rows.get("service", {}).items():
+            if row["active"]:
+                for other in (row.get("depends_on") or "").split():
+                    self.up.setdefault(name, set()).add(other)
+                    self.down.setdefault(other, set()).add(name)
+
+    def related(self, names: Iterable[str]) -> set[str]:
+        names = list(names)
+        out = set(names)
+        for edges in (self.up, self.down):
+            todo, seen = list(names), set()
+            while todo:
+                for other in edges.get(todo.pop(), ()):
+                    if other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+            out |= seen
+        return out
 
 
 def collisions(desk: "Desk", start: datetime | None, end: datetime | None, services: Iterable[str], *,
                exclude: int | None = None) -> list[Collision]:
-    """The collisions of a window [start, end) on ``services`` (names)."""
-    if start is None or end is None:
-        return []
-    services = sorted(set(services))
+    """The collisions of a window [start, end) on ``services`` (names);
+    ``exclude``: the change itself."""
+    return collisions_of(desk, [(exclude, start, end, services)])[0]
+
+
+def collisions_of(desk: "Desk", items) -> list[list[Collision]]:
+    """The collisions of many windows at once (a week's calendar): items are
+    ``(change id or None, start, end, service names)``. The other changes they
+    might overlap are read in one query."""
+    items = [(cid, start, end, sorted(set(services))) for cid, start, end, services in items]
+    planned = [n for n, item in enumerate(items) if item[1] is not None and item[2] is not None]
+    graph = _Map(desk)
+    near = {n: graph.related(items[n][3]) for n in planned}
+    others = _open_changes(desk, set().union(*near.values()) if near else set(),
+                           min((items[n][1] for n in planned), default=None),
+                           max((items[n][2] for n in planned), default=None))
     policy = desk.directory.change_policy
+    out = []
+    for n, (cid, start, end, services) in enumerate(items):
+        if n not in near:
+            out.append([])
+            continue
+        found = _windows(policy, start, end, services)
+        for other in others:
+            if other.id != cid and other.start < end and other.end > start and set(other.names) & near[n]:
+                same = sorted(set(other.names) & set(services))
+                on = (f"on {', '.join(same)}" if same
+                      else f"on {', '.join(sorted(set(other.names)))}, connected to this change's")
+                found.append(Collision("overlap", other.key, f"overlaps {other.key} {other.title!r} {on} "
+                                       f"({_span(other.start, other.end)})", other.start, other.end))
+        out.append(found)
+    return out
+
+
+def _windows(policy, start: datetime, end: datetime, services: list[str]) -> list[Collision]:
     out: list[Collision] = []
     for window in policy.windows:
         if window.kind == "maintenance" or not window.covers(services):
@@ -83,7 +122,6 @@ def collisions(desk: "Desk", start: datetime | None, end: datetime | None, servi
             names = ", ".join(w.name for w in windows)
             out.append(Collision("maintenance", names, f"{name} is changed outside its maintenance window "
                                  f"({'; '.join(w.describe() for w in windows)})"))
-    out.extend(_overlaps(desk, start, end, services, exclude))
     return out
 
 
@@ -99,30 +137,34 @@ def _inside(start: datetime, end: datetime, windows) -> bool:
     return any(s <= start and end <= e for s, e in joined)
 
 
-def _overlaps(desk: "Desk", start: datetime, end: datetime, services: list[str], exclude: int | None) -> list[Collision]:
-    if not services:
+@dataclass
+class _Other:
+    id: int
+    key: str
+    title: str
+    start: datetime
+    end: datetime
+    names: list[str]
+
+
+def _open_changes(desk: "Desk", names: set[str], lo: datetime | None, hi: datetime | None) -> list[_Other]:
+    """The open changes on ``names`` whose planned window overlaps [lo, hi)."""
+    ids = [desk.directory.service_ids[n] for n in names if n in desk.directory.service_ids]
+    if not ids or lo is None:
         return []
-    near = related(desk, services)
-    ids = [desk.directory.service_ids[n] for n in near if n in desk.directory.service_ids]
     rows = (Ticket.select(Ticket.id, Ticket.kind, Ticket.number, Ticket.title, ChangeRequest.planned_start,
                           ChangeRequest.planned_end, Service.name)
             .join(ChangeRequest, on=(ChangeRequest.ticket == Ticket.id))
             .join(ChangeItem, on=(ChangeItem.change == Ticket.id))
             .join(Service, on=(Service.id == ChangeItem.service))
             .where(of_kind(KIND) & Ticket.status.in_(change_lifecycle.OPEN) & (ChangeItem.service.in_(ids))
-                   & (ChangeRequest.planned_start < end) & (ChangeRequest.planned_end > start)
-                   & (Ticket.id != (exclude or 0)))
+                   & (ChangeRequest.planned_start < hi) & (ChangeRequest.planned_end > lo))
             .order_by(ChangeRequest.planned_start, Ticket.id).objects())
-    found: dict[int, tuple] = {}
+    found: dict[int, _Other] = {}
     for r in rows:
-        found.setdefault(r.id, (r, []))[1].append(r.name)
-    out = []
-    for r, names in found.values():
-        same = sorted(set(names) & set(services))
-        on = f"on {', '.join(same)}" if same else f"on {', '.join(sorted(set(names)))}, connected to this change's"
-        out.append(Collision("overlap", r.key, f"overlaps {r.key} {r.title!r} {on} "
-                             f"({_span(r.planned_start, r.planned_end)})", r.planned_start, r.planned_end))
-    return out
+        other = found.setdefault(r.id, _Other(r.id, r.key, r.title, r.planned_start, r.planned_end, []))
+        other.names.append(r.name)
+    return list(found.values())
 
 
 def _span(start: datetime, end: datetime) -> str:
