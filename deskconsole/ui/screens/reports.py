@@ -53,6 +53,15 @@ def report_lines(r: Report) -> list[tuple[Text, str | None]]:
         out.append((literal(f"{label:<25} {value}"), r.behind(figure)))
     due, overdue, done = r.reviews
     out.append((literal(f"{'Post-incident reviews':<25} {due:,} due, {overdue:,} overdue, {done:,} done"), None))
+    if r.knowledge is not None:
+        k = r.knowledge
+        out.append((literal(f"{'Knowledge':<25} {k.published:,} published, {k.drafts:,} drafts, "
+                            f"{k.review_due:,} due for review"), None))
+    if r.changes is not None:
+        c = r.changes
+        ended = f"{rt.pct(c.success_rate)} successful of {c.closed:,} closed" if c.closed else "none closed"
+        out.append((literal(f"{'Changes':<25} {ended}; {c.caused_incidents:,} incidents caused by changes"),
+                    "kind:change status:closed"))
     heading("Backlog: open now, by age")
     for i, ((label, _, _), n) in enumerate(zip(AGE_BUCKETS, r.total.backlog)):
         out.append((literal(f"{label:<25} {n:,}"), r.behind(f"backlog:{i}")))
