@@ -123,3 +123,10 @@ def context_of(desk: "Desk", smap, name: str, *, key: str = "", impact: str | No
         suggestion=smap.suggest_impact(name, impact) if incident else None,
         window=(now - CHANGES_BEFORE, now + CHANGES_AFTER),
     )
+
+
+@on_desk
+def map_and_counts(desk: "Desk"):
+    """The desk's map and every service's open incidents (the console's map screen)."""
+    smap = service_map(desk)
+    return smap, open_counts(desk, list(smap.entries))
