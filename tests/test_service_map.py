@@ -218,3 +218,30 @@ def test_no_context_without_a_service(map_desk):
     assert ctx.service == "vpn" and ctx.empty
     with pytest.raises(NotFound):
         sc.service_context(map_desk, "INC-99")
+
+
+def test_the_demo_desk_has_a_map_with_items(db_url, clock, tmp_path):
+    from deskconsole.core.archive.demo import demo_config_text
+
+    desk = open_desk(db_url, parse_config(demo_config_text("ada", db_url), tmp_path / "demo.toml"), clock)
+    try:
+        m = service_map(desk)
+    finally:
+        desk.close()
+    kinds = {e.kind for e in m.entries.values()}
+    assert {"service", "database", "queue", "host"} <= kinds
+    assert "checkout" in m.roots() and "k8s" not in m.roots()
+    assert m.suggest_impact("k8s").level == "high" and m.suggest_impact("payments-api").level == "medium"
+    assert names(m.upstream("checkout", transitive=False)) == ["k8s", "payments-api", "sso"]
+
+
+def test_the_starters_example_map_parses_once_uncommented():
+    from deskconsole.starter import starter_config
+
+    text = starter_config("zed", "Zed", None)
+    example = text.split("# [services.checkout]", 1)[1].split("\n\n# Priority", 1)[0]
+    lines = [line[2:] for line in ("# [services.checkout]" + example).splitlines() if line.startswith("# ")]
+    lines = [line for line in lines if not line.startswith("Configuration items")]
+    config = parse_config("[teams.ops]\n" + "\n".join(lines), "starter.toml")
+    assert config.services["checkout"].depends_on == ("payments-db",)
+    assert config.services["payments-db"].kind == "database"
