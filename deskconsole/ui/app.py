@@ -286,7 +286,7 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
             return
         pane.show(t, self.desk.now())
         timers.show(t.key, t.clocks)
-        if t.service:
+        if t.service and t.kind == "incident":
             self.load_service(t.key)  # after the detail, on the read thread
         self.load_suggestions(t.key)
 
