@@ -49,9 +49,18 @@ access = "Access request"
 hardware = "Hardware"
 software = "Software"
 
-# The business services tickets are raised against; team = who owns them.
+# The business services tickets are raised against; team = who owns them;
+# depends_on = the services and configuration items it needs (the service map:
+# 'deskconsole services', S in the console).
 # [services.checkout]
 # name = "Checkout"
+# team = "ops"
+# depends_on = ["payments-db"]
+
+# Configuration items services run on; type: host, database, queue ...
+# [cis.payments-db]
+# name = "Payments database"
+# type = "database"
 # team = "ops"
 
 # Priority = impact (rows) x urgency (columns). Levels: high, medium, low.

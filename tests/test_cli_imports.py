@@ -136,7 +136,7 @@ def test_help_lists_every_command_and_their_options(tmp_path):
     assert listed == ["init", "demo", "new", "ls", "show", "take", "ack", "assign", "triage", "status", "reply", "note",
                       "link", "merge", "resolve", "close", "reopen", "cancel", "console", "daemon", "wallboard",
                       "import", "export", "backup", "restore", "take-next", "batch", "admin", "intake", "token",
-                      "outbox", "report", "review", "reviews", "problem", "kb", "change"]
+                      "outbox", "report", "review", "reviews", "problem", "kb", "change", "services"]
     proc, _ = _run(tmp_path, None, "daemon", "--help")
     assert "--interval SECONDS" in proc.stdout and "(default 5)" in proc.stdout
     proc, _ = _run(tmp_path, None, "take-next", "--help")

@@ -170,6 +170,34 @@ def test_service_team_not_defined():
     expect('[teams.ops]\n[services.vpn]\nname = "VPN"\nteam = "net"\n', "services.vpn.team", "'net' is not a team", "ops")
 
 
+def test_depends_on_an_unknown_service_names_both_sections():
+    expect('[services.web]\ndepends_on = ["api", "db"]\n[services.api]\n', "services.web.depends_on",
+           "'db' is not a service or configuration item", "[services.db] or [cis.db]")
+    expect('[cis.db]\ntype = "database"\ndepends_on = ["host-9"]\n', "cis.db.depends_on", "'host-9' is not a service")
+
+
+def test_depends_on_itself():
+    expect('[services.web]\ndepends_on = ["web"]\n', "services.web.depends_on", "'web' cannot depend on itself")
+
+
+def test_dependencies_in_a_circle_name_the_circle():
+    message = expect('[services.web]\ndepends_on = ["api"]\n[services.api]\ndepends_on = ["db"]\n'
+                     '[cis.db]\ntype = "database"\ndepends_on = ["web"]\n', "cis.db.depends_on",
+                     "go round in a circle")
+    assert message.endswith("web -> api -> db -> web"), message
+
+
+def test_depends_on_must_be_a_list_of_names():
+    expect('[services.web]\ndepends_on = "api"\n[services.api]\n', "services.web.depends_on",
+           "expected a list of service or item names", "string")
+
+
+def test_a_configuration_item_needs_a_type_and_its_own_name():
+    expect('[cis.db]\nname = "Main DB"\n', "cis.db.type")
+    expect('[cis.db]\ntype = "service"\n', "cis.db.type", "not a configuration item type", "host, database or queue")
+    expect('[services.db]\n[cis.db]\ntype = "database"\n', "cis.db", "'db' is already a service")
+
+
 def test_default_team_unknown():
     expect('[desk]\ndefault_team = "ops"\n[teams.network]\n', "desk.default_team", "'ops' is not a team", "network")
 

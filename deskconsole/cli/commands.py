@@ -78,9 +78,13 @@ def cmd_ls(ctx: Context, args) -> int:
 
 
 def cmd_show(ctx: Context, args) -> int:
+    from deskconsole.core.records.service_context import service_context
+
     desk, _ = ctx.open()
     now = desk.now()
-    print_detail(detail(desk, args.key, now), args.format, now, tz=desk.config.zone())
+    t = detail(desk, args.key, now)
+    service = service_context(desk, t.key, now) if t.service and t.kind == "incident" else None
+    print_detail(t, args.format, now, tz=desk.config.zone(), service=service)
     return 0
 
 

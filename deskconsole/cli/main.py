@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # kb new|edit|show|ls|search|history|publish|...
     sub.later(lambda: import_module("deskconsole.cli.change").add_commands(
         command, lambda p: _globals(p, argparse.SUPPRESS)))  # change (changes) new|ls|show|edit|state|approve|...
+    sub.later(lambda: import_module("deskconsole.cli.services").add_commands(
+        command, lambda p: _globals(p, argparse.SUPPRESS)))  # services [NAME]
     return parser
 
 

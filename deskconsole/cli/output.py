@@ -159,11 +159,15 @@ def _csv_value(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None, tz=None) -> None:
-    """A ticket of any kind; ``tz`` is whose times a change's window shows in (UTC when None)."""
+def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None, tz=None, *, service=None) -> None:
+    """A ticket of any kind; ``tz`` is whose times a change's window shows in (UTC when None); ``service``:
+    an incident's service context (``deskconsole.core.records.service_context``), if read."""
     out = out or sys.stdout
     if fmt == "json":
-        out.write(dumps(asdict(t)) + "\n")
+        data = asdict(t)
+        if service is not None or t.kind == "incident":
+            data["service_context"] = None if service is None else asdict(service)
+        out.write(dumps(data) + "\n")
         return
     s = lambda v: terminal_safe(v, one_line=True) if v else "-"  # noqa: E731
     when = lambda v: f"{v:%Y-%m-%d %H:%M:%S} UTC ({ago(v, now)} ago)" if v else "-"  # noqa: E731
@@ -203,6 +207,8 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None, tz=None) ->
     if t.external_ref:
         fields.append(("External", s(t.external_ref)))
     lines = [f"{t.key}  {s(t.title)}", "", *(f"  {label:<13}{value}" for label, value in fields)]
+    if service is not None and not service.empty:
+        lines += ["", *service_lines(service)]
     lines += ["", "Description", *("  " + line for line in (terminal_safe(t.description) or "-").splitlines() or ["-"])]
     if t.problem is not None:
         for label, text in (("Root cause", t.problem.root_cause), ("Workaround", t.problem.workaround),
@@ -253,6 +259,24 @@ def print_detail(t: TicketDetail, fmt: str, now: datetime, out=None, tz=None) ->
         what = f"{a.field}: {s(a.old)} -> {s(a.new)}" if a.field else s(a.new)
         lines.append(f"  {a.at:%Y-%m-%d %H:%M:%S}  {a.actor}{via}  {a.action}  {_clip(what, 160)}")
     out.write("\n".join(lines) + "\n")
+
+
+def _neighbour(r) -> str:
+    notes = [n for n in ("" if r.kind == "service" else r.kind, f"via {r.via}" if r.via else "",
+                         f"{r.open_incidents} open" if r.open_incidents else "") if n]
+    return r.name + (f" ({', '.join(notes)})" if notes else "")
+
+
+def service_lines(c) -> list[str]:
+    """A ticket's service in the map, as ``show`` prints it."""
+    open_ = f"{c.open_incidents} open incident{'s' if c.open_incidents != 1 else ''}"
+    lines = [f"Service map: {c.service}{'' if c.kind == 'service' else f' ({c.kind})'}, {open_}"]
+    if c.suggestion is not None:
+        lines.append(f"  impact {c.suggestion.text}")
+    for label, related in (("depends on", c.upstream), ("needed by", c.downstream)):
+        if related:
+            lines.append(f"  {label:<12}{', '.join(_neighbour(r) for r in related)}")
+    return lines
 
 
 def _at(v: datetime, now: datetime) -> str:

@@ -26,6 +26,7 @@ from deskconsole.core.identity import Actor
 from deskconsole.core.keys import record_id
 from deskconsole.core.search.query import QueryError, as_you_type
 from deskconsole.core.automation.sweep import DEFAULT_INTERVAL
+from deskconsole.core.records.service_context import map_and_counts, service_context
 from deskconsole.core.records.views import detail
 from deskconsole.db import damaged, first_line
 from deskconsole.db_runner import DbRunner
@@ -98,6 +99,7 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
         Binding("W", "workaround", "Workaround", id="problem.workaround", show=False),
         Binding("w", "reply_workaround", "Reply with workaround", id="ticket.reply_workaround", show=False),
         Binding("K", "knowledge", "Knowledge base", id="app.knowledge", show=False),
+        Binding("S", "services", "Service map", id="app.services", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -284,7 +286,20 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
             return
         pane.show(t, self.desk.now())
         timers.show(t.key, t.clocks)
-        self.load_suggestions(t.key)  # after the detail, on the read thread
+        if t.service and t.kind == "incident":
+            self.load_service(t.key)  # after the detail, on the read thread
+        self.load_suggestions(t.key)
+
+    @work(exclusive=True, group="service")
+    async def load_service(self, key: str) -> None:
+        """The ticket's service in the map (neighbours, their open incidents, the
+        impact suggestion), read after its detail and shown in it."""
+        try:
+            found = await self.runner.read(service_context, self.desk, key, self.desk.now())
+        except Exception:  # no map is no loss: the detail stands
+            return
+        if self.is_running and self.selected_key == key and found is not None:
+            self.query_one(DetailPane).show_service(key, found)
 
     @work(exclusive=True, group="urgent")
     async def refresh_urgent(self) -> None:
@@ -539,6 +554,22 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
             self.notify(f"the tickets behind it: {query} — esc brings the filter back", timeout=6, markup=False)
 
         self.push_screen(ReportsScreen(load), drill)
+
+    # ------------------------------------------------------------ the service map
+    def action_services(self) -> None:
+        """S: the service map as a tree; enter on a service filters the queue to
+        its open incidents (esc brings the filter back)."""
+        from deskconsole.ui.screens.services import ServicesScreen
+
+        def load():
+            return self.runner.read(map_and_counts, self.desk)
+
+        def chosen(query: str | None) -> None:
+            if query:
+                self.filter_for_now(query)
+                self.notify(f"{query} — esc brings the filter back", timeout=6, markup=False)
+
+        self.push_screen(ServicesScreen(load), chosen)
 
     # ------------------------------------------------------------ help
     def action_help(self) -> None:

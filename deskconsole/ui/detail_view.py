@@ -28,7 +28,34 @@ def _when(at: datetime | None, now: datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC ({ago(at, now)} ago)" if at else "-"
 
 
-def render_detail(t: TicketDetail, now: datetime) -> Text:
+def _neighbour(r) -> str:
+    notes = [n for n in ("" if r.kind == "service" else r.kind, f"{r.open_incidents} open" if r.open_incidents else "")
+             if n]
+    return r.name + (f" ({', '.join(notes)})" if notes else "")
+
+
+SHOWN_NEIGHBOURS = 6  # of each side, in the pane; 'deskconsole services NAME' lists them all
+
+
+def render_service(c) -> Text:
+    """The ticket's service in the map: what it depends on, what depends on it
+    (with their open incidents) and the impact suggested, with its reason."""
+    out = Text()
+    out.append("\nService map", style="bold underline")
+    what = "" if c.kind == "service" else f"{c.kind}, "
+    out.append(f"  {what}{c.open_incidents} open\n", style="dim")
+    if c.suggestion is not None:
+        out.append(f"⚑ Impact {c.suggestion.text}\n", style="bold")
+    for label, related in (("Depends on", c.upstream), ("Needed by", c.downstream)):
+        if related:
+            shown = ", ".join(_neighbour(r) for r in related[:SHOWN_NEIGHBOURS])
+            more = f" and {len(related) - SHOWN_NEIGHBOURS} more" if len(related) > SHOWN_NEIGHBOURS else ""
+            out.append(f"{label:<10} ", style="dim")
+            out.append(shown + more + "\n")
+    return out
+
+
+def render_detail(t: TicketDetail, now: datetime, service=None) -> Text:
     out = Text()
     out.append(f"{t.key}  ", style="bold")
     out.append(_safe(t.title, 300), style="bold")
@@ -56,6 +83,8 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
         out.append(f"{name:<10} ", style="dim")
         out.append(value)
         out.append("\n")
+    if service is not None and not service.empty:
+        out.append_text(render_service(service))
     for w in t.workarounds:  # first thing under the fields: what to try right now
         how = "linked" if w.linked else "matches this ticket"
         out.append(f"\n⚑ Known error {w.key} ({how}): ", style="bold")
@@ -155,6 +184,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     """
 
     suggested_for: str | None = None
+    shown: tuple | None = None  # (the detail, now, its service context or None) on screen
 
     def compose(self):
         yield Static(Text("Select a ticket (j/k to move)"), id="detail-body", markup=False)
@@ -166,11 +196,23 @@ class DetailPane(VerticalScroll, can_focus=True):
         body = self.query_one("#detail-body", Static)
         if detail is None:
             body.update(Text(message or "No ticket selected"))
+            self.shown = None
         else:
-            body.update(render_detail(detail, now))
+            before = self.shown
+            service = before[2] if before is not None and before[0].key == detail.key else None
+            self.shown = (detail, now, service)  # the same ticket again keeps its map until it is read again
+            body.update(render_detail(detail, now, service))
         if detail is None or detail.key != self.suggested_for:
             self.query_one("#detail-suggest").display = False
             self.suggested_for = None
+
+    def show_service(self, key: str, context) -> None:
+        """``key``'s service context (read after its detail), in its detail."""
+        if self.shown is None or self.shown[0].key != key:
+            return
+        detail, now, _ = self.shown
+        self.shown = (detail, now, context)
+        self.query_one("#detail-body", Static).update(render_detail(detail, now, context))
 
     def show_suggestions(self, key: str, found) -> None:
         """The articles suggested for ``key`` (read after its detail), under it."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from textual import work
 
 from deskconsole.core.records import links, problems, reviews, tickets
+from deskconsole.core.records.service_context import service_context
 from deskconsole.core.search import queue as q
 from deskconsole.errors import Conflict, DeskError, PermissionDenied
 from deskconsole.core.keys import normal_key
@@ -186,7 +187,12 @@ class TriageActions:
         t = await self._safe_read(detail, self.desk, current.key, self.desk.now())
         if t is None:
             return
-        result = await self.push_screen_wait(TriageScreen(self.desk.config.matrix, impact=t.impact, urgency=t.urgency))
+        suggestion = None
+        if t.service and t.kind == "incident":  # what its dependents suggest (a hint; the user chooses)
+            context = await self._safe_read(service_context, self.desk, t.key, self.desk.now())
+            suggestion = context.suggestion.text if context is not None and context.suggestion else None
+        result = await self.push_screen_wait(TriageScreen(self.desk.config.matrix, impact=t.impact, urgency=t.urgency,
+                                                          suggestion=suggestion))
         if result is None:
             return
         impact, urgency = result

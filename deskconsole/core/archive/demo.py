@@ -58,6 +58,26 @@ SERVICES = {
     "k8s": ("Kubernetes platform", "ops"),
     "laptops": ("Laptops & peripherals", "desk"),
 }
+# What each service needs (the service map): other services and configuration items.
+DEPENDS_ON = {
+    "checkout": ["payments-api", "sso", "k8s"],
+    "payments-api": ["k8s", "pg-main", "mq-payments"],
+    "sso": ["k8s", "pg-main"],
+    "vpn": ["sso", "vpn-gw"],
+    "wifi": ["wlan-ctl"],
+    "email": ["sso", "mail-relay"],
+    "k8s": ["k8s-nodes"],
+}
+# Configuration items: (title, type, owner team, what it depends on).
+CIS = {
+    "pg-main": ("Main PostgreSQL cluster", "database", "ops", ["db-hosts"]),
+    "mq-payments": ("Payments message queue", "queue", "payments", ["k8s-nodes"]),
+    "db-hosts": ("Database hosts", "host", "ops", []),
+    "k8s-nodes": ("Kubernetes node pool", "host", "ops", []),
+    "mail-relay": ("Mail relay", "host", "ops", []),
+    "vpn-gw": ("VPN gateways", "host", "network", []),
+    "wlan-ctl": ("Wi-Fi controller", "host", "network", []),
+}
 CATEGORIES = {
     "outage": "Outage", "degradation": "Performance degradation", "access": "Access request",
     "hardware": "Hardware", "software": "Software", "network": "Network", "security": "Security",
@@ -124,7 +144,15 @@ def demo_config_text(login: str, database: str) -> str:
     lines += [f"{k} = {json.dumps(v)}" for k, v in CATEGORIES.items()]
     lines.append("")
     for name, (title, team) in SERVICES.items():
-        lines += [f"[services.{name}]", f"name = {json.dumps(title)}", f'team = "{team}"', ""]
+        lines += [f"[services.{name}]", f"name = {json.dumps(title)}", f'team = "{team}"']
+        if DEPENDS_ON.get(name):
+            lines.append(f"depends_on = {json.dumps(DEPENDS_ON[name])}")
+        lines.append("")
+    for name, (title, kind, team, depends) in CIS.items():
+        lines += [f"[cis.{name}]", f"name = {json.dumps(title)}", f'type = "{kind}"', f'team = "{team}"']
+        if depends:
+            lines.append(f"depends_on = {json.dumps(depends)}")
+        lines.append("")
     return "\n".join(lines) + "\n" + DEFAULT_SLA_TOML
 
 

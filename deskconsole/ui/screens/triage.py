@@ -1,4 +1,5 @@
-"""Impact x urgency -> priority: ``TriageScreen(matrix, impact=, urgency=) -> (impact, urgency) | None``."""
+"""Impact x urgency -> priority: ``TriageScreen(matrix, impact=, urgency=) -> (impact, urgency) | None``;
+``suggestion``: the impact the incident's service map suggests, and why (shown, never chosen for the user)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,12 @@ class TriageScreen(DeskModal["tuple[str, str] | None"]):
     TriageScreen .field {
         margin-right: 2;
     }
+    TriageScreen #suggestion {
+        width: 100%;
+        height: auto;
+        margin-bottom: 1;
+        text-style: bold;
+    }
     TriageScreen #priority {
         width: 100%;
         height: 1;
@@ -76,8 +83,10 @@ class TriageScreen(DeskModal["tuple[str, str] | None"]):
         urgency: str | None,
         levels: tuple[str, ...] = LEVELS,
         title: str = "Triage: impact x urgency",
+        suggestion: str | None = None,
     ) -> None:
         super().__init__()
+        self.suggestion = suggestion  # e.g. "suggested: high — 5 services depend on db-main: ..."
         self.matrix = matrix or {}
         self.levels = tuple(levels)
         self._initial = (impact, urgency)
@@ -86,6 +95,8 @@ class TriageScreen(DeskModal["tuple[str, str] | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield TitleLine(self.title_text)
+            if self.suggestion:
+                yield Static(literal(f"Impact {self.suggestion}", one_line=False), id="suggestion", markup=False)
             with Horizontal(id="columns"):
                 with Vertical(classes="field"):
                     yield FieldLabel("Impact")
