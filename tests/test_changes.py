@@ -350,3 +350,36 @@ def test_the_report_counts_how_changes_ended_and_the_incidents_they_caused(desk,
     assert change_line(c).startswith("success rate 50.0% of 4 closed (2 successful, 1 failed, 1 backed out)")
     # a period before any of it counts nothing
     assert build(desk, "ada", since="2026-11-01..2026-11-20").changes.closed == 0
+
+
+def test_an_incident_shows_the_changes_near_it_on_its_service_and_connected_ones(desk, people, clock):
+    from deskconsole.cli.output import service_lines
+    from deskconsole.core.records.service_context import service_context
+
+    al = people["al"]
+    now = desk.now()  # 2026-11-23 09:00 UTC
+
+    def planned(title, services, start, hours=1):
+        return changes.create(desk, al, title=title, services=services, start=start,
+                              end=start + timedelta(hours=hours)).key
+
+    db = planned("Upgrade PostgreSQL", ["db-main"], now - timedelta(hours=30))  # upstream of api, 30 h ago
+    web = planned("Deploy the shop", ["web"], now + timedelta(hours=5))  # downstream of api, in 5 h
+    planned("Too early", ["api"], now - timedelta(hours=60))
+    planned("Too late", ["api"], now + timedelta(hours=30))
+    planned("Mail, unrelated", ["mail"], now)
+    gone = planned("Cancelled", ["api"], now + timedelta(hours=1))
+    changes.set_state(desk, al, gone, "cancelled")
+    incident = tickets.create(desk, al, title="API 500s", service="api").key
+    ctx = service_context(desk, incident)
+    assert [e.key for e in ctx.changes] == [db, web]
+    lines = "\n".join(service_lines(ctx))
+    assert f"{db} draft on db-main, its window ended 29 h ago: Upgrade PostgreSQL" in lines
+    assert f"{web} draft on web, starts in 5 h: Deploy the shop" in lines
+    # an emergency change under way, with no planned window, counts from its start
+    hot = changes.create(desk, al, title="Hotfix", type="emergency", services=["api"]).key
+    changes.set_state(desk, al, hot, "implementing")
+    clock.advance(600)
+    assert hot in [e.key for e in service_context(desk, incident).changes]
+    assert f"{hot} implementing on api, under way since 10 min ago: Hotfix" in "\n".join(
+        service_lines(service_context(desk, incident)))

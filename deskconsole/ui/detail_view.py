@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from deskconsole.core.clock import ago
+from deskconsole.core.records.change_calendar import near_text
 from deskconsole.core.records.text import terminal_safe
 from deskconsole.core.records.views import TicketDetail
 
@@ -52,6 +53,12 @@ def render_service(c) -> Text:
             more = f" and {len(related) - SHOWN_NEIGHBOURS} more" if len(related) > SHOWN_NEIGHBOURS else ""
             out.append(f"{label:<10} ", style="dim")
             out.append(shown + more + "\n")
+    if c.changes:
+        out.append("Changes (48 h back, 24 h ahead)\n", style="dim")
+        for e in c.changes:
+            out.append("! " if e.collisions else "  ", style="bold")
+            out.append(f"{near_text(e, c.at)}: ")
+            out.append(_safe(e.title, 120) + "\n")
     return out
 
 

@@ -154,3 +154,25 @@ async def test_the_map_without_colour(map_desk, actors, monkeypatch):
         assert app.no_color
         check_colourless(screen)
         check_snapshot("service-map-80x24-nocolor.txt", screen.text + [MASK_HEADER] + attribute_mask(screen))
+
+
+async def test_the_detail_shows_the_changes_near_the_incident(map_desk, actors, clock, settle):
+    from datetime import timedelta
+
+    from deskconsole.core.records import change_requests
+
+    now = clock()
+    start = now + timedelta(hours=3)
+    change = change_requests.create(map_desk, actors["al"], title="Upgrade the API", services=["api"],
+                                    start=start, end=start + timedelta(hours=1)).key
+    change_requests.create(map_desk, actors["al"], title="Far off", services=["api"],
+                           start=now + timedelta(days=5), end=now + timedelta(days=5, hours=1))
+    (key,) = _open(map_desk, actors, "db-main", "Main database slow")
+    app = app_for(map_desk, actors["al"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.jump_to(key)
+        await settle(app, pilot)
+        body = str(app.query_one("#detail-body").render())
+        assert "Changes (48 h back, 24 h ahead)" in body
+        assert f"{change} draft on api, starts in 3 h: Upgrade the API" in body and "Far off" not in body

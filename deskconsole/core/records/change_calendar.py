@@ -113,7 +113,9 @@ def _entries(desk: "Desk", rows, *, collisions: bool) -> list[CalendarEntry]:
     out = []
     for r in rows:
         start = r.actual_start or r.planned_start
-        end = r.actual_end or r.planned_end or max(start, desk.now())
+        end = r.actual_end or r.planned_end or start
+        if r.actual_start and not r.actual_end:  # under way: it runs till now at least
+            end = max(end, desk.now())
         out.append(CalendarEntry(r.key, r.title, r.type, r.status, r.risk, start, end, services[r.id], r.version,
                                  r.updated_at, r.outcome, found.get(r.id, []), r.description))
     return out
@@ -154,4 +156,22 @@ def near(desk: "Desk", services: Iterable[str], now: datetime | None = None) -> 
     return _entries(desk, _rows(desk, on & (planned | actual) & (Ticket.status != "cancelled")), collisions=False)
 
 
-__all__ = ["between", "windows_between", "near", "week_of", "CalendarEntry", "WindowSpan", "Week"]
+def near_text(e: CalendarEntry, now: datetime) -> str:
+    """How a change near an incident reads (plain text; the title is the caller's to escape):
+    ``CHG-3 implementing on web, started 2 h ago`` / ``CHG-4 scheduled on api, starts in 5 h``."""
+    from deskconsole.core.clock import ago, short_duration
+
+    if e.status == "implementing":
+        when = f"under way since {ago(e.start, now)} ago"
+    elif e.end <= now:
+        done = e.status in ("review", "closed")
+        when = f"{'ended' if done else 'its window ended'} {ago(e.end, now)} ago" + (
+            f" ({e.outcome.replace('_', ' ')})" if e.outcome else "")
+    elif e.start <= now:
+        when = f"its window opened {ago(e.start, now)} ago"
+    else:
+        when = f"starts in {short_duration((e.start - now).total_seconds())}"
+    return f"{e.key} {e.status.replace('_', ' ')} on {', '.join(e.services) or '-'}, {when}"
+
+
+__all__ = ["between", "windows_between", "near", "near_text", "week_of", "CalendarEntry", "WindowSpan", "Week"]

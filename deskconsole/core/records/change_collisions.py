@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
+from deskconsole.core.access.service_map import service_map
 from deskconsole.core.records import change_lifecycle
 from deskconsole.core.records.kinds import of_kind
 from deskconsole.models import ChangeItem, ChangeRequest, Service, Ticket
@@ -42,33 +43,16 @@ def related(desk: "Desk", names: Iterable[str]) -> set[str]:
     """``names``, what they depend on and what depends on them, directly or
     further (not sideways: two services that share a database are not related
     through it)."""
-    return _Map(desk).related(names)
+    return _related(service_map(desk), names)
 
 
-class _Map:
-    """The desk's dependencies, both ways, read once for many questions."""
-
-    def __init__(self, desk: "Desk"):
-        self.up: dict[str, set[str]] = {}
-        self.down: dict[str, set[str]] = {}
-        for name, row in desk.directory.rows.get("service", {}).items():
-            if row["active"]:
-                for other in (row.get("depends_on") or "").split():
-                    self.up.setdefault(name, set()).add(other)
-                    self.down.setdefault(other, set()).add(name)
-
-    def related(self, names: Iterable[str]) -> set[str]:
-        names = list(names)
-        out = set(names)
-        for edges in (self.up, self.down):
-            todo, seen = list(names), set()
-            while todo:
-                for other in edges.get(todo.pop(), ()):
-                    if other not in seen:
-                        seen.add(other)
-                        todo.append(other)
-            out |= seen
-        return out
+def _related(smap, names: Iterable[str]) -> set[str]:
+    out = set(names)
+    for name in list(out):
+        if name in smap:
+            out.update(r.name for r in smap.upstream(name))
+            out.update(r.name for r in smap.downstream(name))
+    return out
 
 
 def collisions(desk: "Desk", start: datetime | None, end: datetime | None, services: Iterable[str], *,
@@ -84,8 +68,8 @@ def collisions_of(desk: "Desk", items) -> list[list[Collision]]:
     might overlap are read in one query."""
     items = [(cid, start, end, sorted(set(services))) for cid, start, end, services in items]
     planned = [n for n, item in enumerate(items) if item[1] is not None and item[2] is not None]
-    graph = _Map(desk)
-    near = {n: graph.related(items[n][3]) for n in planned}
+    smap = service_map(desk)
+    near = {n: _related(smap, items[n][3]) for n in planned}
     others = _open_changes(desk, set().union(*near.values()) if near else set(),
                            min((items[n][1] for n in planned), default=None),
                            max((items[n][2] for n in planned), default=None))

@@ -1,24 +1,23 @@
 """An incident's service in its map: the services and items upstream of it
 (what it depends on) and downstream (what depends on it), each with its open
-incidents, and the impact those dependents suggest.
+incidents, the impact those dependents suggest, and the changes on any of
+them in the last 48 hours and the next 24 (most outages follow a change).
 
 The detail pane reads it after the ticket's detail (as it does the suggested
-articles), ``deskconsole show`` with it. :data:`CHANGES_BEFORE` and
-:data:`CHANGES_AFTER` bound the changes that belong here: the change records
-fill :attr:`ServiceContext.changes` for :attr:`ServiceContext.names` in
-:attr:`ServiceContext.window`.
+articles), ``deskconsole show`` with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
 from peewee import fn
 
 from deskconsole.binding import on_desk
 from deskconsole.core.access.service_map import ImpactSuggestion, Related, service_map
+from deskconsole.core.records import change_calendar
 from deskconsole.core.records.change import ANY_KIND, load_ticket
 from deskconsole.core.records.kinds import incidents
 from deskconsole.core.records.lifecycle import OPEN
@@ -27,8 +26,8 @@ from deskconsole.models import Ticket
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
 
-CHANGES_BEFORE = timedelta(hours=48)  # changes on these services this far back ...
-CHANGES_AFTER = timedelta(hours=24)  # ... and this far ahead belong in the context
+# changes on these services this far back and this far ahead belong in the context
+CHANGES_BEFORE, CHANGES_AFTER = change_calendar.NEAR_BEFORE, change_calendar.NEAR_AFTER
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,13 @@ class ServiceContext:
     downstream: list[ContextLine] = field(default_factory=list)  # what depends on it, nearest first
     suggestion: ImpactSuggestion | None = None  # a higher impact than the incident's, and why; never applied
     window: tuple[datetime, datetime] | None = None  # now - CHANGES_BEFORE .. now + CHANGES_AFTER
-    # Changes (CHG-n) on :attr:`names` in :attr:`window`: filled by the change records (plain views, soonest
-    # first); empty until they do.
-    changes: list = field(default_factory=list)
+    # Changes (CHG-n) on :attr:`names` with a window in :attr:`window`, soonest first
+    changes: list[change_calendar.CalendarEntry] = field(default_factory=list)
+
+    @property
+    def at(self) -> datetime | None:
+        """The moment the context was read for (the middle of :attr:`window`'s span)."""
+        return self.window[0] + CHANGES_BEFORE if self.window else None
 
     @property
     def names(self) -> list[str]:
@@ -117,12 +120,14 @@ def context_of(desk: "Desk", smap, name: str, *, key: str = "", impact: str | No
     entry = smap.entry(name)
     up, down = smap.upstream(name), smap.downstream(name)
     counts = open_counts(desk, [name, *(r.name for r in up), *(r.name for r in down)])
-    return ServiceContext(
+    context = ServiceContext(
         key=key, service=name, title=entry.title, kind=entry.kind, team=entry.team,
         open_incidents=counts.get(name, 0), upstream=_lines(up, counts), downstream=_lines(down, counts),
         suggestion=smap.suggest_impact(name, impact) if incident else None,
         window=(now - CHANGES_BEFORE, now + CHANGES_AFTER),
     )
+    context.changes = change_calendar.near(desk, context.names, now)
+    return context
 
 
 @on_desk
