@@ -44,7 +44,8 @@ def _built(url: str, tmp_path, when: datetime, count: int, seed: int = 7):
     desk = open_desk(url, config, ManualClock(when))
     try:
         assert len(demo.build(desk, count, seed=seed)) == count
-        tickets = [{**t, **{k: _utc(t[k]) for k in TIMES}} for t in Ticket.select().dicts()]
+        tickets = [{**t, **{k: _utc(t[k]) for k in TIMES}}  # the incidents (the demo's changes: below)
+                   for t in Ticket.select().where(Ticket.number.is_null()).dicts()]
         clocks = [{**c, **{k: _utc(c[k]) for k in ("due_at", "warn_at", "breached_at", "paused_since")}}
                   for c in SlaClock.select().dicts()]
     finally:
@@ -196,5 +197,33 @@ def test_the_demo_gives_the_reports_something_to_show(db_url, tmp_path):
         listed = reviews.listing(desk, state="done")
         assert listed and all(r.impact and r.root_cause and r.priority in ("P1", "P2") for r in listed)
         assert all(r.done_at <= MIDWEEK for r in listed)
+    finally:
+        desk.close()
+
+
+def test_the_demo_has_a_month_of_changes_around_now(db_url, tmp_path):
+    """Changes raised, approved, carried out (some failed, with the incidents
+    they caused linked), some waiting, a standard one and one that collides;
+    the policy's windows and templates come with the demo's config."""
+    from deskconsole.core.records import change_calendar
+    from deskconsole.core.reports.change_figures import change_figures
+
+    now = MIDWEEK
+    config = parse_config(demo.demo_config_text("ada", db_url, now), tmp_path / "demo.toml")
+    desk = open_desk(db_url, config, ManualClock(now))
+    try:
+        demo.build(desk, 300)
+        policy = desk.directory.change_policy
+        assert policy.cab == ("amira", "dana") and "restart-ingress" in policy.templates
+        freeze = next(w for w in policy.windows if w.kind == "freeze")
+        assert freeze.start.startswith(str((now + timedelta(days=10)).date()))
+        rows = change_calendar.between(desk, now - timedelta(days=30), now + timedelta(days=30), cancelled=True)
+        states = {e.status for e in rows}
+        assert {"closed", "scheduled"} <= states and states & {"draft", "awaiting_approval"}
+        assert {e.type for e in rows} == {"standard", "normal", "emergency"}
+        assert any(e.collisions for e in rows)
+        assert all(e.start <= now for e in rows if e.status == "closed")
+        figures = change_figures(desk, now - timedelta(days=30), now + timedelta(seconds=1))
+        assert figures.closed >= 5 and figures.caused_incidents >= 1
     finally:
         desk.close()

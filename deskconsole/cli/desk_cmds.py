@@ -83,7 +83,8 @@ def cmd_demo(ctx: Context, args) -> int:
 
         existing = Ticket.select().count()
         if existing:
-            print(f"using the demo desk at {url} ({existing:,} tickets); --fresh builds a new one", file=sys.stderr)
+            incidents = Ticket.select().where(Ticket.number.is_null()).count()  # problems, changes: records of their own
+            print(f"using the demo desk at {url} ({incidents:,} tickets); --fresh builds a new one", file=sys.stderr)
         elif building[0]:
             _mark_building(config_path, building)
     else:
@@ -167,10 +168,14 @@ def _check_replaceable(config_path: Path, url: str, default_db: Path) -> None:
 
 
 def _tickets_in(url: str) -> int:
-    """Tickets in the database at ``url`` (0 when it has no desk in it yet)."""
+    """Incidents in the database at ``url`` (0 when it has no desk in it yet);
+    the demo's changes, written after its incidents, are records of their own."""
     db = connect(url)
     try:
-        return db.execute_sql("SELECT COUNT(*) FROM ticket").fetchone()[0] if db.table_exists("ticket") else 0
+        if not db.table_exists("ticket"):
+            return 0
+        kinds = any(c.name == "number" for c in db.get_columns("ticket"))  # a desk from before the record base: none
+        return db.execute_sql("SELECT COUNT(*) FROM ticket" + (" WHERE number IS NULL" if kinds else "")).fetchone()[0]
     finally:
         db.close()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterator
 
@@ -23,6 +23,7 @@ from deskconsole.core.identity import SYSTEM
 from deskconsole.sla.defaults import DEFAULT_SLA_TOML
 from deskconsole.core.bulk import insert_rows
 from deskconsole.core.keys import ticket_id
+from deskconsole.core.archive import demo_changes
 from deskconsole.core.archive.transfer import Progress, import_rows
 from deskconsole.models import AuditEvent, Rating, Review
 
@@ -120,8 +121,9 @@ IMPACT_URGENCY = [("high", "high", 4), ("high", "medium", 8), ("medium", "high",
                   ("medium", "low", 18), ("low", "medium", 18), ("low", "low", 12)]
 
 
-def demo_config_text(login: str, database: str) -> str:
-    """A complete demo config; ``login`` (whoever runs the demo) is its admin."""
+def demo_config_text(login: str, database: str, now: datetime | None = None) -> str:
+    """A complete demo config; ``login`` (whoever runs the demo) is its admin;
+    its change freeze starts ten days after ``now`` (default: now)."""
     lines = [
         "# deskconsole demo desk: a fictional company's service desk.",  # the first line marks it as the demo's
         "# Safe to delete; 'deskconsole demo --fresh' writes it again.",
@@ -153,7 +155,7 @@ def demo_config_text(login: str, database: str) -> str:
         if depends:
             lines.append(f"depends_on = {json.dumps(depends)}")
         lines.append("")
-    return "\n".join(lines) + "\n" + DEFAULT_SLA_TOML
+    return "\n".join(lines) + "\n" + DEFAULT_SLA_TOML + demo_changes.policy_toml(now or datetime.now(timezone.utc))
 
 
 # A line the demo's config carries while its desk is being built (written
@@ -462,6 +464,7 @@ def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None 
     shift = _Shift(desk, count, seed, desk.now())
     keys = import_rows(desk, SYSTEM, shift.rows(), origin="demo", progress=progress, total=count, action="demo")
     _write_aftermath(desk, shift, keys)
+    demo_changes.build(desk, keys[-400:], seed=seed)  # the recent incidents are those a change may have caused
     return keys
 
 
