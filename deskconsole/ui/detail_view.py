@@ -3,7 +3,7 @@ and audit timeline, built as Rich ``Text`` — ticket text is data, never markup
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -12,6 +12,7 @@ from textual.widgets import Static
 from deskconsole.core.clock import ago
 from deskconsole.core.records.text import terminal_safe
 from deskconsole.core.records.views import TicketDetail
+from deskconsole.ui.change_view import change_warnings, fields_of_change, render_change
 
 SHOW_CHARS = 20_000  # of one description or entry; the CLI's `show` prints all of it
 AUDIT_SHOWN = 30
@@ -28,11 +29,13 @@ def _when(at: datetime | None, now: datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC ({ago(at, now)} ago)" if at else "-"
 
 
-def render_detail(t: TicketDetail, now: datetime) -> Text:
+def render_detail(t: TicketDetail, now: datetime, tz: tzinfo = timezone.utc) -> Text:
     out = Text()
     out.append(f"{t.key}  ", style="bold")
     out.append(_safe(t.title, 300), style="bold")
     out.append("\n")
+    if t.change is not None:  # what its window runs into, before anything else
+        out.append_text(change_warnings(t.change))
     fields = [
         ("Status", t.status.replace("_", " ")), ("Priority", t.priority),
         ("Impact", t.impact or "-"), ("Urgency", t.urgency or "-"),
@@ -52,6 +55,8 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
         fields.append(("Problems", ", ".join(t.problems)))
     if t.problem is not None and t.problem.known_error_at:
         fields.append(("Known err.", _when(t.problem.known_error_at, now)))
+    if t.change is not None:  # a change's own fields first; its window in the desk's time zone (tz)
+        fields = fields_of_change(fields, t.change, tz)
     for name, value in fields:
         out.append(f"{name:<10} ", style="dim")
         out.append(value)
@@ -72,6 +77,8 @@ def render_detail(t: TicketDetail, now: datetime) -> Text:
         out.append(f"\nIncidents ({len(t.problem.incidents)})\n", style="bold underline")
         out.append(", ".join(t.problem.incidents) or "(none linked: l links one, or P from the marked incidents)")
         out.append("\n")
+    if t.change is not None:  # its approvals, decisions, plans and incidents
+        out.append_text(render_change(t.change, tz))
     out.append("\nDescription\n", style="bold underline")
     out.append(_safe(t.description) or "(none)")
     out.append("\n")
@@ -155,6 +162,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     """
 
     suggested_for: str | None = None
+    zone: tzinfo = timezone.utc  # the desk's time zone (set by the app)
 
     def compose(self):
         yield Static(Text("Select a ticket (j/k to move)"), id="detail-body", markup=False)
@@ -167,7 +175,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         if detail is None:
             body.update(Text(message or "No ticket selected"))
         else:
-            body.update(render_detail(detail, now))
+            body.update(render_detail(detail, now, self.zone))
         if detail is None or detail.key != self.suggested_for:
             self.query_one("#detail-suggest").display = False
             self.suggested_for = None

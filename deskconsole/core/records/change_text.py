@@ -11,6 +11,14 @@ from deskconsole.core.clock import local_midnight
 from deskconsole.core.records.text import terminal_safe
 
 
+SHORT_STATES = {"awaiting_approval": "for approval"}  # where a column has 12 cells
+
+
+def short_state(status: str) -> str:
+    """A state in at most 12 cells, in words: ``for approval``, ``in progress``."""
+    return SHORT_STATES.get(status, status.replace("_", " "))
+
+
 def zone_name(tz: tzinfo) -> str:
     return getattr(tz, "key", None) or "UTC"
 
