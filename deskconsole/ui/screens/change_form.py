@@ -72,6 +72,7 @@ class NewChangeScreen(DeskModal["dict | None"]):
         self.zone = zone
         self.draft = dict(draft or {})
         self.error = error
+        self._error_values: dict | None = None  # what the form held when the error was shown
 
     def _kinds(self) -> list[tuple[object, str]]:
         kinds: list[tuple[object, str]] = [(literal("normal (approved by the policy's rules)"), "normal"),
@@ -118,6 +119,7 @@ class NewChangeScreen(DeskModal["dict | None"]):
         self.query_one("#title", Input).focus()
         if self.error:
             self.show_error(self.error)
+            self._error_values = self.values
 
     # ---------------------------------------------------------------- values
     @property
@@ -139,7 +141,8 @@ class NewChangeScreen(DeskModal["dict | None"]):
     @on(Input.Changed)
     @on(Select.Changed)
     def _on_typed(self, event) -> None:
-        if self.error_message:
+        """An error goes once something is changed (not when the fields are filled with the draft)."""
+        if self.error_message and self.values != self._error_values:
             self.clear_error()
 
     @on(Input.Submitted)
@@ -151,6 +154,7 @@ class NewChangeScreen(DeskModal["dict | None"]):
         values = self.values
         if not values["title"].strip() and not values["kind"].startswith(TEMPLATE):
             self.show_error("a change needs a title (or choose a standard template as its type)")
+            self._error_values = values
             self.query_one("#title", Input).focus()
             return
         self.dismiss(values)
