@@ -3,51 +3,20 @@ week's calendar. Times show in the desk's time zone (UTC when it has none)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 
-from deskconsole.core.clock import local_midnight
 from deskconsole.core.records.change_calendar import CalendarEntry, Week, WindowSpan
 from deskconsole.core.records.change_requests import ChangeView
+from deskconsole.core.records.change_text import change_fields, hours, on_day, window, zone_name
 from deskconsole.core.records.text import terminal_safe
 
-
-def zone_name(tz: tzinfo) -> str:
-    return getattr(tz, "key", None) or "UTC"
-
-
-def window(start: datetime | None, end: datetime | None, tz: tzinfo) -> str:
-    """``2026-11-25 22:00 - 2026-11-26 00:00 Europe/Berlin (2h)``."""
-    if start is None or end is None:
-        return "not planned yet"
-    a, b = start.astimezone(tz), end.astimezone(tz)
-    to = f"{b:%H:%M}" if a.date() == b.date() else f"{b:%Y-%m-%d %H:%M}"
-    return f"{a:%Y-%m-%d %H:%M} - {to} {zone_name(tz)} ({_length(end - start)})"
-
-
-def _length(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h" + (f" {minutes:02d}m" if minutes else "")
-    return f"{hours // 24}d {hours % 24}h"
+__all__ = ["detail_lines", "calendar_text", "window", "zone_name"]
 
 
 def detail_lines(c: ChangeView, tz: tzinfo) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields for the field list, sections below the description) of a change."""
     s = lambda v: terminal_safe(v, one_line=True) if v else "-"  # noqa: E731
-    fields = [
-        ("Type", c.type + (f" (template {s(c.template)})" if c.template else "")),
-        ("Risk", c.risk),
-        ("Planned", window(c.planned_start, c.planned_end, tz)),
-        ("Services", ", ".join(c.services) or "-"),
-    ]
-    if c.actual_start:
-        fields.append(("Actual", window(c.actual_start, c.actual_end, tz) if c.actual_end
-                       else f"started {c.actual_start.astimezone(tz):%Y-%m-%d %H:%M} {zone_name(tz)}"))
-    if c.outcome:
-        fields.append(("Outcome", c.outcome.replace("_", " ")))
+    fields = change_fields(c, tz)
     lines: list[str] = []
     if c.collisions:
         lines += ["", f"Collisions ({len(c.collisions)})", *(f"  ! {x.kind:<12}{s(x.message)}" for x in c.collisions)]
@@ -80,14 +49,14 @@ def calendar_text(week: Week, entries: list[CalendarEntry], windows: list[Window
         day = week.first_day + timedelta(days=offset)
         rows = []
         for w in windows:
-            if _on(day, w.start, w.end, tz):
+            if on_day(day, w.start, w.end, tz):
                 where = ", ".join(w.services) or "all services"
-                rows.append(f"  {_hours(day, w.start, w.end, tz)}  {w.kind.upper():<11} {terminal_safe(w.name, one_line=True)}"
+                rows.append(f"  {hours(day, w.start, w.end, tz)}  {w.kind.upper():<11} {terminal_safe(w.name, one_line=True)}"
                             f" ({where})")
         for e in entries:
-            if _on(day, e.start, e.end, tz):
+            if on_day(day, e.start, e.end, tz):
                 mark = "!" if e.collisions else " "
-                rows.append(f"{mark} {_hours(day, e.start, e.end, tz)}  {e.key:<7} {e.type:<9} "
+                rows.append(f"{mark} {hours(day, e.start, e.end, tz)}  {e.key:<7} {e.type:<9} "
                             f"{e.status.replace('_', ' '):<17} {', '.join(e.services) or '-'}  "
                             f"{terminal_safe(e.title, one_line=True)}")
         out += ["", f"{day:%a %d %b}", *(rows or ["  -"])]
@@ -96,15 +65,3 @@ def calendar_text(week: Week, entries: list[CalendarEntry], windows: list[Window
         out += ["", "Collisions"]
         out += [f"  {e.key}: {terminal_safe(c.message, one_line=True)}" for e in flagged for c in e.collisions]
     return "\n".join(out)
-
-
-def _on(day, start: datetime, end: datetime, tz: tzinfo) -> bool:
-    """Does [start, end) overlap the local ``day``?"""
-    return start < local_midnight(day + timedelta(days=1), tz) and end > local_midnight(day, tz)
-
-
-def _hours(day, start: datetime, end: datetime, tz: tzinfo) -> str:
-    a, b = start.astimezone(tz), end.astimezone(tz)
-    first = f"{a:%H:%M}" if a.date() == day else "..   "
-    second = f"{b:%H:%M}" if b.date() == day else "..   "
-    return f"{first}-{second}"

@@ -30,6 +30,7 @@ from deskconsole.core.records.service_context import map_and_counts, service_con
 from deskconsole.core.records.views import detail
 from deskconsole.db import damaged, first_line
 from deskconsole.db_runner import DbRunner
+from deskconsole.ui.change_actions import ChangeActions
 from deskconsole.ui.detail_view import DetailPane
 from deskconsole.ui.feed_watch import FeedWatch
 from deskconsole.ui.knowledge import KnowledgeActions
@@ -56,7 +57,7 @@ class SweepDone(Message):
         self.report = report
 
 
-class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
+class DeskApp(TriageActions, ProblemActions, ChangeActions, KnowledgeActions, App):
     CSS_PATH = css_path()
     TITLE = "deskconsole"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (170, "-xwide")]
@@ -98,6 +99,11 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
         Binding("C", "problem_candidates", "Problem candidates", id="app.candidates", show=False),
         Binding("W", "workaround", "Workaround", id="problem.workaround", show=False),
         Binding("w", "reply_workaround", "Reply with workaround", id="ticket.reply_workaround", show=False),
+        Binding("c", "changes", "Changes", id="app.changes", show=False),
+        Binding("y", "change_approve", "Approve change", id="change.approve", show=False),
+        Binding("x", "change_reject", "Reject change", id="change.reject", show=False),
+        Binding("ctrl+n", "change_new", "New change", id="change.new", show=False),
+        Binding("L", "calendar", "Change calendar", id="app.calendar", show=False),
         Binding("K", "knowledge", "Knowledge base", id="app.knowledge", show=False),
         Binding("S", "services", "Service map", id="app.services", show=False),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
@@ -153,6 +159,7 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
         self.query_one("#bar-error").display = False
         self.query_one("#banner").display = False
         self.main_screen = self.screen
+        self.query_one(DetailPane).zone = self.desk.config.zone()  # a change's window in the desk's time
         self.watch(self.main_screen, "focused", self._focus_moved, init=False)
         self.queue.focus()
         self.reload_queue()  # the first rows first: the feed, the urgent list and the SLA loop follow them
@@ -584,6 +591,8 @@ class DeskApp(TriageActions, ProblemActions, KnowledgeActions, App):
             f"On a small terminal (under 120 columns and {SHORT_BELOW} lines, e.g. 80x24) the queue takes the "
             "whole screen: enter opens the ticket's detail and SLA timers full-screen (j/k still move to the "
             "next ticket, the arrows scroll), esc closes them.",
+            "Changes: c lists the open ones; on a change s moves it on (closing asks how it ended), y approves, "
+            "x rejects (with the reason); ctrl+n raises one; L is the week's calendar of changes and windows.",
             "Keys can be remapped in the config's [keys] section by binding id, e.g. \"ticket.take\" = \"T\".",
         ]))
 

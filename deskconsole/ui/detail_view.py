@@ -3,7 +3,7 @@ and audit timeline, built as Rich ``Text`` — ticket text is data, never markup
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -13,6 +13,7 @@ from deskconsole.core.clock import ago
 from deskconsole.core.records.change_calendar import near_text
 from deskconsole.core.records.text import terminal_safe
 from deskconsole.core.records.views import TicketDetail
+from deskconsole.ui.change_view import change_warnings, fields_of_change, render_change
 
 SHOW_CHARS = 20_000  # of one description or entry; the CLI's `show` prints all of it
 AUDIT_SHOWN = 30
@@ -62,11 +63,13 @@ def render_service(c) -> Text:
     return out
 
 
-def render_detail(t: TicketDetail, now: datetime, service=None) -> Text:
+def render_detail(t: TicketDetail, now: datetime, service=None, tz: tzinfo = timezone.utc) -> Text:
     out = Text()
     out.append(f"{t.key}  ", style="bold")
     out.append(_safe(t.title, 300), style="bold")
     out.append("\n")
+    if t.change is not None:  # what its window runs into, before anything else
+        out.append_text(change_warnings(t.change))
     fields = [
         ("Status", t.status.replace("_", " ")), ("Priority", t.priority),
         ("Impact", t.impact or "-"), ("Urgency", t.urgency or "-"),
@@ -86,6 +89,8 @@ def render_detail(t: TicketDetail, now: datetime, service=None) -> Text:
         fields.append(("Problems", ", ".join(t.problems)))
     if t.problem is not None and t.problem.known_error_at:
         fields.append(("Known err.", _when(t.problem.known_error_at, now)))
+    if t.change is not None:  # a change's own fields first; its window in the desk's time zone (tz)
+        fields = fields_of_change(fields, t.change, tz)
     for name, value in fields:
         out.append(f"{name:<10} ", style="dim")
         out.append(value)
@@ -108,6 +113,8 @@ def render_detail(t: TicketDetail, now: datetime, service=None) -> Text:
         out.append(f"\nIncidents ({len(t.problem.incidents)})\n", style="bold underline")
         out.append(", ".join(t.problem.incidents) or "(none linked: l links one, or P from the marked incidents)")
         out.append("\n")
+    if t.change is not None:  # its approvals, decisions, plans and incidents
+        out.append_text(render_change(t.change, tz))
     out.append("\nDescription\n", style="bold underline")
     out.append(_safe(t.description) or "(none)")
     out.append("\n")
@@ -192,6 +199,7 @@ class DetailPane(VerticalScroll, can_focus=True):
 
     suggested_for: str | None = None
     shown: tuple | None = None  # (the detail, now, its service context or None) on screen
+    zone: tzinfo = timezone.utc  # the desk's time zone (set by the app)
 
     def compose(self):
         yield Static(Text("Select a ticket (j/k to move)"), id="detail-body", markup=False)
@@ -208,7 +216,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             before = self.shown
             service = before[2] if before is not None and before[0].key == detail.key else None
             self.shown = (detail, now, service)  # the same ticket again keeps its map until it is read again
-            body.update(render_detail(detail, now, service))
+            body.update(render_detail(detail, now, service, self.zone))
         if detail is None or detail.key != self.suggested_for:
             self.query_one("#detail-suggest").display = False
             self.suggested_for = None
@@ -219,7 +227,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             return
         detail, now, _ = self.shown
         self.shown = (detail, now, context)
-        self.query_one("#detail-body", Static).update(render_detail(detail, now, context))
+        self.query_one("#detail-body", Static).update(render_detail(detail, now, context, self.zone))
 
     def show_suggestions(self, key: str, found) -> None:
         """The articles suggested for ``key`` (read after its detail), under it."""

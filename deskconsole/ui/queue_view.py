@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from deskconsole.core.clock import ago
+from deskconsole.core.records.change_text import short_state
 from deskconsole.core.records.text import terminal_safe
 from deskconsole.core.records.views import TicketSummary
 
@@ -336,7 +337,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         sla_text, state = sla_cell(row, now)
         mark = "●" if row.id in self.marks else " "
         values = {
-            "KEY": f"{mark}{row.key}", "P": row.priority, "STATUS": row.status.replace("_", " "), "SLA": sla_text,
+            "KEY": f"{mark}{row.key}", "P": row.priority, "STATUS": short_state(row.status), "SLA": sla_text,
             "TITLE": terminal_safe(row.title, one_line=True), "ASSIGNEE": row.assignee or "-", "TEAM": row.team or "-",
             "AGE": ago(row.created_at, now).replace(" ", ""),
         }

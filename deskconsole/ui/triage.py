@@ -168,6 +168,9 @@ class TriageActions:
         if current is not None and current.kind == problems.KIND and not self.queue.marks:
             await self.problem_state(current)
             return
+        if current is not None and current.kind == "change" and not self.queue.marks:
+            await self.change_state(current)
+            return
         options = [(s, s.replace("_", " ")) for s in OPEN] + [("closed", "closed (a resolved ticket)")]
         choice = await self.push_screen_wait(PickerScreen("Status", options))
         if choice is None:
