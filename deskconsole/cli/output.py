@@ -277,7 +277,7 @@ def service_lines(c) -> list[str]:
         if related:
             lines.append(f"  {label:<12}{', '.join(_neighbour(r) for r in related)}")
     if c.changes:
-        from deskconsole.core.records.change_calendar import near_text
+        from deskconsole.core.records.change_text import near_text
 
         lines.append("  changes in the last 48 h and the next 24 h:")
         lines += [f"    {near_text(e, c.at)}: {terminal_safe(e.title, one_line=True)}"

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from deskconsole.core.clock import ago
-from deskconsole.core.records.change_calendar import near_text
+from deskconsole.core.records.change_text import near_text
 from deskconsole.core.records.text import terminal_safe
 from deskconsole.core.records.views import TicketDetail
 from deskconsole.ui.change_view import change_warnings, fields_of_change, render_change

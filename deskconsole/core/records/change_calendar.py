@@ -156,22 +156,4 @@ def near(desk: "Desk", services: Iterable[str], now: datetime | None = None) -> 
     return _entries(desk, _rows(desk, on & (planned | actual) & (Ticket.status != "cancelled")), collisions=False)
 
 
-def near_text(e: CalendarEntry, now: datetime) -> str:
-    """How a change near an incident reads (plain text; the title is the caller's to escape):
-    ``CHG-3 implementing on web, started 2 h ago`` / ``CHG-4 scheduled on api, starts in 5 h``."""
-    from deskconsole.core.clock import ago, short_duration
-
-    if e.status == "implementing":
-        when = f"under way since {ago(e.start, now)} ago"
-    elif e.end <= now:
-        done = e.status in ("review", "closed")
-        when = f"{'ended' if done else 'its window ended'} {ago(e.end, now)} ago" + (
-            f" ({e.outcome.replace('_', ' ')})" if e.outcome else "")
-    elif e.start <= now:
-        when = f"its window opened {ago(e.start, now)} ago"
-    else:
-        when = f"starts in {short_duration((e.start - now).total_seconds())}"
-    return f"{e.key} {e.status.replace('_', ' ')} on {', '.join(e.services) or '-'}, {when}"
-
-
-__all__ = ["between", "windows_between", "near", "near_text", "week_of", "CalendarEntry", "WindowSpan", "Week"]
+__all__ = ["between", "windows_between", "near", "week_of", "CalendarEntry", "WindowSpan", "Week"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 
-from deskconsole.core.clock import local_midnight
+from deskconsole.core.clock import ago, local_midnight, short_duration
 from deskconsole.core.records.text import terminal_safe
 
 
@@ -71,3 +71,19 @@ def change_fields(c, tz: tzinfo) -> list[tuple[str, str]]:
     if c.outcome:
         fields.append(("Outcome", c.outcome.replace("_", " ")))
     return fields
+
+
+def near_text(e, now: datetime) -> str:
+    """How a change near an incident reads (plain text; the title is the caller's to escape):
+    ``CHG-3 implementing on web, started 2 h ago`` / ``CHG-4 scheduled on api, starts in 5 h``."""
+    if e.status == "implementing":
+        when = f"under way since {ago(e.start, now)} ago"
+    elif e.end <= now:
+        done = e.status in ("review", "closed")
+        when = f"{'ended' if done else 'its window ended'} {ago(e.end, now)} ago" + (
+            f" ({e.outcome.replace('_', ' ')})" if e.outcome else "")
+    elif e.start <= now:
+        when = f"its window opened {ago(e.start, now)} ago"
+    else:
+        when = f"starts in {short_duration((e.start - now).total_seconds())}"
+    return f"{e.key} {e.status.replace('_', ' ')} on {', '.join(e.services) or '-'}, {when}"
