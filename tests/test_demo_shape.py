@@ -212,7 +212,8 @@ def test_the_demo_has_a_month_of_changes_around_now(db_url, tmp_path):
     config = parse_config(demo.demo_config_text("ada", db_url, now), tmp_path / "demo.toml")
     desk = open_desk(db_url, config, ManualClock(now))
     try:
-        demo.build(desk, 300)
+        keys = demo.build(desk, 300)
+        assert len(demo.build_changes(desk, keys)) == 26
         policy = desk.directory.change_policy
         assert policy.cab == ("amira", "dana") and "restart-ingress" in policy.templates
         freeze = next(w for w in policy.windows if w.kind == "freeze")

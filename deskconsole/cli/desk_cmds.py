@@ -98,6 +98,7 @@ def cmd_demo(ctx: Context, args) -> int:
     if not existing and building[0]:
         bar = ProgressBar("building demo desk", start=started)
         keys = demo.build(desk, building[0], seed=building[1], progress=bar)
+        demo.build_changes(desk, keys, seed=building[1])
         _mark_building(config_path, None)  # only now: a build stopped before this is built again
         bar.finish(f"demo desk: {_plural(len(keys), 'ticket')} at {url}")
     print(f"config: {config_path}   (use it with: export DESKCONSOLE_CONFIG={config_path})", file=sys.stderr)

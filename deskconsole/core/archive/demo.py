@@ -464,8 +464,14 @@ def build(desk: "Desk", count: int, *, seed: int = 7, progress: Progress | None 
     shift = _Shift(desk, count, seed, desk.now())
     keys = import_rows(desk, SYSTEM, shift.rows(), origin="demo", progress=progress, total=count, action="demo")
     _write_aftermath(desk, shift, keys)
-    demo_changes.build(desk, keys[-400:], seed=seed)  # the recent incidents are those a change may have caused
     return keys
+
+
+@on_desk
+def build_changes(desk: "Desk", keys: list[str], *, seed: int = 7) -> list[str]:
+    """The demo's changes around now, after its incidents (``keys``: the
+    recent ones are those a failed change may have caused)."""
+    return demo_changes.build(desk, keys[-400:], seed=seed)
 
 
 def _write_aftermath(desk: "Desk", shift: "_Shift", keys: list[str]) -> None:
