@@ -446,9 +446,13 @@ _V18 = [
 # directory. A change (CHG-n) is a record of kind ``change`` on the record
 # base, with its own fields in ``change_request``, the services and items it
 # affects in ``change_item`` and its approvals in ``approval``. A state's
-# name may now be 24 characters long (awaiting_approval).
+# name may now be 24 characters long (awaiting_approval). The service index
+# takes the status too, for the map's open counts.
 _V19 = [
     ("postgresql", "ALTER TABLE ticket ALTER COLUMN status TYPE VARCHAR(24)"),  # no rewrite: only the limit grows
+    # the open incidents of a service and its neighbours, counted in the index (was: every ticket of the service)
+    "DROP INDEX ticket_service_id",
+    "CREATE INDEX ticket_service_id_status ON ticket (service_id, status)",
     "ALTER TABLE service ADD COLUMN kind VARCHAR(32) NOT NULL DEFAULT 'service'",
     "ALTER TABLE service ADD COLUMN depends_on TEXT NOT NULL DEFAULT ''",
     """CREATE TABLE desk_setting (
@@ -470,6 +474,12 @@ _V19 = [
         approver VARCHAR(255) NOT NULL, decision VARCHAR(8) NOT NULL, comment TEXT NOT NULL, at {ts} NOT NULL)""",
     "CREATE INDEX approval_change_id ON approval (change_id)",
 ]
+
+# SQLite: the indexes a version made that a desk with planner statistics
+# (a bulk load ran ANALYZE) gets statistics for at once; without them the
+# planner misjudges the new index next to the others (the report of a
+# 1,000,000-ticket desk went from 1.5 s to 6.2 s).
+ANALYZE_AFTER = {19: ("ticket_service_id_status",)}
 
 # The tables SQLite's FTS5 keeps for the text indexes (not models: the query
 # language and the knowledge search read them, the triggers above write them).
@@ -530,6 +540,10 @@ def migrate(db: Database, target: int = LATEST, on_step: Callable[[int], None] |
                     if only != _backend(db):
                         continue
                 db.execute_sql(statement.format(**types))
+            if is_sqlite(db) and version in ANALYZE_AFTER and _table_exists(db, "sqlite_stat1"):
+                db.execute_sql("PRAGMA analysis_limit=0")
+                for index in ANALYZE_AFTER[version]:
+                    db.execute_sql(f"ANALYZE {index}")
             db.execute_sql(
                 "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)" % (db.param, db.param),
                 (version, _now_value(db)),

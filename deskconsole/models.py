@@ -137,7 +137,7 @@ class Ticket(BaseModel):
     urgency = CharField(max_length=8, null=True)
     priority = CharField(max_length=2)
     category = ForeignKeyField(Category, null=True)
-    service = ForeignKeyField(Service, null=True)
+    service = ForeignKeyField(Service, null=True, index=False)  # led by (service, status) below
     # team and assignee lead composite indexes below, which serve their lookups too.
     team = ForeignKeyField(Team, null=True, index=False)
     assignee = ForeignKeyField(Agent, null=True, index=False)
@@ -180,6 +180,7 @@ class Ticket(BaseModel):
             (("acknowledged_at", "created_at"), False),
             (("resolved_at", "created_at"), False),
             (("kind", "number"), True),  # partial: the records other than incidents (see migration v17)
+            (("service", "status"), False),  # a service's open incidents (the service map's counts)
         )
 
     @property

@@ -9,7 +9,8 @@ from deskconsole.db import connect, is_sqlite
 _UNDO = {
     19: lambda sqlite: ["DROP TABLE approval", "DROP TABLE change_item", "DROP TABLE change_request",
                         "DROP TABLE desk_setting", "ALTER TABLE service DROP COLUMN depends_on",
-                        "ALTER TABLE service DROP COLUMN kind"]
+                        "ALTER TABLE service DROP COLUMN kind", "DROP INDEX ticket_service_id_status",
+                        "CREATE INDEX ticket_service_id ON ticket (service_id)"]
     + ([] if sqlite else ["ALTER TABLE ticket ALTER COLUMN status TYPE VARCHAR(16)"]),
     18: lambda sqlite: ([f"DROP TRIGGER article_fts_{op}" for op in ("insert", "delete", "update")]
                         + ["DROP TABLE article_fts"] if sqlite else []) + [
