@@ -88,9 +88,10 @@ def decisions(change_id: int) -> list[Decision]:
 
 
 def requirements(desk: "Desk", change_id: int, change_type: str, team_id: int | None, round_: int,
-                 given: list[Decision] | None = None) -> list[Requirement]:
-    """The approvals the change's type needs, and who met each in this round."""
-    owners = owner_teams(desk, change_id, team_id)
+                 given: list[Decision] | None = None, owners: set[int] | None = None) -> list[Requirement]:
+    """The approvals the change's type needs, and who met each in this round
+    (``given``, ``owners``: its decisions and owner teams, when read already)."""
+    owners = owner_teams(desk, change_id, team_id) if owners is None else owners
     given = decisions(change_id) if given is None else given
     met = {d.rule: d for d in given if d.round == round_ and d.decision == "approve"}
     return [Requirement(rule, describe(desk, rule, owners), met[rule].approver if rule in met else None,
@@ -98,13 +99,20 @@ def requirements(desk: "Desk", change_id: int, change_type: str, team_id: int | 
             for rule in desk.directory.change_policy.rules_for(change_type)]
 
 
-def missing(reqs: list[Requirement]) -> list[Requirement]:
+def waiting(ch: "TicketChange", fields: ChangeRequest) -> list[Requirement]:
+    """The approvals the change in ``ch`` still waits for in its round."""
+    reqs = requirements(ch.unit.desk, ch.ticket.id, fields.type, ch.get("team"), fields.round)
     return [r for r in reqs if r.by is None]
 
 
-def decide(ch: "TicketChange", fields: ChangeRequest, decision: str, comment: str) -> Requirement | None:
-    """Record ``ch.unit.actor``'s approval or rejection of the change in ``ch``.
-    Returns the rule an approval met (None for a rejection)."""
+def needed(reqs: list[Requirement]) -> str:
+    """``owner_lead (a lead of ops); cab (a CAB member ...)``."""
+    return "; ".join(f"{r.rule} ({r.who})" for r in reqs)
+
+
+def decide(ch: "TicketChange", fields: ChangeRequest, decision: str, comment: str) -> None:
+    """Record ``ch.unit.actor``'s approval or rejection of the change in ``ch``
+    (under the first rule of its round that the actor may meet and nobody has)."""
     desk, login = ch.unit.desk, ch.unit.actor.login
     kind, status = fields.type, ch.get("status")
     if kind == "standard":
@@ -114,8 +122,8 @@ def decide(ch: "TicketChange", fields: ChangeRequest, decision: str, comment: st
         raise InvalidTransition(f"{ch.key} is {status.replace('_', ' ')}; a {kind} change is approved {when}")
     if login == ch.ticket.created_by:
         raise PermissionDenied(f"{login} raised {ch.key} and cannot approve or reject it; another approver must")
-    reqs = requirements(desk, ch.ticket.id, kind, ch.get("team"), fields.round)
     owners = owner_teams(desk, ch.ticket.id, ch.get("team"))
+    reqs = requirements(desk, ch.ticket.id, kind, ch.get("team"), fields.round, owners=owners)
     mine = [r for r in reqs if qualifies(desk, login, r.rule, owners)]
     if not mine:
         needed = "; ".join(f"{r.rule}: {r.who}" for r in reqs) or "no approvals"
@@ -137,4 +145,3 @@ def decide(ch: "TicketChange", fields: ChangeRequest, decision: str, comment: st
                           "decision": decision, "comment": (comment or "").strip(), "at": ch.now})
     ch.audit_action(decision, None, f"{rule}: {comment.strip()}" if comment and comment.strip() else rule,
                     field="approval")
-    return None if decision == "reject" else next(r for r in reqs if r.rule == rule)

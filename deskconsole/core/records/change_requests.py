@@ -32,7 +32,7 @@ from deskconsole.core.records.change_times import check_window
 from deskconsole.core.records.kinds import next_number
 from deskconsole.core.txn import unit_of_work
 from deskconsole.errors import InvalidTransition, NoChange, ValidationError
-from deskconsole.models import ChangeItem, ChangeRequest, Ticket
+from deskconsole.models import ChangeItem, ChangeRequest, Link, Ticket
 
 if TYPE_CHECKING:
     from deskconsole.core.desk import Desk
@@ -277,11 +277,9 @@ def set_state(desk: "Desk", actor: Actor, key, state: str, *, outcome: str | Non
         if target == "awaiting_approval" and not desk.directory.change_policy.rules_for(row.type):
             target = "scheduled"  # nothing to wait for
         if target == "scheduled" and row.type == "normal":
-            left = change_approvals.missing(change_approvals.requirements(
-                desk, ch.ticket.id, row.type, ch.get("team"), row.round))
+            left = change_approvals.waiting(ch, row)
             if left:
-                raise InvalidTransition(f"{ch.key} still needs its approvals: "
-                                        + "; ".join(f"{r.rule} ({r.who})" for r in left))
+                raise InvalidTransition(f"{ch.key} still needs its approvals: {change_approvals.needed(left)}")
         if current == "awaiting_approval" and target == "draft":
             own["round"] = row.round + 1  # withdrawn: the next submission asks again
         if target == "implementing":
@@ -292,11 +290,10 @@ def set_state(desk: "Desk", actor: Actor, key, state: str, *, outcome: str | Non
             if not outcome:
                 raise ValidationError(f"say how {ch.key} ended: --outcome successful|failed|backed_out")
             if row.type == "emergency":
-                left = change_approvals.missing(change_approvals.requirements(
-                    desk, ch.ticket.id, row.type, ch.get("team"), row.round))
+                left = change_approvals.waiting(ch, row)
                 if left:
                     raise InvalidTransition(f"{ch.key} is an emergency change and is closed once approved after "
-                                            "the fact; it still needs: " + "; ".join(f"{r.rule} ({r.who})" for r in left))
+                                            f"the fact; it still needs: {change_approvals.needed(left)}")
             own["outcome"] = change_lifecycle.normalise_outcome(outcome)
             ch.set("resolved_at", ch.now)
         elif outcome:
@@ -324,11 +321,8 @@ def decide(desk: "Desk", actor: Actor, key, decision: str, comment: str = "", *,
         if decision == "reject":
             ch.set("status", "draft")
             ChangeRequest.update(round=row.round + 1).where(ChangeRequest.ticket == ch.ticket.id).execute()
-        elif ch.get("status") == "awaiting_approval":
-            left = change_approvals.missing(change_approvals.requirements(
-                desk, ch.ticket.id, row.type, ch.get("team"), row.round))
-            if not left:
-                ch.set("status", "scheduled")
+        elif ch.get("status") == "awaiting_approval" and not change_approvals.waiting(ch, row):
+            ch.set("status", "scheduled")
         return ch.save()
 
 
@@ -359,8 +353,6 @@ class ChangeView:
 @on_desk
 def view(desk: "Desk", t: Ticket) -> ChangeView:
     """A change's own fields, approvals, collisions and incidents."""
-    from deskconsole.models import Link
-
     row = fields_of(t.id)
     names = service_names(desk, t.id)
     given = change_approvals.decisions(t.id)
