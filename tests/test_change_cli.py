@@ -173,6 +173,9 @@ def test_the_policy_shows_what_the_desk_keeps(cli):
 
 def test_incidents_link_to_a_change(cli):
     key = _new(cli, "Deploy", "--service", "web")
+    listed = cli.ok("change", "ls", "--format", "json").json()  # a change with no window yet is listed too
+    assert [(c["key"], c["planned_start"], c["services"]) for c in listed] == [(key, None, ["web"])]
+    assert "not planned yet" in cli.ok("change", "ls").out
     a, b = cli.new("500s after deploy"), cli.new("Old bug gone")
     cli.ok("change", "link", key, a, "--caused", user="al")
     cli.ok("change", "link", key, b, "--fixed", user="al")

@@ -19,6 +19,7 @@ from deskconsole.core.records.change_times import parse_length, parse_moment
 from deskconsole.core.records.views import detail
 from deskconsole.core.search.query import select_tickets
 from deskconsole.errors import ValidationError
+from deskconsole.models import Ticket
 
 HELP = "changes (CHG-n): planned work on services, its approvals, collisions and calendar"
 EPILOG = """\
@@ -173,29 +174,29 @@ def cmd_ls(ctx: Context, args) -> int:
     desk, actor = ctx.open()
     text = " ".join(["kind:change", *([] if args.all else ["is:open"]), *args.query])
     now, tz = desk.now(), desk.config.zone()
-    keys = [t.key for t in select_tickets(desk, text, actor_login=actor.login, now=now)]
-    rows = [(t, t.change) for t in (detail(desk, key, now) for key in keys)]
+    ids = [t.id for t in select_tickets(desk, text, actor_login=actor.login, now=now).select(Ticket.id)]
+    rows = change_calendar.listed(desk, ids)
     if args.format == "json":
-        print(dumps([{"key": t.key, "title": t.title, "status": t.status, "type": c.type, "risk": c.risk,
+        print(dumps([{"key": c.key, "title": c.title, "status": c.status, "type": c.type, "risk": c.risk,
                       "planned_start": c.planned_start, "planned_end": c.planned_end, "services": c.services,
-                      "collisions": [x.message for x in c.collisions]} for t, c in rows]))
+                      "collisions": [x.message for x in c.collisions]} for c in rows]))
         return 0
     if args.format == "csv":
         import csv
 
         w = csv.writer(sys.stdout)
         w.writerow(["key", "type", "status", "risk", "planned_start", "planned_end", "services", "collisions", "title"])
-        for t, c in rows:
-            w.writerow([t.key, c.type, t.status, c.risk, c.planned_start.isoformat() if c.planned_start else "",
+        for c in rows:
+            w.writerow([c.key, c.type, c.status, c.risk, c.planned_start.isoformat() if c.planned_start else "",
                         c.planned_end.isoformat() if c.planned_end else "", " ".join(c.services), len(c.collisions),
-                        t.title])
+                        c.title])
         return 0
     if not rows:
         print("no changes" + ("" if args.all else " open; --all lists every one"), file=sys.stderr)
         return 0
-    table([(t.key, c.type, t.status.replace("_", " "), c.risk, window(c.planned_start, c.planned_end, tz),
+    table([(c.key, c.type, c.status.replace("_", " "), c.risk, window(c.planned_start, c.planned_end, tz),
             ",".join(c.services) or "-", str(len(c.collisions)) if c.collisions else "-",
-            terminal_safe(t.title, one_line=True)) for t, c in rows],
+            terminal_safe(c.title, one_line=True)) for c in rows],
           ("KEY", "TYPE", "STATE", "RISK", f"PLANNED ({zone_name(tz)})", "SERVICES", "!", "TITLE"))
     return 0
 
@@ -291,8 +292,7 @@ def cmd_calendar(ctx: Context, args) -> int:
     week = change_calendar.week_of(args.week, now, tz)
     if not 1 <= args.weeks <= 52:
         raise ValidationError("--weeks is 1 to 52")
-    end = change_calendar.week_of((week.first_day + timedelta(weeks=args.weeks)).isoformat(),
-                                  now, tz).start
+    end = change_calendar.week_starting(week.first_day + timedelta(weeks=args.weeks), tz).start
     entries = change_calendar.between(desk, week.start, end)
     windows = change_calendar.windows_between(desk, week.start, end)
     if args.ical:
@@ -303,7 +303,7 @@ def cmd_calendar(ctx: Context, args) -> int:
                      "changes": entries, "windows": windows}))
         return 0
     for n in range(args.weeks):
-        part = change_calendar.week_of((week.first_day + timedelta(weeks=n)).isoformat(), now, tz)
+        part = change_calendar.week_starting(week.first_day + timedelta(weeks=n), tz)
         print(("\n" if n else "") + calendar_text(
             part, [e for e in entries if e.start < part.end and e.end > part.start],
             [w for w in windows if w.start < part.end and w.end > part.start], tz))

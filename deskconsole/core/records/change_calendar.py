@@ -32,14 +32,16 @@ class CalendarEntry:
     type: str
     status: str
     risk: str
-    start: datetime  # UTC: the actual window once it started, else the planned one
-    end: datetime
+    start: datetime | None  # UTC: the actual window once it started, else the planned one (None: not planned yet)
+    end: datetime | None
     services: list[str] = field(default_factory=list)
     version: int = 1
     updated_at: datetime | None = None
     outcome: str | None = None
     collisions: list[change_collisions.Collision] = field(default_factory=list)
     description: str = ""
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ def week_of(text: str | None, now: datetime, tz: tzinfo) -> Week:
             day = date.fromisoformat(raw)
         except ValueError:
             raise ValidationError(f"{raw!r} is not a week; write e.g. 2026-W49, 2026-12-02, +1 or -1") from None
+    return week_starting(day, tz)
+
+
+def week_starting(day: date, tz: tzinfo) -> Week:
+    """The week ``day`` falls in (Monday to Sunday in ``tz``)."""
     monday = day - timedelta(days=day.weekday())
     year, number, _ = monday.isocalendar()
     return Week(local_midnight(monday, tz), local_midnight(monday + timedelta(days=7), tz), monday,
@@ -105,7 +112,7 @@ def _services_of(desk: "Desk", ids: list[int]) -> dict[int, list[str]]:
 
 
 def _entries(desk: "Desk", rows, *, collisions: bool) -> list[CalendarEntry]:
-    rows = [r for r in rows if r.actual_start or r.planned_start]
+    rows = list(rows)
     services = _services_of(desk, [r.id for r in rows])
     checked = [r for r in rows if collisions and r.status not in ("closed", "cancelled")]
     found = dict(zip((r.id for r in checked), change_collisions.collisions_of(
@@ -117,8 +124,19 @@ def _entries(desk: "Desk", rows, *, collisions: bool) -> list[CalendarEntry]:
         if r.actual_start and not r.actual_end:  # under way: it runs till now at least
             end = max(end, desk.now())
         out.append(CalendarEntry(r.key, r.title, r.type, r.status, r.risk, start, end, services[r.id], r.version,
-                                 r.updated_at, r.outcome, found.get(r.id, []), r.description))
+                                 r.updated_at, r.outcome, found.get(r.id, []), r.description, r.planned_start,
+                                 r.planned_end))
     return out
+
+
+@on_desk
+def listed(desk: "Desk", ids: list[int]) -> list[CalendarEntry]:
+    """The changes ``ids``, in that order, with their services and the open
+    ones' collisions, in one read (what ``change ls`` shows); one with no
+    window yet has no start or end."""
+    order = {cid: n for n, cid in enumerate(ids)}
+    rows = sorted(_rows(desk, Ticket.id.in_(ids)), key=lambda r: order[r.id]) if ids else []
+    return _entries(desk, rows, collisions=True)
 
 
 @on_desk
@@ -156,4 +174,4 @@ def near(desk: "Desk", services: Iterable[str], now: datetime | None = None) -> 
     return _entries(desk, _rows(desk, on & (planned | actual) & (Ticket.status != "cancelled")), collisions=False)
 
 
-__all__ = ["between", "windows_between", "near", "week_of", "CalendarEntry", "WindowSpan", "Week"]
+__all__ = ["between", "windows_between", "near", "listed", "week_of", "CalendarEntry", "WindowSpan", "Week"]
