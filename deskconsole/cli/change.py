@@ -7,7 +7,7 @@ import argparse
 import sys
 from datetime import timedelta
 
-from deskconsole.cli.change_text import calendar_text, window, zone_name
+from deskconsole.cli.change_text import calendar_text
 from deskconsole.cli.commands import _text
 from deskconsole.cli.context import Context
 from deskconsole.cli.lazy_commands import subcommands
@@ -15,6 +15,7 @@ from deskconsole.cli.output import dumps, print_detail, table, terminal_safe
 from deskconsole.core.records import change_calendar, change_ical
 from deskconsole.core.records import change_requests as changes
 from deskconsole.core.records import links
+from deskconsole.core.records.change_text import window, zone_name
 from deskconsole.core.records.change_times import parse_length, parse_moment
 from deskconsole.core.records.views import detail
 from deskconsole.core.search.query import select_tickets

@@ -7,11 +7,8 @@ from datetime import timedelta, tzinfo
 
 from deskconsole.core.records.change_calendar import CalendarEntry, Week, WindowSpan
 from deskconsole.core.records.change_requests import ChangeView
-from deskconsole.core.records.change_text import change_fields, hours, on_day, window, zone_name
+from deskconsole.core.records.change_text import change_fields, hours, on_day, zone_name
 from deskconsole.core.records.text import terminal_safe
-
-__all__ = ["detail_lines", "calendar_text", "window", "zone_name"]
-
 
 def detail_lines(c: ChangeView, tz: tzinfo) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields for the field list, sections below the description) of a change."""

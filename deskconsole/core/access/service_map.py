@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from deskconsole.errors import NotFound
 
@@ -146,6 +146,17 @@ class ServiceMap:
             if transitive:
                 todo.extend((m, depth + 1, via or n) for m in step(n))
         return sorted(found.values(), key=lambda r: (r.depth, r.name))
+
+    def related(self, names: Iterable[str]) -> set[str]:
+        """``names``, what they depend on and what depends on them, directly or
+        further (not sideways: two services that only share a database are not
+        related through it). Names not on the map stand for themselves."""
+        out = set(names)
+        for name in list(out):
+            if name in self.entries:
+                out.update(r.name for r in self.upstream(name))
+                out.update(r.name for r in self.downstream(name))
+        return out
 
     # ------------------------------------------------------------ the tree
     def roots(self) -> list[str]:

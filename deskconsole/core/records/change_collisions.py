@@ -40,19 +40,8 @@ class Collision:
 
 
 def related(desk: "Desk", names: Iterable[str]) -> set[str]:
-    """``names``, what they depend on and what depends on them, directly or
-    further (not sideways: two services that share a database are not related
-    through it)."""
-    return _related(service_map(desk), names)
-
-
-def _related(smap, names: Iterable[str]) -> set[str]:
-    out = set(names)
-    for name in list(out):
-        if name in smap:
-            out.update(r.name for r in smap.upstream(name))
-            out.update(r.name for r in smap.downstream(name))
-    return out
+    """``names`` and the services and items connected to them (see :meth:`ServiceMap.related`)."""
+    return service_map(desk).related(names)
 
 
 def collisions(desk: "Desk", start: datetime | None, end: datetime | None, services: Iterable[str], *,
@@ -69,7 +58,7 @@ def collisions_of(desk: "Desk", items) -> list[list[Collision]]:
     items = [(cid, start, end, sorted(set(services))) for cid, start, end, services in items]
     planned = [n for n, item in enumerate(items) if item[1] is not None and item[2] is not None]
     smap = service_map(desk)
-    near = {n: _related(smap, items[n][3]) for n in planned}
+    near = {n: smap.related(items[n][3]) for n in planned}
     others = _open_changes(desk, set().union(*near.values()) if near else set(),
                            min((items[n][1] for n in planned), default=None),
                            max((items[n][2] for n in planned), default=None))
