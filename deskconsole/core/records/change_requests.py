@@ -204,10 +204,10 @@ def update(desk: "Desk", actor: Actor, key, *, title=_UNSET, description=_UNSET,
         if start is not _UNSET or end is not _UNSET:
             check_window(new_start, new_end)
             own["planned_start"], own["planned_end"] = new_start, new_end
-        if status in ("implementing", "review") and ({"planned_start", "planned_end"} & _changed(row, own)):
+        changed = _changed(row, own)
+        if status in ("implementing", "review") and {"planned_start", "planned_end"} & changed:
             raise InvalidTransition(f"{ch.key} is under way; its planned window is what was agreed (it keeps "
                                     "its actual start and end)")
-        changed = _changed(row, own)
         for name in sorted(changed):
             ch.audit_action("update", getattr(row, name), own[name], field=name)
         if changed:
